@@ -1,0 +1,349 @@
+"""The Telegram side: PTB's Application, wired to the dispatcher. The bot's table of contents.
+
+Handler order matters in one place: the bot's own membership changes come first, then
+button presses, then text; edited messages are not matched at all, so an edit never runs
+a request twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+import warnings
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.dispatch import COMMANDS, Outcome
+from bot.services import Services
+from db.store import as_utc, utcnow
+from handlers.digest import collect_digests
+from handlers.i18n import MESSAGES, button_text, render, text
+from handlers.reply import EffectKind, Reply
+from router.types import ChatKind, Incoming
+
+__all__ = ["build_application", "incoming_from_update", "send_reply"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+# A message older than this is treated like a forward: destructive intents ask first.
+STALE_AFTER = timedelta(hours=1)
+
+COMMAND_HELP: dict[str, tuple[str, str, str]] = {
+    "add": ("הוספה לרשימה", "Add to the list", "أضف للقائمة"),
+    "list": ("הצגת הרשימה", "Show the list", "اعرض القائمة"),
+    "remove": ("הורדה מהרשימה", "Remove from the list", "شيل من القائمة"),
+    "clear": ("קנינו הכל", "We bought everything", "اشترينا كل شي"),
+    "undo": ("ביטול הפעולה האחרונה", "Undo the last change", "تراجع عن آخر تغيير"),
+    "invite": ("קוד הזמנה חדש", "New invite code", "كود دعوة جديد"),
+    "code": ("קוד ההזמנה הנוכחי", "The current invite code", "كود الدعوة الحالي"),
+    "revoke": ("ביטול קוד ההזמנה", "Revoke the invite code", "الغي كود الدعوة"),
+    "join": ("הצטרפות עם קוד", "Join with a code", "انضم بكود"),
+    "rename": ("שינוי שם הקבוצה", "Rename the group", "غيّر اسم المجموعة"),
+    "leave": ("יציאה מהקבוצה", "Leave the group", "اطلع من المجموعة"),
+    "members": ("מי בקבוצה", "Who's in the group", "مين بالمجموعة"),
+    "notify": ("התראות on/off", "Notifications on/off", "الإشعارات on/off"),
+    "lang": ("שפה he/en/ar", "Language he/en/ar", "اللغة he/en/ar"),
+    "bug": ("דיווח על תקלה", "Report a problem", "بلّغ عن مشكلة"),
+    "help": ("עזרה", "Help", "مساعدة"),
+}
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PTB 22 warns while it moves to timedelta
+        value: Any = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
+    """Call the Bot API, waiting out 429s (retry_after) and backing off on network errors."""
+    delay = 0.5
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except RetryAfter as error:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(min(_retry_seconds(error), 60.0))
+        except (TimedOut, NetworkError) as error:
+            if isinstance(error, BadRequest) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup([
+        [InlineKeyboardButton(button_text(b, reply.lang), callback_data=b.data[:64]) for b in row]
+        for row in reply.buttons
+    ])
+
+
+def incoming_from_update(update: Update, bot_id: int, bot_username: str) -> Incoming | None:
+    """The plain `Incoming` of a message or button press; None for anything else."""
+    message = update.effective_message
+    chat = update.effective_chat
+    user = update.effective_user
+    if message is None or chat is None or user is None:
+        return None
+    query = update.callback_query
+    text_value = ""
+    if query is not None:
+        # A press on "did you mean": the message the bot answered carries the user's words.
+        replied = message.reply_to_message if isinstance(message, Message) else None
+        text_value = (replied.text or "") if replied is not None else ""
+    else:
+        text_value = message.text or ""
+    mention = f"@{bot_username}".lower() if bot_username else None
+    addressed = chat.type == ChatType.PRIVATE
+    if mention and mention in text_value.lower():
+        addressed = True
+        text_value = re.sub(re.escape(mention), " ", text_value, flags=re.IGNORECASE).strip()
+    if query is None and message.reply_to_message is not None:
+        author = message.reply_to_message.from_user
+        addressed = addressed or (author is not None and author.id == bot_id)
+    old = message.date is not None and utcnow() - as_utc(message.date) > STALE_AFTER
+    forwarded = query is None and (getattr(message, "forward_origin", None) is not None or old)
+    name = " ".join(part for part in (user.first_name, user.last_name) if part) or (
+        user.username or str(user.id))
+    return Incoming(
+        chat_id=chat.id,
+        user_id=user.id,
+        text=text_value,
+        chat_kind=ChatKind.PRIVATE if chat.type == ChatType.PRIVATE else ChatKind.GROUP,
+        user_name=name,
+        language_hint=user.language_code,
+        update_id=update.update_id,
+        message_id=message.message_id,
+        addressed=addressed or query is not None,
+        forwarded=forwarded,
+        chat_title=chat.title,
+    )
+
+
+async def send_reply(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int,
+                     reply: Reply, reply_to: int | None = None,
+                     edit_message_id: int | None = None) -> None:
+    """Render and send (or edit in place) one reply."""
+    body = render(reply)
+    if not body:
+        return
+    markup = _keyboard(reply)
+    if edit_message_id is not None:
+        try:
+            await with_retries(lambda: app.bot.edit_message_text(
+                body, chat_id=chat_id, message_id=edit_message_id, parse_mode=ParseMode.HTML,
+                reply_markup=markup))
+            return
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            log.warning("edit failed (%s); sending a new message", error)
+    parameters = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                  if reply_to is not None else None)
+    await with_retries(lambda: app.bot.send_message(
+        chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup,
+        reply_parameters=parameters))
+
+
+def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    services = context.application.bot_data["services"]
+    assert isinstance(services, Services)
+    return services
+
+
+async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
+                 outcome: Outcome) -> None:
+    """Carry out a committed reply's effects: digests, the admin's copy of a bug report."""
+    if outcome.reply is None:
+        return
+    for effect in outcome.reply.effects:
+        if effect.kind is EffectKind.LIST_CHANGED:
+            await schedule_digest(app, services, int(effect.payload["group_id"]))
+        elif effect.kind is EffectKind.FORWARD_BUG and services.settings.admin_chat_id:
+            payload = effect.payload
+            note = (f"🐞 #{payload['id']} from {html.escape(str(payload['user']))} "
+                    f"({payload['user_id']}, chat {payload['chat_id']}):\n"
+                    f"{html.escape(str(payload['text']))}")
+            try:
+                await with_retries(lambda: app.bot.send_message(
+                    services.settings.admin_chat_id, note, parse_mode=ParseMode.HTML))
+            except (Forbidden, BadRequest, NetworkError) as error:
+                log.warning("could not forward bug #%s: %s", payload["id"], error)
+
+
+async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every new text message and command."""
+    services = _services(context)
+    incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
+    if incoming is None:
+        return
+    outcome = await services.dispatcher.handle_message(incoming)
+    if outcome.reply is None:
+        return
+    await send_reply(context.application, incoming.chat_id, outcome.reply,
+                     reply_to=incoming.message_id)
+    await _after(context.application, services, outcome)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on one of the bot's inline buttons."""
+    services = _services(context)
+    query = update.callback_query
+    incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
+    if query is None or incoming is None:
+        return
+    outcome = await services.dispatcher.handle_button(incoming, query.data or "")
+    reply = outcome.reply
+    toast = None
+    if reply is not None and reply.toast:
+        toast = (re.sub(r"<[^>]+>", "", text(reply.toast, reply.lang))
+                 if reply.toast in MESSAGES else reply.toast)
+    try:
+        await with_retries(lambda: query.answer(toast[:190] if toast else None))
+    except BadRequest as error:
+        log.info("callback answer failed: %s", error)
+    if reply is not None and reply.key is not None and isinstance(query.message, Message):
+        await send_reply(context.application, incoming.chat_id, reply,
+                         edit_message_id=query.message.message_id if reply.edit else None,
+                         reply_to=None)
+    await _after(context.application, services, outcome)
+
+
+async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was added to a group: greet it, which also creates its list."""
+    change = update.my_chat_member
+    if change is None or change.new_chat_member.status not in ("member", "administrator"):
+        return
+    if change.old_chat_member.status in ("member", "administrator"):
+        return
+    services = _services(context)
+    language = change.from_user.language_code if change.from_user else None
+    incoming = Incoming(chat_id=change.chat.id, user_id=change.from_user.id,
+                        text="/start", chat_kind=ChatKind.GROUP,
+                        user_name=change.from_user.full_name, language_hint=language,
+                        update_id=update.update_id, addressed=True, chat_title=change.chat.title)
+    outcome = await services.dispatcher.handle_message(incoming)
+    if outcome.reply is not None:
+        await send_reply(context.application, change.chat.id, outcome.reply)
+        await send_reply(context.application, change.chat.id,
+                         Reply("help", outcome.reply.lang))
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log with the update id, tell the admin chat, apologise briefly in the user's chat."""
+    update_id = update.update_id if isinstance(update, Update) else None
+    log.error("update %s failed", update_id, exc_info=context.error)
+    services = context.application.bot_data.get("services")
+    if isinstance(services, Services) and services.settings.admin_chat_id:
+        try:
+            await context.bot.send_message(
+                services.settings.admin_chat_id,
+                f"⚠️ update {update_id}: {html.escape(repr(context.error))[:3000]}")
+        except Exception:  # noqa: BLE001 - the error path must not raise again
+            log.warning("could not tell the admin chat")
+    if isinstance(update, Update) and update.effective_chat is not None:
+        lang = "he"
+        if update.effective_user and update.effective_user.language_code:
+            lang = update.effective_user.language_code[:2]
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           text("error_apology", lang if lang in
+                                                ("he", "en", "ar") else "he"))
+        except Exception:  # noqa: BLE001
+            log.warning("could not apologise in chat %s", update.effective_chat.id)
+
+
+async def schedule_digest(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
+                          group_id: int, due: datetime | None = None) -> None:
+    """Debounce: (re)schedule the group's digest a delay after its latest change."""
+    if due is None:
+        due = utcnow() + timedelta(seconds=services.settings.digest_delay)
+        async with services.uow() as uow:
+            await uow.groups.set_digest_due(group_id, due)
+            await uow.commit()
+    if app.job_queue is None:
+        return
+    name = f"digest:{group_id}"
+    for job in app.job_queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    when = max(as_utc(due), utcnow() + timedelta(milliseconds=50))
+    app.job_queue.run_once(_digest_job, when=when, data=group_id, name=name)
+
+
+async def _digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = _services(context)
+    group_id = context.job.data if context.job else None
+    if not isinstance(group_id, int):
+        return
+    async with services.uow() as uow:
+        digests = await collect_digests(uow, group_id)
+        await uow.commit()
+    for chat_id, reply in digests:
+        try:
+            await send_reply(context.application, chat_id, reply)
+        except Forbidden:
+            log.info("member chat %s blocked the bot; digest skipped", chat_id)
+
+
+async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    services = app.bot_data["services"]
+    assert isinstance(services, Services)
+    for index, language in enumerate(("he", "en", "ar")):
+        commands = [BotCommand(name, COMMAND_HELP[name][index]) for name in COMMANDS]
+        await with_retries(lambda: app.bot.set_my_commands(
+            commands, scope=BotCommandScopeDefault(),
+            language_code=None if language == "en" else language))
+    # Digests that were due when the bot stopped are rebuilt from the database.
+    async with services.uow() as uow:
+        due = [(group.id, group.digest_due_at) for group in await uow.groups.digests_due()]
+    for group_id, when in due:
+        if when is not None:
+            await schedule_digest(app, services, group_id, due=when)
+
+
+def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
+    """The PTB application: one wiring place for every handler."""
+    settings = services.settings
+    app = (
+        ApplicationBuilder()
+        .token(settings.telegram_token)
+        .base_url(settings.telegram_api_url)
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data["services"] = services
+    app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_message))
+    app.add_error_handler(on_error)
+    return app
+

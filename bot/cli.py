@@ -1,0 +1,214 @@
+"""The `shopbot` command: run, chat, classify, train, eval, migrate, stats, feedback.
+
+Errors become one line on stderr and an exit code here, in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings, SettingsError, load_settings
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 2
+
+
+def _classify_line(line: str) -> str | None:
+    line = line.rstrip("\n")
+    if not line.strip():
+        return None
+    if line.lstrip().startswith("{"):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError:
+            return line
+        if isinstance(value, dict) and isinstance(value.get("text"), str):
+            return value["text"]
+    return line
+
+
+async def _classify(settings: Settings) -> int:
+    from bot.services import build_router
+    from router.types import Incoming
+
+    router = build_router(settings)
+    for line in sys.stdin:
+        text = _classify_line(line)
+        if text is None:
+            continue
+        routed = await router.route(Incoming(chat_id=0, user_id=0, text=text))
+        record: dict[str, Any] = {
+            "text": text,
+            "intent": routed.intent.value,
+            "intents": [intent.value for intent in routed.intents],
+            "confidence": round(routed.confidence, 6),
+            "routed": routed.routed,
+            "source": routed.source.value,
+            "top": [{"label": s.label.value, "score": round(s.score, 6)} for s in routed.top],
+            "entities": routed.entities.to_json(),
+        }
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+async def _chat(settings: Settings, quiet: bool) -> int:
+    from bot.chat import run_chat
+    from bot.services import build_services
+
+    services = await build_services(settings)
+    try:
+        await run_chat(services, sys.stdin, addressed=not quiet)
+    finally:
+        await services.close()
+    return 0
+
+
+def _run(settings: Settings) -> int:
+    from bot.app import build_application
+    from bot.services import build_services
+
+    if not settings.telegram_token:
+        raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: not set (talk to @BotFather; "
+                            "or try `shopbot chat`, which needs no token)")
+    services = asyncio.run(build_services(settings))
+    app = build_application(services)
+    try:
+        app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"],
+                        close_loop=False)
+    finally:
+        asyncio.run(services.close())
+    return 0
+
+
+async def _stats(settings: Settings) -> int:
+    from db.engine import make_engine, make_sessionmaker, upgrade
+    from db.store import UnitOfWorkFactory
+
+    await upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    async with UnitOfWorkFactory(make_sessionmaker(engine))() as uow:
+        counts = await uow.log.route_counts()
+    await engine.dispose()
+    total = sum(counts.values()) or 1
+    for source in ("rule", "model", "llm", "user"):
+        count = counts.get(source, 0)
+        print(f"{source:6} {count:7d}  {100 * count / total:5.1f}%")
+    return 0
+
+
+async def _feedback(settings: Settings, action: str, out: Path | None) -> int:
+    from db.engine import make_engine, make_sessionmaker, upgrade
+    from db.store import UnitOfWorkFactory
+
+    await upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    async with UnitOfWorkFactory(make_sessionmaker(engine))() as uow:
+        if action == "purge":
+            count = await uow.log.purge_fallbacks()
+            await uow.commit()
+            print(f"deleted {count} stored decisions")
+        else:
+            rows = await uow.log.fallbacks()
+            handle = out.open("w", encoding="utf-8") if out else sys.stdout
+            for row in rows:
+                if row.intents:
+                    handle.write(json.dumps({"text": row.text, "intent": row.intents[0],
+                                             "intents": row.intents, "lang": row.lang,
+                                             "source": row.source}, ensure_ascii=False) + "\n")
+            if out:
+                handle.close()
+                print(f"wrote {len(rows)} examples to {out}", file=sys.stderr)
+    await engine.dispose()
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopbot", description="A shared shopping list bot.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the Telegram bot (long polling)")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed")
+    chat.add_argument("--group-quiet", action="store_true",
+                      help="behave like a family group: stay out of chit-chat")
+    sub.add_parser("classify", help="JSON lines in, one routing decision per line out")
+    sub.add_parser("migrate", help="create or upgrade the database schema")
+    sub.add_parser("stats", help="how many messages were routed by rule, model, LLM, user")
+    feedback = sub.add_parser("feedback", help="the stored fallback decisions")
+    feedback.add_argument("action", choices=["export", "purge"])
+    feedback.add_argument("--out", type=Path)
+    train = sub.add_parser("train", help="rebuild the bundled intent model from the corpus")
+    train.add_argument("--out", type=Path, default=None)
+    train.add_argument("--seed", type=int, default=42)
+    train.add_argument("--arch", choices=["bag", "cnn"], default=None)
+    train.add_argument("--compare", action="store_true",
+                       help="train every architecture and keep the best on validation")
+    train.add_argument("--extra", type=Path, default=None,
+                       help="more labelled JSON lines (e.g. `shopbot feedback export`)")
+    train.add_argument("--epochs", type=int, default=None)
+    evaluate = sub.add_parser("eval", help="measure a model on labelled JSON lines")
+    evaluate.add_argument("--data", type=Path, default=None)
+    evaluate.add_argument("--model", type=Path, default=None)
+    evaluate.add_argument("--threshold", type=float, default=None)
+    evaluate.add_argument("--report", type=Path, default=None)
+    evaluate.add_argument("--seeds", type=str, default=None)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `shopbot` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        logging.basicConfig(level=settings.log_level.upper(),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                            stream=sys.stderr)
+        for noisy in ("httpx", "apscheduler", "alembic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        if args.command == "classify":
+            logging.getLogger().setLevel(logging.WARNING)
+            return asyncio.run(_classify(settings))
+        if args.command == "chat":
+            logging.getLogger().setLevel(logging.WARNING)
+            return asyncio.run(_chat(settings, args.group_quiet))
+        if args.command == "run":
+            return _run(settings)
+        if args.command == "migrate":
+            from db.engine import upgrade_sync
+
+            upgrade_sync(settings.database_url)
+            print("database is up to date")
+            return 0
+        if args.command == "stats":
+            return asyncio.run(_stats(settings))
+        if args.command == "feedback":
+            return asyncio.run(_feedback(settings, args.action, args.out))
+        if args.command == "train":
+            from models.train import train_command
+
+            return train_command(out=args.out or settings.model_dir, seed=args.seed,
+                                 arch=args.arch, compare=args.compare, extra=args.extra,
+                                 epochs=args.epochs)
+        if args.command == "eval":
+            from models.evaluate import eval_command
+
+            return eval_command(data=args.data, model=args.model or settings.model_dir,
+                                threshold=args.threshold if args.threshold is not None
+                                else settings.threshold, report=args.report, seeds=args.seeds)
+    except SettingsError as error:
+        print(f"shopbot: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        return 130
+    return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,286 @@
+"""One message or button press, start to finish, independent of how it arrived.
+
+Both the Telegram application and `shopbot chat` call `Dispatcher`: route outside any
+transaction (the LLM may take seconds), then in one transaction check the update id, run the
+handler and commit, then hand back the `Reply` for rendering.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from db.store import UnitOfWork, UnitOfWorkFactory
+from handlers import HANDLERS
+from handlers.chat import help_reply
+from handlers.common import resolve
+from handlers.group import rename_to
+from handlers.invites import join_group
+from handlers.items import list_reply, tick_item, undo_action
+from handlers.recipes import add_dish
+from handlers.reply import Button, Reply
+from router.entities import extract
+from router.normalize import detect_language
+from router.router import Router
+from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
+
+__all__ = ["COMMANDS", "Dispatcher", "Outcome", "TELEGRAM_TEXT_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+# Commands and the intent each one reaches; the rest have their own paths below.
+COMMAND_INTENTS: dict[str, Intent] = {
+    "add": Intent.GROCERY_REQUEST,
+    "list": Intent.LIST_QUERY,
+    "remove": Intent.REMOVE_ITEM,
+    "clear": Intent.CLEAR_LIST,
+    "invite": Intent.CREATE_INVITE,
+    "code": Intent.GET_INVITE_CODE,
+    "revoke": Intent.REVOKE_INVITE,
+    "rename": Intent.RENAME_GROUP,
+    "leave": Intent.LEAVE_GROUP,
+    "members": Intent.GROUP_INFO,
+    "notify": Intent.NOTIFICATION_SETTINGS,
+    "bug": Intent.BUG_REPORT,
+    "recipe": Intent.RECIPE_SEARCH,
+}
+COMMANDS = [
+    "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
+    "leave", "members", "notify", "lang", "bug", "help",
+]
+_Work = Callable[[UnitOfWork], Awaitable[tuple[Reply | None, Routed | None]]]
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What the bot should do about one update: the reply, and the routing behind it."""
+
+    reply: Reply | None
+    routed: Routed | None = None
+    duplicate: bool = False
+
+
+class Dispatcher:
+    """Routes and handles messages and button presses over one store."""
+
+    def __init__(self, router: Router, uow: UnitOfWorkFactory, admin_chat_id: int | None = None,
+                 llm_all_group_messages: bool = False, store_fallbacks: bool = True) -> None:
+        self.router = router
+        self.uow = uow
+        self.admin_chat_id = admin_chat_id
+        self.llm_all_group_messages = llm_all_group_messages
+        self.store_fallbacks = store_fallbacks
+
+    async def _language(self, incoming: Incoming, text: str) -> str:
+        """The language to answer in: the text's script, else the user's choice, else hint."""
+        if re.search(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]", re.sub(r"/\w+", "", text)):
+            return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
+        async with self.uow() as uow:
+            user = await uow.groups.user(incoming.user_id)
+            if user is not None and user.language:
+                return user.language
+        return detect_language("", incoming.language_hint)
+
+    async def _run(self, incoming: Incoming, work: _Work) -> Outcome:
+        async with self.uow() as uow:
+            if incoming.update_id is not None and not await uow.log.claim_update(
+                    incoming.update_id):
+                return Outcome(None, duplicate=True)
+            reply, routed = await work(uow)
+            if routed is not None:
+                await uow.log.log_route(routed.source.value, routed.intent.value,
+                                        routed.confidence)
+            await uow.commit()
+        return Outcome(reply, routed)
+
+    async def handle_message(self, incoming: Incoming) -> Outcome:
+        """A text message: a command, an answer the bot asked for, or routed by the model."""
+        text = incoming.text.strip()
+        if len(text) > TELEGRAM_TEXT_LIMIT:
+            lang = detect_language(text[:500], incoming.language_hint)
+            return Outcome(Reply("message_too_long", lang))
+        if not text:
+            return Outcome(None)
+        command = _COMMAND.match(text)
+        if command:
+            return await self._command(incoming, command.group(1).lower(),
+                                       (command.group(3) or "").strip(), text)
+        awaiting = await self._awaiting(incoming)
+        if awaiting == "rename":
+            lang = detect_language(text, incoming.language_hint)
+            routed = Routed(incoming, (Intent.RENAME_GROUP,), (Entities(new_name=text),), 1.0,
+                            True, Source.RULE, lang, reason="answer to the rename question")
+
+            async def answer(uow: UnitOfWork) -> tuple[Reply, Routed]:
+                return await rename_to(routed, uow, text), routed
+            return await self._run(incoming, answer)
+
+        use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
+                   or self.llm_all_group_messages)
+        routed = await self.router.route(incoming, use_llm=use_llm)
+        in_group = incoming.chat_kind is ChatKind.GROUP
+        if not routed.routed:
+            if in_group and not incoming.addressed:
+                return Outcome(None, routed)
+            return await self._run(incoming, lambda uow: self._did_you_mean(routed, uow))
+        if in_group and routed.intent is Intent.OTHER and not incoming.addressed:
+            return Outcome(None, routed)
+        if routed.source is Source.LLM and self.store_fallbacks:
+            async def with_log(uow: UnitOfWork) -> tuple[Reply, Routed]:
+                await uow.log.add_fallback(
+                    incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
+                    [i.value for i in routed.intents], "llm")
+                return await self._handle(routed, uow), routed
+            return await self._run(incoming, with_log)
+        return await self._run(incoming, lambda uow: self._with_routed(routed, uow))
+
+    async def _with_routed(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
+        return await self._handle(routed, uow), routed
+
+    async def _handle(self, routed: Routed, uow: UnitOfWork) -> Reply:
+        """Run the handler of each intent in the user's order; one reply."""
+        replies = [await HANDLERS[intent](routed.single(index), uow)
+                   for index, intent in enumerate(routed.intents)]
+        if len(replies) == 1:
+            return replies[0]
+        spoken = [reply for reply in replies if reply.key is not None]
+        if not spoken:
+            return replies[0]
+        return replace(spoken[-1], params={**spoken[-1].params,
+                                           "_before": [r for r in spoken[:-1]]})
+
+    async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
+        await resolve(routed.incoming, uow)
+        buttons = tuple((Button("btn_pick", f"p:{scored.label.value}",
+                                {"intent": scored.label.value}),) for scored in routed.top)
+        return Reply("did_you_mean", routed.lang, buttons=buttons + (
+            (Button("btn_none", "p:none"),),)), routed
+
+    async def _awaiting(self, incoming: Incoming) -> str | None:
+        async with self.uow() as uow:
+            chat = await uow.groups.chat(incoming.chat_id)
+            if chat and chat.awaiting and chat.awaiting_user_id == incoming.user_id:
+                return chat.awaiting
+        return None
+
+    async def _command(self, incoming: Incoming, name: str, args: str, text: str) -> Outcome:
+        lang = await self._language(incoming, text)
+
+        def rule(intent: Intent, entities: Entities) -> Routed:
+            return Routed(incoming, (intent,), (entities,), 1.0, True, Source.RULE, lang,
+                          reason=f"/{name}")
+
+        if name in ("start", "help"):
+            async def greet(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+                ctx = await resolve(incoming, uow)
+                if name == "start":
+                    return Reply("start", lang, {"title": ctx.group.title}), None
+                return help_reply(lang), None
+            return await self._run(incoming, greet)
+        if name == "join":
+            if not args:
+                return Outcome(Reply("join_usage", lang))
+            return await self._run(incoming, lambda uow: _pair(join_group(incoming, args, lang,
+                                                                          uow)))
+        if name == "undo":
+            async def undo(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+                ctx = await resolve(incoming, uow)
+                return await undo_action(ctx, uow, lang, incoming.user_id, None), None
+            return await self._run(incoming, undo)
+        if name == "lang":
+            choice = args.lower()[:2]
+            if choice not in ("he", "en", "ar"):
+                return Outcome(Reply("lang_usage", lang))
+
+            async def set_lang(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+                await resolve(incoming, uow)
+                user = await uow.groups.user(incoming.user_id)
+                if user is not None:
+                    user.language = choice
+                return Reply("lang_set", choice), None
+            return await self._run(incoming, set_lang)
+        if name == "stats":
+            if self.admin_chat_id is None or incoming.chat_id != self.admin_chat_id:
+                return Outcome(Reply("admin_only", lang))
+
+            async def stats(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+                counts = await uow.log.route_counts()
+                return Reply("stats", lang, {"counts": [f"{k}: {v}" for k, v in
+                                                        sorted(counts.items())]}), None
+            return await self._run(incoming, stats)
+        intent = COMMAND_INTENTS.get(name)
+        if intent is None:
+            return Outcome(help_reply(lang))
+        if intent is Intent.NOTIFICATION_SETTINGS:
+            state = args.lower() if args.lower() in ("on", "off") else None
+            entities = Entities(state=state) if state else (
+                extract(intent, args) if args else Entities(state="status"))
+        elif intent is Intent.RENAME_GROUP:
+            entities = Entities(new_name=args[:64] or None)
+        elif intent is Intent.RECIPE_SEARCH:
+            entities = Entities(dish=args or None)
+        else:
+            entities = extract(intent, args) if args else Entities()
+        routed = rule(intent, entities)
+        if intent in (Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM) and not args:
+            routed = rule(intent, Entities())
+        return await self._run(incoming, lambda uow: self._with_routed(routed, uow))
+
+    async def handle_button(self, incoming: Incoming, data: str) -> Outcome:
+        """A button press; `incoming.text` is the text of the message the bot answered."""
+        lang = await self._language(incoming, incoming.text)
+        kind, _, rest = data.partition(":")
+
+        async def press(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+            ctx = await resolve(incoming, uow)
+            if kind == "u" and rest.isdigit():
+                reply = await undo_action(ctx, uow, lang, incoming.user_id, int(rest))
+                return replace(reply, toast=reply.key), None
+            if kind == "t" and rest.isdigit():
+                return await tick_item(ctx, uow, lang, incoming.user_id, int(rest)), None
+            if kind == "x":
+                return Reply("cancelled", lang, edit=True), None
+            if kind == "c" and rest == "clear":
+                routed = Routed(incoming, (Intent.CLEAR_LIST,), (Entities(),), 1.0, True,
+                                Source.USER, lang, extra={"confirmed": True})
+                reply = await HANDLERS[Intent.CLEAR_LIST](routed, uow)
+                return replace(reply, edit=True), routed
+            if kind == "r":
+                dish_id, _, which = rest.partition(":")
+                routed = Routed(incoming, (Intent.RECIPE_SEARCH,), (Entities(),), 1.0, True,
+                                Source.USER, lang)
+                return await add_dish(routed, uow, dish_id, which), routed
+            if kind == "p":
+                return await self._picked(incoming, rest, lang, uow)
+            if kind == "l":
+                return await list_reply(ctx, uow, lang, edit=True), None
+            return Reply(None, lang, toast="stale"), None
+
+        return await self._run(incoming, press)
+
+    async def _picked(self, incoming: Incoming, label: str, lang: str,
+                      uow: UnitOfWork) -> tuple[Reply, Routed | None]:
+        """A "did you mean" choice: route the original message to the chosen intent."""
+        if label == "none" or label not in Intent.__members__:
+            return Reply("not_understood", lang, edit=True), None
+        intent = Intent(label)
+        original = Incoming(**{**_fields(incoming), "forwarded": False})
+        routed = Routed(original, (intent,), (extract(intent, incoming.text),), 1.0, True,
+                        Source.USER, lang, reason="picked by the user")
+        if self.store_fallbacks:
+            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user")
+        reply = await HANDLERS[intent](routed, uow)
+        return replace(reply, edit=True), routed
+
+
+def _fields(incoming: Incoming) -> dict[str, object]:
+    return {name: getattr(incoming, name) for name in incoming.__slots__}  # type: ignore[attr-defined]
+
+
+async def _pair(reply_awaitable: Awaitable[Reply]) -> tuple[Reply, Routed | None]:
+    return await reply_awaitable, None

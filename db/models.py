@@ -1,0 +1,217 @@
+"""The store's tables as SQLAlchemy 2.0 mapped classes.
+
+Rows change state instead of disappearing (items are bought or removed, invites revoked,
+members leave), so undo works and nothing a user added is ever lost.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Action",
+    "Base",
+    "BugReport",
+    "Chat",
+    "FallbackDecision",
+    "Group",
+    "Invite",
+    "Item",
+    "JoinAttempt",
+    "Member",
+    "ProcessedUpdate",
+    "RouteLog",
+    "User",
+]
+
+# SQLite has no 64-bit autoincrement BIGINT primary key; Telegram ids need 64 bits.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base; every timestamp is timezone-aware UTC."""
+
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class Group(Base):
+    """A household: one shared list and its members."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(16))  # "group" or "personal"
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    created_at: Mapped[datetime]
+    digest_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Chat(Base):
+    """A Telegram chat and the group its messages act on.
+
+    A group chat acts on its own group; a private chat on the member's personal group
+    until they join another one with an invite code.
+    """
+
+    __tablename__ = "chats"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    awaiting: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    awaiting_user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    updated_at: Mapped[datetime]
+
+
+class User(Base):
+    """A Telegram user the bot has met."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str] = mapped_column(String(128))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    private_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created_at: Mapped[datetime]
+
+
+class Member(Base):
+    """A user in a group, with a per-member notification setting."""
+
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("group_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    role: Mapped[str] = mapped_column(String(16), default="member")
+    notify: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    joined_at: Mapped[datetime]
+    left_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    notified_through: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Item(Base):
+    """One line of a list; its status changes, the row stays."""
+
+    __tablename__ = "items"
+    __table_args__ = (Index("ix_items_group_status", "group_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    category: Mapped[str] = mapped_column(String(32), default="other")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    added_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Action(Base):
+    """A change to a list: what happened, for digests, and how to take it back, for undo."""
+
+    __tablename__ = "actions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    summary: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    undo: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+    undone_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Invite(Base):
+    """An invite code: random, expiring, revocable."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class JoinAttempt(Base):
+    """One /join try, for the per-user rate limit against guessing codes."""
+
+    __tablename__ = "join_attempts"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    attempted_at: Mapped[datetime]
+    success: Mapped[bool] = mapped_column(Boolean)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled: a redelivered update changes nothing."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime]
+
+
+class BugReport(Base):
+    """A user's report of a problem with the bot."""
+
+    __tablename__ = "bug_reports"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class RouteLog(Base):
+    """Who decided each message's intent (rule, model, LLM, user), for /stats."""
+
+    __tablename__ = "route_log"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(8), index=True)
+    intent: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
+class FallbackDecision(Base):
+    """An LLM answer or a user's "did you mean" choice: training data for the next model."""
+
+    __tablename__ = "fallback_decisions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(8))
+    top: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    intents: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    source: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime]

@@ -1,0 +1,353 @@
+"""Repositories and the unit of work: every query the handlers and the bot run.
+
+A `UnitOfWork` is one transaction. The bot opens it per update, hands it to a handler and
+commits it; the handler never commits, so one update is one atomic change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.models import (
+    Action,
+    BugReport,
+    Chat,
+    FallbackDecision,
+    Group,
+    Invite,
+    Item,
+    JoinAttempt,
+    Member,
+    ProcessedUpdate,
+    RouteLog,
+    User,
+)
+
+__all__ = ["UnitOfWork", "UnitOfWorkFactory", "as_utc", "utcnow"]
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware."""
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored as UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+class GroupRepo:
+    """Groups, the chats that act on them, users and members."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, group_id: int) -> Group | None:
+        return await self.session.get(Group, group_id)
+
+    async def chat(self, chat_id: int) -> Chat | None:
+        return await self.session.get(Chat, chat_id)
+
+    async def group_of_chat(self, chat_id: int) -> Group | None:
+        chat = await self.chat(chat_id)
+        return await self.get(chat.group_id) if chat else None
+
+    async def create_group(self, title: str, kind: str, language: str | None) -> Group:
+        group = Group(title=title[:128], kind=kind, language=language, created_at=utcnow())
+        self.session.add(group)
+        await self.session.flush()
+        return group
+
+    async def bind_chat(self, chat_id: int, group_id: int, kind: str) -> Chat:
+        chat = await self.chat(chat_id)
+        if chat is None:
+            chat = Chat(chat_id=chat_id, group_id=group_id, kind=kind, updated_at=utcnow())
+            self.session.add(chat)
+        else:
+            chat.group_id = group_id
+            chat.updated_at = utcnow()
+        await self.session.flush()
+        return chat
+
+    async def set_awaiting(self, chat_id: int, what: str | None, user_id: int | None) -> None:
+        chat = await self.chat(chat_id)
+        if chat is not None:
+            chat.awaiting = what
+            chat.awaiting_user_id = user_id
+
+    async def user(self, user_id: int) -> User | None:
+        return await self.session.get(User, user_id)
+
+    async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None) -> User:
+        user = await self.user(user_id)
+        if user is None:
+            user = User(user_id=user_id, display_name=name[:128] or str(user_id),
+                        created_at=utcnow())
+            self.session.add(user)
+        elif name:
+            user.display_name = name[:128]
+        if private_chat_id is not None:
+            user.private_chat_id = private_chat_id
+        await self.session.flush()
+        return user
+
+    async def member(self, group_id: int, user_id: int) -> Member | None:
+        return (await self.session.execute(
+            select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
+        )).scalar_one_or_none()
+
+    async def active_member(self, group_id: int, user_id: int) -> Member | None:
+        member = await self.member(group_id, user_id)
+        return member if member and member.active else None
+
+    async def add_member(self, group_id: int, user_id: int, role: str = "member") -> Member:
+        member = await self.member(group_id, user_id)
+        if member is None:
+            member = Member(group_id=group_id, user_id=user_id, role=role, notify=True,
+                            active=True, joined_at=utcnow(), notified_through=0)
+            self.session.add(member)
+        elif not member.active:
+            member.active = True
+            member.left_at = None
+            member.joined_at = utcnow()
+        await self.session.flush()
+        return member
+
+    async def members(self, group_id: int) -> Sequence[tuple[Member, User | None]]:
+        rows = await self.session.execute(
+            select(Member, User)
+            .outerjoin(User, User.user_id == Member.user_id)
+            .where(Member.group_id == group_id, Member.active.is_(True))
+            .order_by(Member.joined_at, Member.id)
+        )
+        return [(member, user) for member, user in rows.tuples()]
+
+    async def personal_group(self, user_id: int) -> Group | None:
+        row = await self.session.execute(
+            select(Group).join(Member, Member.group_id == Group.id)
+            .where(Member.user_id == user_id, Member.role == "owner", Group.kind == "personal")
+            .order_by(Group.id).limit(1)
+        )
+        return row.scalar_one_or_none()
+
+    async def set_digest_due(self, group_id: int, due: datetime | None) -> None:
+        await self.session.execute(
+            update(Group).where(Group.id == group_id).values(digest_due_at=due))
+
+    async def digests_due(self) -> Sequence[Group]:
+        rows = await self.session.execute(
+            select(Group).where(Group.digest_due_at.is_not(None)))
+        return rows.scalars().all()
+
+
+class ItemRepo:
+    """Items and the actions that changed them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, item_id: int) -> Item | None:
+        return await self.session.get(Item, item_id)
+
+    async def open_items(self, group_id: int) -> Sequence[Item]:
+        rows = await self.session.execute(
+            select(Item).where(Item.group_id == group_id, Item.status == "open")
+            .order_by(Item.created_at, Item.id))
+        return rows.scalars().all()
+
+    async def count_open(self, group_id: int) -> int:
+        return int((await self.session.execute(
+            select(func.count()).select_from(Item)
+            .where(Item.group_id == group_id, Item.status == "open"))).scalar_one())
+
+    async def open_by_key(self, group_id: int, key: str) -> Sequence[Item]:
+        rows = await self.session.execute(
+            select(Item).where(Item.group_id == group_id, Item.status == "open",
+                               Item.key == key).order_by(Item.id))
+        return rows.scalars().all()
+
+    async def add(self, group_id: int, name: str, key: str, quantity: float | None,
+                  unit: str | None, category: str, user_id: int) -> Item:
+        now = utcnow()
+        item = Item(group_id=group_id, name=name, key=key, quantity=quantity, unit=unit,
+                    category=category, status="open", added_by=user_id, created_at=now,
+                    updated_at=now)
+        self.session.add(item)
+        await self.session.flush()
+        return item
+
+    async def record(self, group_id: int, user_id: int, kind: str, summary: list[Any],
+                     undo: list[Any]) -> Action:
+        action = Action(group_id=group_id, user_id=user_id, kind=kind, summary=summary,
+                        undo=undo, created_at=utcnow())
+        self.session.add(action)
+        await self.session.flush()
+        return action
+
+    async def action(self, action_id: int) -> Action | None:
+        return await self.session.get(Action, action_id)
+
+    async def last_undoable(self, group_id: int, user_id: int) -> Action | None:
+        rows = await self.session.execute(
+            select(Action).where(Action.group_id == group_id, Action.user_id == user_id,
+                                 Action.undone_at.is_(None), Action.kind != "undo")
+            .order_by(Action.id.desc()).limit(1))
+        return rows.scalar_one_or_none()
+
+    async def actions_after(self, group_id: int, after_id: int) -> Sequence[Action]:
+        rows = await self.session.execute(
+            select(Action).where(Action.group_id == group_id, Action.id > after_id)
+            .order_by(Action.id))
+        return rows.scalars().all()
+
+    async def last_action_id(self, group_id: int) -> int:
+        value = (await self.session.execute(
+            select(func.max(Action.id)).where(Action.group_id == group_id))).scalar_one()
+        return int(value or 0)
+
+
+class InviteRepo:
+    """Invite codes and join attempts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def current(self, group_id: int, now: datetime) -> Invite | None:
+        rows = await self.session.execute(
+            select(Invite).where(Invite.group_id == group_id, Invite.revoked_at.is_(None))
+            .order_by(Invite.id.desc()))
+        for invite in rows.scalars():
+            if as_utc(invite.expires_at) > now:
+                return invite
+        return None
+
+    async def create(self, group_id: int, code: str, user_id: int, ttl: timedelta) -> Invite:
+        now = utcnow()
+        invite = Invite(group_id=group_id, code=code, created_by=user_id, created_at=now,
+                        expires_at=now + ttl)
+        self.session.add(invite)
+        await self.session.flush()
+        return invite
+
+    async def by_code(self, code: str) -> Invite | None:
+        return (await self.session.execute(
+            select(Invite).where(Invite.code == code))).scalar_one_or_none()
+
+    async def revoke_all(self, group_id: int) -> int:
+        result = await self.session.execute(
+            update(Invite).where(Invite.group_id == group_id, Invite.revoked_at.is_(None))
+            .values(revoked_at=utcnow()))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def record_attempt(self, user_id: int, success: bool) -> None:
+        self.session.add(JoinAttempt(user_id=user_id, attempted_at=utcnow(), success=success))
+        await self.session.flush()
+
+    async def failed_attempts_since(self, user_id: int, since: datetime) -> int:
+        return int((await self.session.execute(
+            select(func.count()).select_from(JoinAttempt)
+            .where(JoinAttempt.user_id == user_id, JoinAttempt.success.is_(False),
+                   JoinAttempt.attempted_at >= since))).scalar_one())
+
+
+class LogRepo:
+    """Processed updates, bug reports, routing statistics and fallback decisions."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim_update(self, update_id: int) -> bool:
+        """Mark an update as processed; False when it already was (a redelivery)."""
+        if await self.session.get(ProcessedUpdate, update_id) is not None:
+            return False
+        try:
+            async with self.session.begin_nested():
+                self.session.add(ProcessedUpdate(update_id=update_id, processed_at=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def add_bug(self, group_id: int | None, chat_id: int, user_id: int,
+                      text: str) -> BugReport:
+        report = BugReport(group_id=group_id, chat_id=chat_id, user_id=user_id,
+                           text=text[:4000], created_at=utcnow())
+        self.session.add(report)
+        await self.session.flush()
+        return report
+
+    async def log_route(self, source: str, intent: str, confidence: float) -> None:
+        self.session.add(RouteLog(source=source, intent=intent, confidence=confidence,
+                                  created_at=utcnow()))
+
+    async def route_counts(self) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(RouteLog.source, func.count()).group_by(RouteLog.source))
+        return {source: int(count) for source, count in rows.tuples()}
+
+    async def add_fallback(self, text: str, lang: str, top: list[Any], intents: list[Any],
+                           source: str) -> None:
+        self.session.add(FallbackDecision(text=text, lang=lang, top=top, intents=intents,
+                                          source=source, created_at=utcnow()))
+
+    async def fallbacks(self) -> Sequence[FallbackDecision]:
+        rows = await self.session.execute(select(FallbackDecision).order_by(FallbackDecision.id))
+        return rows.scalars().all()
+
+    async def purge_fallbacks(self) -> int:
+        rows = await self.fallbacks()
+        for row in rows:
+            await self.session.delete(row)
+        return len(rows)
+
+
+class UnitOfWork:
+    """The repositories of one transaction; the caller commits, handlers never do."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.groups = GroupRepo(session)
+        self.items = ItemRepo(session)
+        self.invites = InviteRepo(session)
+        self.log = LogRepo(session)
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+class UnitOfWorkFactory:
+    """Opens one `UnitOfWork` (one session, one transaction) per use."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    def __call__(self) -> _UowContext:
+        return _UowContext(self._sessionmaker)
+
+
+class _UowContext:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessionmaker()
+        await self._session.begin()
+        return UnitOfWork(self._session)
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        assert self._session is not None
+        if exc_type is not None:
+            await self._session.rollback()
+        await self._session.close()

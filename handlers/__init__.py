@@ -1,0 +1,51 @@
+"""One handler per intent; `HANDLERS` is the single table from intent to handler."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from db.store import UnitOfWork
+from handlers.bugs import handle_bug_report
+from handlers.chat import handle_other
+from handlers.group import handle_group_info, handle_leave_group, handle_rename_group
+from handlers.invites import (
+    handle_create_invite,
+    handle_get_invite_code,
+    handle_revoke_invite,
+)
+from handlers.items import (
+    handle_clear_list,
+    handle_grocery_request,
+    handle_list_query,
+    handle_partial_completion,
+    handle_remove_item,
+    handle_update_quantity,
+)
+from handlers.notifications import handle_notification_settings
+from handlers.recipes import handle_recipe_search, handle_recipe_url
+from handlers.reply import Reply
+from router.types import Intent, Routed
+
+__all__ = ["HANDLERS", "Handler"]
+
+Handler = Callable[[Routed, UnitOfWork], Awaitable[Reply]]
+
+HANDLERS: dict[Intent, Handler] = {
+    Intent.GROCERY_REQUEST: handle_grocery_request,
+    Intent.RECIPE_URL: handle_recipe_url,
+    Intent.LIST_QUERY: handle_list_query,
+    Intent.CLEAR_LIST: handle_clear_list,
+    Intent.REMOVE_ITEM: handle_remove_item,
+    Intent.PARTIAL_COMPLETION: handle_partial_completion,
+    Intent.GROUP_INFO: handle_group_info,
+    Intent.GET_INVITE_CODE: handle_get_invite_code,
+    Intent.CREATE_INVITE: handle_create_invite,
+    Intent.RENAME_GROUP: handle_rename_group,
+    Intent.LEAVE_GROUP: handle_leave_group,
+    Intent.NOTIFICATION_SETTINGS: handle_notification_settings,
+    Intent.REVOKE_INVITE: handle_revoke_invite,
+    Intent.RECIPE_SEARCH: handle_recipe_search,
+    Intent.UPDATE_QUANTITY: handle_update_quantity,
+    Intent.BUG_REPORT: handle_bug_report,
+    Intent.OTHER: handle_other,
+}

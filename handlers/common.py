@@ -1,0 +1,60 @@
+"""What every handler needs first: the group a chat acts on and the sender's membership."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from db.models import Group, Member
+from db.store import UnitOfWork
+from router.types import ChatKind, Incoming
+
+__all__ = ["Context", "MAX_QUANTITY", "resolve"]
+
+# Beyond this an amount is a typo or a joke, never a shopping list.
+MAX_QUANTITY = 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The group a message acts on and its sender's membership in it."""
+
+    group: Group
+    member: Member
+
+
+async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
+    """The chat's group, created on first contact, with the sender as an active member.
+
+    A Telegram group chat gets its own group, and whoever writes in it is a member (they are
+    in the chat). A private chat acts on the group its owner last joined, or on a personal
+    group; if they have left that group, it falls back to their personal one.
+    """
+    await uow.groups.touch_user(
+        incoming.user_id, incoming.user_name,
+        private_chat_id=incoming.chat_id if incoming.chat_kind is ChatKind.PRIVATE else None,
+    )
+    chat = await uow.groups.chat(incoming.chat_id)
+    if incoming.chat_kind is ChatKind.GROUP:
+        if chat is None:
+            group = await uow.groups.create_group(
+                incoming.chat_title or "Shopping list", "group", None)
+            await uow.groups.bind_chat(incoming.chat_id, group.id, "group")
+        else:
+            found = await uow.groups.get(chat.group_id)
+            assert found is not None
+            group = found
+        member = await uow.groups.add_member(group.id, incoming.user_id)
+        return Context(group=group, member=member)
+
+    group_or_none = await uow.groups.get(chat.group_id) if chat else None
+    member_or_none = (await uow.groups.active_member(group_or_none.id, incoming.user_id)
+                      if group_or_none else None)
+    if group_or_none is None or member_or_none is None:
+        personal = await uow.groups.personal_group(incoming.user_id)
+        if personal is None:
+            personal = await uow.groups.create_group(
+                incoming.user_name or "My list", "personal", None)
+        group_or_none = personal
+        member_or_none = await uow.groups.add_member(personal.id, incoming.user_id, "owner")
+        await uow.groups.bind_chat(incoming.chat_id, personal.id, "private")
+    return Context(group=group_or_none, member=member_or_none)

@@ -1,0 +1,44 @@
+"""Digests: one private summary per member of what the others changed on the list."""
+
+from __future__ import annotations
+
+from db.store import UnitOfWork, as_utc
+from handlers.reply import Reply
+
+__all__ = ["collect_digests"]
+
+
+async def collect_digests(uow: UnitOfWork, group_id: int,
+                          default_lang: str = "he") -> list[tuple[int, Reply]]:
+    """The digest each member with notifications on should get now, as (chat id, reply).
+
+    Marks those changes as notified, so a digest is never sent twice; the author of a
+    change is not told about their own change.
+    """
+    group = await uow.groups.get(group_id)
+    if group is None:
+        return []
+    out: list[tuple[int, Reply]] = []
+    last_id = await uow.items.last_action_id(group_id)
+    for member, user in await uow.groups.members(group_id):
+        if member.notified_through >= last_id:
+            continue
+        actions = await uow.items.actions_after(group_id, member.notified_through)
+        member.notified_through = last_id
+        if not member.notify or user is None or user.private_chat_id is None:
+            continue
+        entries = []
+        for action in actions:
+            if action.user_id == member.user_id or not action.summary:
+                continue
+            if as_utc(action.created_at) < as_utc(member.joined_at):
+                continue  # a newcomer's first digest is not the list's whole history
+            author = await uow.groups.user(action.user_id)
+            entries.append({"kind": action.kind, "items": list(action.summary),
+                            "user": author.display_name if author else str(action.user_id)})
+        if entries:
+            lang = user.language or group.language or default_lang
+            out.append((user.private_chat_id,
+                        Reply("digest", lang, {"title": group.title, "entries": entries[-30:]})))
+    await uow.groups.set_digest_due(group_id, None)
+    return out

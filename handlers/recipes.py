@@ -1,0 +1,146 @@
+"""Dishes to list items: the bundled catalog (RECIPE_SEARCH) and recipe links (RECIPE_URL)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from db.store import UnitOfWork
+from handlers.common import resolve
+from handlers.items import add_items, describe
+from handlers.reply import Button, Effect, EffectKind, Reply
+from router.normalize import normalize
+from router.types import Item, Routed
+
+__all__ = ["Dish", "add_dish", "catalog", "find_dish", "handle_recipe_search",
+           "handle_recipe_url"]
+
+CATALOG = Path(__file__).with_name("data") / "dishes.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Dish:
+    """One catalog dish: its names per language and its ingredients."""
+
+    id: str
+    names: dict[str, list[str]]
+    ingredients: list[dict[str, Any]]
+
+    def name(self, lang: str) -> str:
+        names = self.names.get(lang) or self.names.get("en") or [self.id]
+        return names[0]
+
+    def items(self, lang: str) -> list[Item]:
+        out = []
+        for ingredient in self.ingredients:
+            unit = (ingredient.get("unit") or {}).get(lang)
+            quantity = ingredient.get("quantity")
+            out.append(Item(name=str(ingredient.get(lang) or ingredient.get("en")),
+                            quantity=float(quantity) if quantity is not None else None,
+                            unit=unit))
+        return out
+
+
+@lru_cache(maxsize=1)
+def catalog() -> tuple[Dish, ...]:
+    """The bundled dishes (handlers/data/dishes.json)."""
+    if not CATALOG.exists():
+        return ()
+    raw = json.loads(CATALOG.read_text(encoding="utf-8"))
+    return tuple(Dish(id=d["id"], names=d["names"], ingredients=d["ingredients"]) for d in raw)
+
+
+def _keys(dish: Dish) -> list[str]:
+    return [normalize(name) for names in dish.names.values() for name in names]
+
+
+def _variants(text: str) -> list[str]:
+    """The text without the prefixes people glue on (ה, ל, ال, ל+ה) and plural endings."""
+    key = normalize(text)
+    out = [key]
+    for prefix in ("לה", "ל", "ה", "של", "ال", "لل", "ل", "و"):
+        if key.startswith(prefix) and len(key) - len(prefix) >= 3:
+            out.append(key[len(prefix):])
+    for suffix in ("s", "es", "ים", "ות"):
+        for value in list(out):
+            if value.endswith(suffix) and len(value) - len(suffix) >= 3:
+                out.append(value[: -len(suffix)])
+    return out
+
+
+def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
+    """The dish a text names, forgiving typos and prefixes; else the closest few."""
+    dishes = catalog()
+    variants = _variants(text)
+    for dish in dishes:
+        keys = _keys(dish)
+        if any(v == k for v in variants for k in keys):
+            return dish, []
+    for dish in dishes:
+        keys = _keys(dish)
+        if any(len(k) >= 4 and (k in v.split() or f" {k} " in f" {v} ") for v in variants
+               for k in keys):
+            return dish, []
+    scored: list[tuple[float, Dish]] = []
+    for dish in dishes:
+        best = max((difflib.SequenceMatcher(None, v, k).ratio() for v in variants
+                    for k in _keys(dish)), default=0.0)
+        scored.append((best, dish))
+    scored.sort(key=lambda pair: -pair[0])
+    if scored and scored[0][0] >= 0.8:
+        return scored[0][1], []
+    return None, [dish for _score, dish in scored[:3]]
+
+
+def _dish_reply(dish: Dish, lang: str) -> Reply:
+    items = dish.items(lang)
+    buttons: list[tuple[Button, ...]] = [(Button("btn_add_all", f"r:{dish.id}:*"),)]
+    for index, item in enumerate(items[:20]):
+        buttons.append((Button("btn_add_one", f"r:{dish.id}:{index}",
+                               {"item": describe(item.name, item.quantity, item.unit)}),))
+    return Reply("recipe_items", lang, {
+        "dish": dish.name(lang),
+        "items": [describe(i.name, i.quantity, i.unit) for i in items],
+    }, buttons=tuple(buttons))
+
+
+async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
+    """The catalog's ingredients for the named dish, with buttons to add them."""
+    await resolve(msg.incoming, uow)
+    query = msg.entities.dish or msg.incoming.text
+    dish, closest = find_dish(query)
+    if dish is None and msg.entities.dish:
+        dish, closest = find_dish(msg.incoming.text)
+    if dish is None:
+        return Reply("dish_unknown", msg.lang, {
+            "dish": msg.entities.dish or "", "closest": [d.name(msg.lang) for d in closest]})
+    return _dish_reply(dish, msg.lang)
+
+
+async def add_dish(msg: Routed, uow: UnitOfWork, dish_id: str, which: str) -> Reply:
+    """A press on a recipe button: add every ingredient, or just one."""
+    ctx = await resolve(msg.incoming, uow)
+    dish = next((d for d in catalog() if d.id == dish_id), None)
+    if dish is None:
+        return Reply(None, msg.lang, toast="stale")
+    items = dish.items(msg.lang)
+    if which != "*":
+        if not which.isdigit() or int(which) >= len(items):
+            return Reply(None, msg.lang, toast="stale")
+        items = [items[int(which)]]
+    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
+    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
+    return Reply("added", msg.lang, {"items": lines},
+                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
+                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
+                 toast="added")
+
+
+async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
+    """A recipe link. Reading pages is the recipes issue's work; until then, say so."""
+    await resolve(msg.incoming, uow)
+    return Reply("recipe_url_unsupported", msg.lang, {"url": msg.entities.url or ""})

@@ -1,0 +1,60 @@
+"""What a handler returns: a localized message by key, buttons and effects for `bot/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Button", "Effect", "EffectKind", "Reply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """An inline button: a message key for its label and the callback data it sends."""
+
+    key: str
+    data: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+class EffectKind(StrEnum):
+    """Side effects the bot carries out after the transaction commits."""
+
+    LIST_CHANGED = "list_changed"  # schedule the members' digest
+    FORWARD_BUG = "forward_bug"  # tell the admin chat
+    LEAVE_CHAT = "leave_chat"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One side effect with its payload."""
+
+    kind: EffectKind
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A handler's answer.
+
+    Attributes:
+        key: the message key in `handlers.i18n`; None means say nothing.
+        edit: replace the message the pressed button was on instead of sending a new one.
+        toast: a short text for the button press answer (a callback query's notice).
+        quiet: in a group chat, acknowledge without a message (the bot stays out of the way).
+    """
+
+    key: str | None
+    lang: str
+    params: dict[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    effects: tuple[Effect, ...] = ()
+    edit: bool = False
+    toast: str | None = None
+    quiet: bool = False
+
+    @staticmethod
+    def silent(lang: str) -> Reply:
+        """Nothing to say."""
+        return Reply(key=None, lang=lang)

@@ -1,0 +1,298 @@
+"""`shopbot train`: the bundled intent model, from the corpus to a model directory.
+
+Two architectures are measured on the validation split (`--compare`): a bag of subword
+and hashed subword-bigram embeddings with a small MLP (fastText-like), and a small 1-D
+convolutional encoder. The winner is calibrated with temperature scaling on validation and
+exported to ONNX with the same input contract as a Hugging Face sequence classifier.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from models.corpus.generate import Example, Split, build_splits
+from router.normalize import MENTION_TOKEN, NORMALIZATION_NAME, URL_TOKEN, normalize
+from router.types import Intent
+
+__all__ = ["TrainConfig", "train_command", "train_model"]
+
+LABELS = list(Intent)
+MAX_LENGTH = 64
+BIGRAM_BUCKETS = 16384
+BIGRAM_PRIME = 1000003
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Hyper-parameters of one run."""
+
+    arch: str = "bag"
+    seed: int = 42
+    vocab_size: int = 8000
+    dim: int = 96
+    hidden: int = 192
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 3e-3
+    dropout: float = 0.2
+    per_template: int = 14
+
+
+def _require_torch() -> Any:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - depends on the install
+        sys.exit("shopbot train needs the training extra: pip install torch==2.13.0 "
+                 "'shopbot[train]' (see the README)")
+    return torch
+
+
+def build_tokenizer(texts: list[str], vocab_size: int) -> Any:
+    """A WordPiece tokenizer trained on the normalized training texts."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=40))
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(pattern=URL_TOKEN, behavior="isolated"),
+        pre_tokenizers.Split(pattern=MENTION_TOKEN, behavior="isolated"),
+        pre_tokenizers.BertPreTokenizer(),
+    ])
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size, min_frequency=2,
+        special_tokens=["[PAD]", "[UNK]", URL_TOKEN, MENTION_TOKEN],
+        continuing_subword_prefix="##")
+    tokenizer.train_from_iterator(texts, trainer)
+    from tokenizers import decoders
+
+    tokenizer.decoder = decoders.WordPiece()
+    return tokenizer
+
+
+def _encode(tokenizer: Any, texts: list[str]) -> list[list[int]]:
+    return [enc.ids[:MAX_LENGTH] or [1] for enc in tokenizer.encode_batch(texts)]
+
+
+def _batch(torch: Any, rows: list[list[int]]) -> tuple[Any, Any]:
+    width = max(len(r) for r in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        mask[i, : len(row)] = 1
+    return ids, mask
+
+
+def make_model(torch: Any, config: TrainConfig, vocab: int) -> Any:
+    """The network of an architecture."""
+    nn = torch.nn
+
+    class BagModel(nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.tokens = nn.Embedding(vocab, config.dim)
+            self.bigrams = nn.Embedding(BIGRAM_BUCKETS, config.dim)
+            self.norm = nn.LayerNorm(config.dim * 2)
+            self.drop = nn.Dropout(config.dropout)
+            self.hidden = nn.Linear(config.dim * 2, config.hidden)
+            self.out = nn.Linear(config.hidden, len(LABELS))
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            mask = attention_mask.unsqueeze(-1).float()
+            tokens = (self.tokens(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            # Hashed bigrams inside the graph, so the runtime feeds token ids alone.
+            padded = torch.nn.functional.pad(input_ids, (0, 1))
+            pair = (padded[:, :-1] * BIGRAM_PRIME + padded[:, 1:]) % BIGRAM_BUCKETS
+            pair_mask = torch.nn.functional.pad(attention_mask, (0, 1))[:, 1:].unsqueeze(-1)
+            pair_mask = pair_mask.float() * mask
+            bigrams = (self.bigrams(pair) * pair_mask).sum(1) / pair_mask.sum(1).clamp(min=1.0)
+            features = self.drop(self.norm(torch.cat([tokens, bigrams], dim=-1)))
+            return self.out(self.drop(torch.relu(self.hidden(features))))
+
+    class CnnModel(nn.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.tokens = nn.Embedding(vocab, config.dim)
+            self.conv3 = nn.Conv1d(config.dim, config.hidden, kernel_size=3, padding=1)
+            self.conv5 = nn.Conv1d(config.dim, config.hidden, kernel_size=5, padding=2)
+            self.drop = nn.Dropout(config.dropout)
+            self.out = nn.Linear(config.hidden * 2, len(LABELS))
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            mask = attention_mask.unsqueeze(1).float()
+            x = self.tokens(input_ids).transpose(1, 2)
+            pooled = []
+            for conv in (self.conv3, self.conv5):
+                h = torch.relu(conv(x)) * mask - (1.0 - mask) * 1e4
+                pooled.append(h.max(dim=2).values)
+            return self.out(self.drop(torch.cat(pooled, dim=-1)))
+
+    return BagModel() if config.arch == "bag" else CnnModel()
+
+
+def macro_f1(gold: list[int], pred: list[int], labels: int) -> float:
+    """Macro-averaged F1 over the labels present in gold or prediction."""
+    scores = []
+    for label in range(labels):
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == label)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == label and g != label)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == label and p != label)
+        if tp + fp + fn == 0:
+            continue
+        scores.append(2 * tp / (2 * tp + fp + fn))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _logits(torch: Any, model: Any, rows: list[list[int]], batch: int = 512) -> np.ndarray:
+    model.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(rows), batch):
+            ids, mask = _batch(torch, rows[start:start + batch])
+            out.append(model(ids, mask).numpy())
+    return np.concatenate(out)
+
+
+def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
+    """The temperature that minimises validation negative log-likelihood (grid + refine)."""
+    def nll(t: float) -> float:
+        scaled = logits / t
+        scaled = scaled - scaled.max(axis=1, keepdims=True)
+        logp = scaled - np.log(np.exp(scaled).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(gold)), gold].mean())
+    grid = np.exp(np.linspace(np.log(0.3), np.log(5.0), 60))
+    best = min(grid, key=nll)
+    fine = np.linspace(best * 0.9, best * 1.1, 21)
+    return float(min(fine, key=nll))
+
+
+def train_model(split: Split, config: TrainConfig, progress: bool = True,
+                extra: list[Example] | None = None) -> dict[str, Any]:
+    """Train one model; returns the tokenizer, the network, its temperature and scores."""
+    torch = _require_torch()
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.set_num_threads(2)
+    train = split.train + (extra or [])
+    texts = [normalize(e.text) for e in train]
+    tokenizer = build_tokenizer(texts, config.vocab_size)
+    rows = _encode(tokenizer, texts)
+    gold = [LABELS.index(e.intent) for e in train]
+    val_rows = _encode(tokenizer, [normalize(e.text) for e in split.validation])
+    val_gold = np.array([LABELS.index(e.intent) for e in split.validation])
+    model = make_model(torch, config, tokenizer.get_vocab_size())
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
+    steps = config.epochs * ((len(rows) + config.batch_size - 1) // config.batch_size)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
+                                                    total_steps=steps, pct_start=0.1)
+    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    order_rng = random.Random(config.seed)
+    best: tuple[float, dict[str, Any], int] = (-1.0, {}, 0)
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover
+        tqdm = None
+    for epoch in range(config.epochs):
+        model.train()
+        order = list(range(len(rows)))
+        order_rng.shuffle(order)
+        batches = range(0, len(order), config.batch_size)
+        bar = tqdm(batches, desc=f"{config.arch} epoch {epoch + 1}/{config.epochs}",
+                   disable=not progress or tqdm is None, leave=False, file=sys.stderr) \
+            if tqdm else batches
+        for start in bar:
+            picked = order[start:start + config.batch_size]
+            ids, mask = _batch(torch, [rows[i] for i in picked])
+            target = torch.tensor([gold[i] for i in picked])
+            optimizer.zero_grad()
+            loss = loss_fn(model(ids, mask), target)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+        val_pred = _logits(torch, model, val_rows).argmax(axis=1)
+        score = macro_f1(list(val_gold), list(val_pred), len(LABELS))
+        if progress:
+            print(f"  {config.arch} epoch {epoch + 1}: validation macro-F1 {score:.4f}",
+                  file=sys.stderr)
+        if score > best[0]:
+            best = (score, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
+    model.load_state_dict(best[1])
+    val_logits = _logits(torch, model, val_rows)
+    temperature = fit_temperature(val_logits, val_gold)
+    return {"tokenizer": tokenizer, "model": model, "temperature": temperature,
+            "val_macro_f1": best[0], "best_epoch": best[2], "config": config}
+
+
+def export(result: dict[str, Any], out: Path) -> None:
+    """Write the model directory: model.onnx, tokenizer.json, config.json."""
+    torch = _require_torch()
+    out.mkdir(parents=True, exist_ok=True)
+    model = result["model"].eval()
+    ids = torch.ones((1, 6), dtype=torch.long)
+    mask = torch.ones((1, 6), dtype=torch.long)
+    torch.onnx.export(
+        model, (ids, mask), str(out / "model.onnx"), input_names=["input_ids", "attention_mask"],
+        output_names=["logits"], opset_version=17, dynamo=False,
+        dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                      "attention_mask": {0: "batch", 1: "seq"}, "logits": {0: "batch"}})
+    result["tokenizer"].save(str(out / "tokenizer.json"))
+    config: TrainConfig = result["config"]
+    meta = {
+        "architectures": [f"Shopbot{config.arch.capitalize()}Classifier"],
+        "model_type": f"shopbot-{config.arch}",
+        "id2label": {str(i): label.value for i, label in enumerate(LABELS)},
+        "label2id": {label.value: i for i, label in enumerate(LABELS)},
+        "problem_type": "single_label_classification",
+        "threshold": 0.7,
+        "temperature": round(result["temperature"], 4),
+        "normalization": NORMALIZATION_NAME,
+        "max_length": MAX_LENGTH,
+        "training": {"arch": config.arch, "seed": config.seed, "epochs": config.epochs,
+                     "best_epoch": result["best_epoch"], "dim": config.dim,
+                     "hidden": config.hidden, "vocab_size": config.vocab_size,
+                     "validation_macro_f1": round(result["val_macro_f1"], 4)},
+    }
+    (out / "config.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
+                                     encoding="utf-8")
+
+
+def _load_extra(path: Path) -> list[Example]:
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            out.append(Example(row["text"], Intent(row["intent"]), row.get("lang", "he"),
+                               "extra"))
+    return out
+
+
+def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: bool = False,
+                  extra: Path | None = None, epochs: int | None = None) -> int:
+    """Build the corpus, train (comparing architectures if asked), calibrate and export."""
+    started = time.perf_counter()
+    split = build_splits(seed=seed)
+    print(f"corpus: {len(split.train)} train, {len(split.validation)} validation, "
+          f"{len(split.test)} test (held-out templates)", file=sys.stderr)
+    extra_examples = _load_extra(extra) if extra else None
+    archs = ["bag", "cnn"] if compare or arch is None and compare else [arch or "bag"]
+    results = []
+    for name in archs:
+        config = TrainConfig(arch=name, seed=seed, **({"epochs": epochs} if epochs else {}))
+        result = train_model(split, config, extra=extra_examples)
+        print(f"{name}: validation macro-F1 {result['val_macro_f1']:.4f} "
+              f"(epoch {result['best_epoch']}), temperature {result['temperature']:.3f}",
+              file=sys.stderr)
+        results.append(result)
+    winner = max(results, key=lambda r: r["val_macro_f1"])
+    export(winner, out)
+    print(f"wrote {out} ({winner['config'].arch}) in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    return 0

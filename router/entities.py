@@ -1,0 +1,553 @@
+"""Entity extraction (intents.md): items with amounts, new names, states, dishes, URLs.
+
+Rule-based and lexicon-assisted, shared by the handlers (through `Routed`) and by
+`shopbot classify`, so what the command prints is what the bot acts on.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from router.lexicon import Lexicon, lexicon
+from router.normalize import clean_text, normalize
+from router.types import Entities, Intent, Item
+
+__all__ = ["extract", "parse_items", "parse_quantity_unit", "MAX_ITEMS"]
+
+MAX_ITEMS = 100
+
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?|\d+/\d+|[½¼¾⅓⅔])$")
+_MIXED = re.compile(r"^(\d+)([½¼¾⅓⅔])$")
+_GLUED = re.compile(r"^(\d+(?:[.,]\d+)?)([^\d\s.,/].*)$")
+_TIMES = re.compile(r"^(?:x|×)(\d+)$|^(\d+)(?:x|×)$", re.IGNORECASE)
+_FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3}
+
+NUMBER_WORDS: dict[str, float] = {
+    # Hebrew
+    "אחד": 1, "אחת": 1, "שניים": 2, "שתיים": 2, "שני": 2, "שתי": 2, "שנים": 2, "שתים": 2,
+    "שלוש": 3, "שלושה": 3, "שלושת": 3, "ארבע": 4, "ארבעה": 4, "חמש": 5, "חמישה": 5,
+    "שש": 6, "שישה": 6, "שבע": 7, "שבעה": 7, "שמונה": 8, "תשע": 9, "תשעה": 9, "עשר": 10,
+    "עשרה": 10, "זוג": 2, "חצי": 0.5, "רבע": 0.25, "תריסר": 12,
+    # English
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "half": 0.5,
+    "couple": 2, "pair": 2, "quarter": 0.25,
+    # Arabic (compared after normalization: ة→ه, أ→ا)
+    "واحد": 1, "وحده": 1, "اثنين": 2, "اتنين": 2, "تنين": 2, "ثنين": 2, "زوج": 2, "جوز": 2,
+    "ثلاث": 3, "ثلاثه": 3, "تلاته": 3, "تلات": 3, "اربع": 4, "اربعه": 4, "خمس": 5,
+    "خمسه": 5, "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7, "ثمان": 8, "ثمانيه": 8, "تمانيه": 8,
+    "تسع": 9, "تسعه": 9, "عشر": 10, "عشره": 10, "نص": 0.5, "نصف": 0.5, "ربع": 0.25,
+    "دزينه": 12,
+}
+
+# Canonical unit per language, keyed by every spelling (normalized).
+_UNIT_SPELLINGS: dict[str, list[str]] = {
+    "קילו": ["קילו", 'ק"ג', "קג", "קילוגרם", "קילוגרמים", "קילואים", "קילוגרם"],
+    "גרם": ["גרם", "ג'", "גר'", "גר", "גרמים"],
+    "ליטר": ["ליטר", "ליטרים", "ל'"],
+    'מ"ל': ['מ"ל', "מל"],
+    "בקבוק": ["בקבוק", "בקבוקים"],
+    "חבילה": ["חבילה", "חבילות"],
+    "קרטון": ["קרטון", "קרטונים"],
+    "שקית": ["שקית", "שקיות"],
+    "קופסה": ["קופסה", "קופסא", "קופסאות", "קופסות"],
+    "מגש": ["מגש", "מגשים"],
+    "יחידות": ["יחידה", "יחידות"],
+    "פחית": ["פחית", "פחיות"],
+    "צנצנת": ["צנצנת", "צנצנות"],
+    "כיכר": ["כיכר", "כיכרות"],
+    "תבנית": ["תבנית", "תבניות"],
+    "שישייה": ["שישייה", "שישיה"],
+    "ארגז": ["ארגז", "ארגזים"],
+    "kg": ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms"],
+    "g": ["g", "gr", "gram", "grams"],
+    "lb": ["lb", "lbs", "pound", "pounds"],
+    "l": ["l", "liter", "liters", "litre", "litres"],
+    "ml": ["ml"],
+    "bottle": ["bottle", "bottles"],
+    "pack": ["pack", "packs", "packet", "packets", "package", "packages"],
+    "carton": ["carton", "cartons"],
+    "bag": ["bag", "bags"],
+    "can": ["can", "cans", "tin", "tins"],
+    "box": ["box", "boxes"],
+    "loaf": ["loaf", "loaves"],
+    "jar": ["jar", "jars"],
+    "bunch": ["bunch", "bunches"],
+    "tray": ["tray", "trays"],
+    "كيلو": ["كيلو", "كغ", "كيلوغرام", "كيلوجرام", "كيلوات", "كيلوهات"],
+    "غرام": ["غرام", "جرام", "غم", "غرامات"],
+    "لتر": ["لتر", "ليتر", "لترات"],
+    "قنينة": ["قنينة", "قناني", "زجاجة", "زجاجات", "قزازة"],
+    "كرتونة": ["كرتونة", "كرتون", "كراتين"],
+    "كيس": ["كيس", "أكياس"],
+    "علبة": ["علبة", "علب"],
+    "ربطة": ["ربطة", "ربطات"],
+    "باكيت": ["باكيت", "باكيتات"],
+    "حبة": ["حبة", "حبات"],
+    "صحن": ["صحن", "طبق"],
+}
+UNITS: dict[str, str] = {
+    normalize(spelling): canonical
+    for canonical, spellings in _UNIT_SPELLINGS.items()
+    for spelling in spellings
+}
+# Arabic duals carry their own "2": كيلوين, لترين, كيسين.
+DUAL_UNITS: dict[str, str] = {
+    normalize("كيلوين"): "كيلو", normalize("لترين"): "لتر", normalize("كيسين"): "كيس",
+    normalize("علبتين"): "علبة", normalize("كرتونتين"): "كرتونة", normalize("ربطتين"): "ربطة",
+    normalize("حبتين"): "حبة", normalize("قنينتين"): "قنينة",
+}
+
+# Words that frame a request rather than name an item; stripped from the edges of a
+# segment. None of them is a grocery item on its own.
+_FILLER_TEXT = """
+תוסיף תוסיפי תוסיפו הוסף הוסיפי הוסיפו להוסיף תכניס תכניסי להכניס תרשום תרשמי רשום לרשום
+תקנה תקני תקנו לקנות קנה קני תביא תביאי תביאו להביא תשים תשימי שים לשים צריך צריכה צריכים
+צריכות חסר חסרה חסרים חסרות נגמר נגמרה נגמרו אין לנו לי גם עוד בבקשה בבקשהה אפשר רק ממש
+דחוף יאללה אחי אחותי כפרה נו את לרשימה ברשימה מהרשימה לליסט תוריד תורידי תורידו להוריד
+הורד תמחק תמחקי תמחקו למחוק מחק תסיר תסירי להסיר הסר בעצם תשנה תשני לשנות שנה תעדכן תעדכני
+לעדכן עדכן תעשה תעשי שיהיה שיהיו תהיה יהיה מספיק כבר צריך שצריך שחסר שנגמר אז טוב אוקיי
+סבבה תודה היום מחר לשבת הביתה בדרך קח קחי תקח תקחי לקחת והוסף ותוסיף ותוסיפי שוב איזה
+please pls plz add buy get grab need we i you us our some the a an more also to list the
+from remove delete drop take off out of just put on can could would need needs also
+actually make change set update it let's lets and ok okay hey yo bro thanks thank pick up
+بدنا بدي نحتاج لازمنا لازم عايزين عايز نبي ابي ابغى جيب جيبي جيبوا هات هاتي اشتري اشتريلنا
+ضيف ضيفي ضيفوا اضف اضيف زيد كمان خلص خلصت خلصوا ما في مافي عنا عندنا لو سمحت من فضلك
+يا الله يلا شيل شيلي شيلوا احذف احذفي امسح امسحي الغي على القائمه للقائمه من بالقائمه
+اللسته لا خليها خليه غير غيري عدل عدلي بدل هلق اليوم بكرا بكره شي شوية شويه
+"""
+FILLERS = frozenset(normalize(word) for word in _FILLER_TEXT.split())
+
+_SPLIT = re.compile(r"\s*(?:[\n;,،+&]|\band\b|\s-\s|\s\|\s)\s*", re.IGNORECASE)
+_TRAILING_PUNCT = re.compile(r"^[\s\"'()\[\]{}.!?؟:*•·\-–—…]+|[\s\"'()\[\]{}.!?؟:*•·\-–—…]+$")
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u2190-\u21ff\u2300-\u23ff]"
+)
+
+# Clause markers for PARTIAL_COMPLETION ("all but X") and UPDATE_QUANTITY ("3, not 2").
+_EXCEPT = re.compile(
+    r"(?:חוץ\s*מ|מלבד|למעט|פרט\s*ל|בלי|לא\s+מצאתי|לא\s+היה|לא\s+היו|אין\s+להם|חסר\s+להם"
+    r"|\bexcept(?:\s+for)?\b|\bbut(?:\s+not)?\b|\bbesides\b|\bother\s+than\b|\bapart\s+from\b"
+    r"|\bwithout\b|\bno\b|\bcouldn'?t\s+find\b|\bcould\s+not\s+find\b|\bdidn'?t\s+get\b"
+    r"|\bthey\s+(?:had|have)\s+no\b|\bout\s+of\b|\bmissing\b"
+    r"|ما\s*عدا|الا|إلا|غير|بدون|ما\s+لقيت|مالقيت|ما\s+في|ما\s+كان\s+في|ما\s+جبت|ماجبت)\s*",
+    re.IGNORECASE,
+)
+_REST = re.compile(
+    r"(?:,|\.|\s)\s*(?:את\s+)?(?:ה)?(?:שאר|כל\s+השאר|כל\s+היתר|היתר)|"
+    r"(?:,|\.|\s)\s*(?:got|bought|have)?\s*(?:the\s+)?rest\b|(?:,|\.|\s)\s*(?:everything|all)\s+else|"
+    r"(?:,|\.|\s)\s*(?:و)?(?:ال)?باقي|(?:,|\.|\s)\s*(?:the\s+)?others?\b",
+    re.IGNORECASE,
+)
+_NOT_CLAUSE = re.compile(
+    r"(?:,|\s)\s*(?:ולא|לא|במקום|instead\s+of|instead|not|rather\s+than|مش|بدل|بدال|مو|وليس)\b.*$",
+    re.IGNORECASE,
+)
+_TO_AMOUNT = re.compile(
+    r"^(?P<name>.+?)\s+(?:ל|ל-|ל־|to|into|for|ل|الى|إلى|لـ)\s*-?\s*(?P<amount>\d+(?:[.,]\d+)?|[^\s]+)"
+    r"(?:\s+(?P<unit>\S+))?\s*$",
+    re.IGNORECASE,
+)
+
+_OFF = re.compile(
+    r"בלי|תפסיק|להפסיק|תפסיקו|תכבה|לכבות|כבה|תשתיק|להשתיק|השתק|השתיק|אל\s+ת|די\s+עם|לא\s+רוצה|מיוט"
+    r"|\bmute\b|\bstop\b|\boff\b|\bdisable\b|\bdon'?t\b|\bno\s+more\b|\bsilence\b|\bquiet\b|\bpause\b"
+    r"|وقف|اوقف|طفي|اطفي|سكت|بدون|بلا|الغي|ألغي|كتم|لا\s+تبعت|ما\s+بدي|بطل|بطلوا",
+    re.IGNORECASE,
+)
+_ON = re.compile(
+    r"תפעיל|להפעיל|הפעל|תחזיר|להחזיר|תדליק|להדליק|כן\s+התראות|אני\s+רוצה\s+התראות|תעדכן\s+אותי"
+    r"|\bon\b|\benable\b|\bresume\b|\bunmute\b|\bstart\b|\bnotify\s+me\b|\bkeep\s+me\b"
+    r"|شغل|فعل|رجع|ارجع|شغلي|فعلي|بدي\s+اشعارات|خبروني|خبرني",
+    re.IGNORECASE,
+)
+_STATUS = re.compile(r"\?|؟|האם|\bam\s+i\b|\bare\b|\bdo\s+i\b|\bis\b|هل|شو\s+وضع", re.IGNORECASE)
+
+_RENAME_MARKERS = re.compile(
+    r"(?:\bto\b|\bas\b|:|\bcall(?:ed)?\s+(?:it|us|the\s+\w+|this\s+\w+)?|\bname\s+(?:it|us)\b"
+    r"|(?:^|\s)ל-?|(?:^|\s)ל־|(?:^|\s)לשם|יקראו\s+לה|תקרא\s+לה|תקראי\s+לה|יהיה|שמה|שם\s+חדש"
+    r"|(?:^|\s)لـ?|(?:^|\s)ل|سميها|سمي\s+\S+|الى|إلى|يكون|اسم\s+جديد)\s*",
+    re.IGNORECASE,
+)
+_RENAME_NOISE = re.compile(
+    r"^(?:שם\s+)?(?:ה)?(?:קבוצה|רשימה|ליסט)\b\s*|^(?:the\s+)?(?:group|list|chat)\b\s*"
+    r"|^(?:ال)?(?:مجموعه|مجموعة|قائمه|قائمة|جروب|قروب)\b\s*",
+    re.IGNORECASE,
+)
+
+_DISH_MARKERS = re.compile(
+    r"(?:מתכון\s+(?:של|ל)?|מצרכים\s+(?:של|ל)|מרכיבים\s+(?:של|ל)|רשימה\s+ל|צריך\s+ל|צריכים\s+ל"
+    r"|צריכה\s+ל|להכין|מכינה|מכין|מכינים|נכין|אכין|בשביל|עבור|ל(?=\S)"
+    r"|ingredients\s+(?:for|of)|recipe\s+for|\bfor\b|\bmake\b|\bmaking\b|\bcook(?:ing)?\b"
+    r"|\bbake\b|\bbaking\b|\bprepare\b"
+    r"|مكونات|مقادير|وصفة|لعمل|نعمل|اعمل|اطبخ|نطبخ|بدي\s+اطبخ|ل(?=\S)|عشان|مشان|حق)\s*",
+    re.IGNORECASE,
+)
+_DISH_TAIL = re.compile(
+    r"\s*(?:\?|؟|!|\.|,|בבקשה|please|pls|\btonight\b|\btomorrow\b|\bfor\s+\d+.*|הערב|מחר|בשבת"
+    r"|لو\s+سمحت|اليوم|بكرا|بكره|الليله).*$",
+    re.IGNORECASE,
+)
+
+
+def _number(token: str) -> float | None:
+    """A quantity token as a number: digits, decimals, fractions or a number word."""
+    token = token.strip()
+    if not token:
+        return None
+    mixed = _MIXED.match(token)
+    if mixed:
+        return float(mixed.group(1)) + _FRACTIONS[mixed.group(2)]
+    if _NUMBER.match(token):
+        if token in _FRACTIONS:
+            return _FRACTIONS[token]
+        if "/" in token:
+            top, bottom = token.split("/")
+            return float(top) / float(bottom) if float(bottom) else None
+        return float(token.replace(",", "."))
+    times = _TIMES.match(token)
+    if times:
+        return float(times.group(1) or times.group(2))
+    word = normalize(token)
+    if word in NUMBER_WORDS:
+        return float(NUMBER_WORDS[word])
+    # Hebrew and Arabic glue "and" onto the number: ושלושה, وثلاثة.
+    if len(word) > 2 and word[0] in "וو" and word[1:] in NUMBER_WORDS:
+        return float(NUMBER_WORDS[word[1:]])
+    return None
+
+
+def _unit(token: str) -> str | None:
+    key = normalize(token)
+    if key in UNITS:
+        return UNITS[key]
+    # Hebrew glues "of the" style prefixes rarely onto units; strip a ו only.
+    if len(key) > 2 and key[0] in "וו" and key[1:] in UNITS:
+        return UNITS[key[1:]]
+    return None
+
+
+def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
+    """Drop a conjunction or article glued to the front of an item's first word."""
+    if lex.knows(word):
+        return word
+    for prefix in ("וה", "מה", "שה", "לה", "בה", "ה", "ו", "ال", "وال", "بال", "لل", "و"):
+        if not word.startswith(prefix):
+            continue
+        rest = word[len(prefix):]
+        if len(rest) < 2:
+            continue
+        if lex.knows(rest):
+            return rest
+        if prefix in ("ال", "وال", "بال", "لل") and len(rest) >= 3:
+            return rest
+        if prefix in ("וה", "ה", "מה") and definite and len(rest) >= 3:
+            return rest
+        if prefix in ("ו", "و") and len(rest) >= 3 and not lex.knows(word):
+            rest_stripped = _strip_article(rest, lex, definite)
+            if lex.knows(rest_stripped):
+                return rest_stripped
+    return word
+
+
+def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, list[str]]:
+    """Pull a leading or trailing amount and unit off a phrase's words.
+
+    Returns the quantity, the canonical unit and the words that are left (the name).
+    Handles "2 ק"ג עגבניות", "חצי קילו גבינה", "קילו וחצי", "half a kilo of cheese",
+    "a dozen eggs", "نص كيلو جبنة", "كيلوين بندورة", "milk x3", "עגבניות 2 קילו".
+    """
+    words = list(words)
+    quantity: float | None = None
+    unit: str | None = None
+
+    def take_unit(index: int) -> int:
+        nonlocal unit
+        if index < len(words):
+            found = _unit(words[index])
+            if found:
+                unit = found
+                return index + 1
+        return index
+
+    # Leading: [a|an] number [and a half] [a|of] unit [of]
+    i = 0
+    if words and words[0].lower() in ("a", "an") and len(words) > 1:
+        following = _number(words[1])
+        if following is not None or _unit(words[1]):
+            i = 1
+    if i < len(words):
+        glued = _GLUED.match(words[i])
+        if glued and _unit(glued.group(2)):
+            quantity = float(glued.group(1).replace(",", "."))
+            unit = _unit(glued.group(2))
+            i += 1
+        else:
+            value = _number(words[i])
+            if value is not None:
+                quantity = value
+                i += 1
+                if i < len(words) and words[i].lower() in ("a", "an"):
+                    i += 1
+                dual = normalize(words[i]) if i < len(words) else ""
+                if dual in DUAL_UNITS:
+                    quantity, unit = 2.0 * value, DUAL_UNITS[dual]
+                    i += 1
+                else:
+                    i = take_unit(i)
+            elif words[i] and normalize(words[i]) in DUAL_UNITS:
+                quantity, unit = 2.0, DUAL_UNITS[normalize(words[i])]
+                i += 1
+            elif i == 0 and _unit(words[0]) and len(words) > 1:
+                # "קילו עגבניות", "kilo of tomatoes": a bare unit means one of it.
+                quantity, unit = 1.0, _unit(words[0])
+                i = 1
+    if quantity is not None and i < len(words) and normalize(words[i]) in ("וחצי", "and", "ونص"):
+        if normalize(words[i]) == "and" and i + 2 < len(words) and words[i + 2] == "half":
+            quantity += 0.5
+            i += 3
+        elif normalize(words[i]) in ("וחצי", "ونص"):
+            quantity += 0.5
+            i += 1
+    if quantity is not None and i < len(words) and words[i].lower() in ("of", "של"):
+        i += 1
+    rest = words[i:]
+
+    # Trailing: name number [unit] | name unit | name xN
+    if quantity is None and len(rest) >= 2:
+        last = rest[-1]
+        value = _number(last)
+        if value is not None and normalize(last) not in ("חצי", "half"):
+            quantity = value
+            rest = rest[:-1]
+        elif _unit(last) and len(rest) >= 3 and _number(rest[-2]) is not None:
+            quantity, unit = _number(rest[-2]), _unit(last)
+            rest = rest[:-2]
+        elif normalize(last) in DUAL_UNITS:
+            quantity, unit = 2.0, DUAL_UNITS[normalize(last)]
+            rest = rest[:-1]
+    return quantity, unit, rest
+
+
+def _clean_segment(text: str) -> list[str]:
+    text = _EMOJI.sub(" ", text)
+    text = _TRAILING_PUNCT.sub("", text)
+    words = [w for w in text.split() if w]
+    while words and normalize(words[0]) in FILLERS:
+        words.pop(0)
+    while words and normalize(words[-1]) in FILLERS:
+        words.pop()
+    return [_TRAILING_PUNCT.sub("", w) for w in words if _TRAILING_PUNCT.sub("", w)]
+
+
+def _split_known_run(words: list[str], lex: Lexicon) -> list[list[str]] | None:
+    """Split "חלב ביצים לחם" into items when every word belongs to a known item."""
+    pieces: list[list[str]] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(lex.max_words, len(words) - i), 0, -1):
+            chunk = words[i:i + size]
+            candidate = " ".join(chunk)
+            if lex.knows(candidate) or lex.knows(_strip_article(candidate, lex, True)):
+                pieces.append(chunk)
+                i += size
+                break
+        else:
+            return None
+    return pieces
+
+
+def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
+    """Split at a Hebrew ו or Arabic و glued to a word that starts a new item."""
+    groups: list[list[str]] = [[]]
+    for index, word in enumerate(words):
+        starts_new = False
+        if index > 0 and len(word) > 2 and word[0] in "וو" and not lex.knows(word):
+            rest = word[1:]
+            stripped = _strip_article(rest, lex, True)
+            if lex.knows(stripped) or _number(rest) is not None or _unit(rest) or len(rest) >= 3:
+                starts_new = True
+                words = list(words)
+                word = rest
+        if starts_new and groups[-1]:
+            groups.append([word])
+        else:
+            groups[-1].append(word)
+    return [group for group in groups if group]
+
+
+def _split_numbers(words: list[str]) -> list[list[str]]:
+    """Start a new item at a number that follows a name: "2 חלב 3 ביצים"."""
+    groups: list[list[str]] = [[]]
+    for word in words:
+        value = _number(word)
+        previous = groups[-1]
+        if value is not None and previous and _number(previous[-1]) is None \
+                and not _unit(previous[-1]) and normalize(word) not in ("חצי", "half", "نص"):
+            groups.append([word])
+        else:
+            previous.append(word)
+    return [group for group in groups if group]
+
+
+def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -> list[Item]:
+    """Every item a phrase names, with its amount and unit, in the user's order."""
+    lex = lex or lexicon()
+    text = clean_text(_URL.sub(" ", text))
+    items: list[Item] = []
+    definite = definite or bool(re.search(r"(?:^|\s)את\s", text))
+    for segment in _SPLIT.split(text):
+        words = _clean_segment(segment)
+        if not words:
+            continue
+        for group in _split_conjunctions(words, lex):
+            for chunk in _split_numbers(group):
+                items.extend(_parse_chunk(chunk, lex, definite))
+    return items[: MAX_ITEMS + 1]
+
+
+def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
+    words = [w for w in words if normalize(w) not in ("את", "the", "some", "of")]
+    quantity, unit, rest = parse_quantity_unit(words)
+    rest = _clean_segment(" ".join(rest))
+    if not rest:
+        return []
+    if quantity is None and unit is None and len(rest) > 1:
+        run = _split_known_run(rest, lex)
+        if run and len(run) > 1:
+            return [_make_item(piece, None, None, lex, definite) for piece in run]
+    return [_make_item(rest, quantity, unit, lex, definite)]
+
+
+def _make_item(words: list[str], quantity: float | None, unit: str | None, lex: Lexicon,
+               definite: bool) -> Item:
+    words = list(words)
+    words[0] = _strip_article(words[0], lex, definite)
+    name = " ".join(words)
+    if not lex.knows(name):
+        stripped = _strip_article(name, lex, definite)
+        if lex.knows(stripped):
+            name = stripped
+    if quantity is not None and (math.isnan(quantity) or math.isinf(quantity)):
+        quantity = None
+    return Item(name=name, quantity=quantity, unit=unit)
+
+
+def _after_marker(text: str, marker: re.Pattern[str]) -> str | None:
+    found = marker.search(text)
+    if not found:
+        return None
+    return text[found.end():]
+
+
+def _partial_items(text: str, lex: Lexicon) -> list[Item]:
+    text = clean_text(text)
+    found = _EXCEPT.search(text)
+    if not found:
+        return []
+    remainder = text[found.end():]
+    rest = _REST.search(remainder)
+    if rest:
+        remainder = remainder[: rest.start()]
+    remainder = re.split(r"(?:,\s*|\.\s*|\s-\s)(?:קניתי|קנינו|לקחתי|got|bought|اشتريت|جبت)",
+                         remainder)[0]
+    return parse_items(remainder, definite=True, lex=lex)
+
+
+def _update_items(text: str, lex: Lexicon) -> list[Item]:
+    text = clean_text(text)
+    head = _NOT_CLAUSE.sub("", text) or text
+    words = _clean_segment(head)
+    joined = " ".join(words)
+    to_amount = _TO_AMOUNT.match(joined)
+    if to_amount:
+        amount = _number(to_amount.group("amount"))
+        unit_word = to_amount.group("unit")
+        unit = _unit(unit_word) if unit_word else None
+        if amount is None:
+            glued = _GLUED.match(to_amount.group("amount"))
+            if glued and _unit(glued.group(2)):
+                amount, unit = float(glued.group(1)), _unit(glued.group(2))
+        if amount is not None:
+            name_items = parse_items(to_amount.group("name"), definite=True, lex=lex)
+            if name_items:
+                first = name_items[0]
+                return [Item(name=first.name, quantity=amount, unit=unit or first.unit)]
+    items = parse_items(head, definite=True, lex=lex)
+    return [item for item in items if item.quantity is not None] or items
+
+
+def _new_name(text: str) -> str | None:
+    text = clean_text(text)
+    quoted = re.search(r"[\"'«“„](.+?)[\"'»”]", text)
+    if quoted and quoted.group(1).strip():
+        return quoted.group(1).strip()[:64]
+    last = None
+    for found in _RENAME_MARKERS.finditer(text):
+        if found.end() < len(text):
+            last = found
+    if last is None:
+        return None
+    name = text[last.end():]
+    name = _RENAME_NOISE.sub("", name)
+    name = re.sub(r"[\s.!?؟]+$", "", name)
+    name = re.sub(r"\s*(?:בבקשה|please|pls|لو سمحت|من فضلك|thanks|תודה)$", "", name,
+                  flags=re.IGNORECASE)
+    if not name or len(name) < 2 or normalize(name) in FILLERS:
+        return None
+    return name[:64]
+
+
+def _notification_state(text: str) -> str:
+    if _OFF.search(text):
+        return "off"
+    if _ON.search(text):
+        return "on"
+    return "status"
+
+
+def _dish(text: str) -> str | None:
+    text = clean_text(_URL.sub(" ", text))
+    text = _EMOJI.sub(" ", text)
+    last = None
+    for found in _DISH_MARKERS.finditer(text):
+        if found.end() < len(text):
+            last = found
+    tail = text[last.end():] if last else text
+    tail = _DISH_TAIL.sub("", tail)
+    words = _clean_segment(tail)
+    while words and normalize(words[0]) in ("ה", "את", "the", "a", "an", "ال", "של", "some"):
+        words.pop(0)
+    if words and words[0].startswith("ה") and len(words[0]) > 3:
+        words[0] = words[0][1:]
+    dish = " ".join(words).strip()
+    return dish or None
+
+
+def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
+    """The entities intents.md lists for `intent`, read from the message text."""
+    lex = lex or lexicon()
+    if intent in (Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM):
+        return Entities(items=tuple(parse_items(text, definite=intent is Intent.REMOVE_ITEM,
+                                                lex=lex)))
+    if intent is Intent.PARTIAL_COMPLETION:
+        return Entities(items=tuple(_partial_items(text, lex)))
+    if intent is Intent.UPDATE_QUANTITY:
+        return Entities(items=tuple(_update_items(text, lex)))
+    if intent is Intent.RENAME_GROUP:
+        return Entities(new_name=_new_name(text))
+    if intent is Intent.NOTIFICATION_SETTINGS:
+        return Entities(state=_notification_state(text))
+    if intent is Intent.RECIPE_SEARCH:
+        return Entities(dish=_dish(text))
+    if intent is Intent.RECIPE_URL:
+        found = _URL.search(text)
+        if found:
+            url = found.group(0).rstrip(".,!?)")
+            if url.lower().startswith("www."):
+                url = "https://" + url
+            return Entities(url=url)
+        return Entities()
+    return Entities()

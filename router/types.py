@@ -1,0 +1,175 @@
+"""Value types shared by the router, the handlers and the bot.
+
+A leaf module: standard library only, so every layer can import it without pulling in
+onnxruntime, SQLAlchemy or Telegram.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "ChatKind",
+    "Entities",
+    "Incoming",
+    "Intent",
+    "Item",
+    "Routed",
+    "Scored",
+    "Source",
+]
+
+
+class Intent(StrEnum):
+    """The 17 intents of intents.md; the declaration order is the model's label id order."""
+
+    GROCERY_REQUEST = "GROCERY_REQUEST"
+    RECIPE_URL = "RECIPE_URL"
+    LIST_QUERY = "LIST_QUERY"
+    CLEAR_LIST = "CLEAR_LIST"
+    REMOVE_ITEM = "REMOVE_ITEM"
+    PARTIAL_COMPLETION = "PARTIAL_COMPLETION"
+    GROUP_INFO = "GROUP_INFO"
+    GET_INVITE_CODE = "GET_INVITE_CODE"
+    CREATE_INVITE = "CREATE_INVITE"
+    RENAME_GROUP = "RENAME_GROUP"
+    LEAVE_GROUP = "LEAVE_GROUP"
+    NOTIFICATION_SETTINGS = "NOTIFICATION_SETTINGS"
+    REVOKE_INVITE = "REVOKE_INVITE"
+    RECIPE_SEARCH = "RECIPE_SEARCH"
+    UPDATE_QUANTITY = "UPDATE_QUANTITY"
+    BUG_REPORT = "BUG_REPORT"
+    OTHER = "OTHER"
+
+
+class Source(StrEnum):
+    """Who decided the intent."""
+
+    RULE = "rule"
+    MODEL = "model"
+    LLM = "llm"
+    USER = "user"
+
+
+class ChatKind(StrEnum):
+    """The kind of chat a message came from."""
+
+    PRIVATE = "private"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One list item as the user wrote it: a base noun phrase, an amount and a unit."""
+
+    name: str
+    quantity: float | None = None
+    unit: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The intents.md shape: `{name, quantity, unit}`, whole numbers as ints."""
+        quantity: float | int | None = self.quantity
+        if quantity is not None and float(quantity).is_integer():
+            quantity = int(quantity)
+        return {"name": self.name, "quantity": quantity, "unit": self.unit}
+
+
+@dataclass(frozen=True, slots=True)
+class Entities:
+    """The entities of one intent (intents.md); absent ones stay None or empty."""
+
+    items: tuple[Item, ...] = ()
+    new_name: str | None = None
+    state: str | None = None
+    dish: str | None = None
+    url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """Only the keys that carry something, as `shopbot classify` prints them."""
+        out: dict[str, Any] = {}
+        if self.items:
+            out["items"] = [item.to_json() for item in self.items]
+        for key in ("new_name", "state", "dish", "url"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message as the router sees it, free of Telegram types.
+
+    Attributes:
+        addressed: the message was meant for the bot (a mention, a reply to the bot, a
+            private chat); in groups the bot stays quiet about anything else it is unsure of.
+        forwarded: a forward or a very old message; destructive intents then ask first.
+    """
+
+    chat_id: int
+    user_id: int
+    text: str
+    chat_kind: ChatKind = ChatKind.PRIVATE
+    user_name: str = ""
+    language_hint: str | None = None
+    update_id: int | None = None
+    message_id: int | None = None
+    addressed: bool = False
+    forwarded: bool = False
+    chat_title: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One label with its probability."""
+
+    label: Intent
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """The router's verdict; always this one shape, whoever decided.
+
+    `intents` lists every intent the message asks for in the user's order, with
+    `entities_list` beside it; `intent` and `entities` are the first of each. `routed` is
+    False when the bot would not act on its own (unsure model and no usable LLM answer).
+    """
+
+    incoming: Incoming
+    intents: tuple[Intent, ...]
+    entities_list: tuple[Entities, ...]
+    confidence: float
+    routed: bool
+    source: Source
+    lang: str
+    top: tuple[Scored, ...] = ()
+    reason: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def intent(self) -> Intent:
+        """The first intent the message asks for."""
+        return self.intents[0]
+
+    @property
+    def entities(self) -> Entities:
+        """The entities of the first intent."""
+        return self.entities_list[0] if self.entities_list else Entities()
+
+    def single(self, index: int) -> Routed:
+        """The routed message narrowed to its index-th intent, for a compound message."""
+        return Routed(
+            incoming=self.incoming,
+            intents=(self.intents[index],),
+            entities_list=(self.entities_list[index],),
+            confidence=self.confidence,
+            routed=self.routed,
+            source=self.source,
+            lang=self.lang,
+            top=self.top,
+            reason=self.reason,
+            extra=self.extra,
+        )
