@@ -127,7 +127,7 @@ class GroupRepo:
             .where(Member.group_id == group_id, Member.active.is_(True))
             .order_by(Member.joined_at, Member.id)
         )
-        return [(member, user) for member, user in rows.tuples()]
+        return [(member, user) for member, user in rows.all()]
 
     async def personal_group(self, user_id: int) -> Group | None:
         row = await self.session.execute(
@@ -289,7 +289,7 @@ class LogRepo:
     async def route_counts(self) -> dict[str, int]:
         rows = await self.session.execute(
             select(RouteLog.source, func.count()).group_by(RouteLog.source))
-        return {source: int(count) for source, count in rows.tuples()}
+        return {source: int(count) for source, count in rows.all()}
 
     async def add_fallback(self, text: str, lang: str, top: list[Any], intents: list[Any],
                            source: str) -> None:

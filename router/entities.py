@@ -364,8 +364,11 @@ def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     for index, word in enumerate(words):
         starts_new = False
-        if index > 0 and len(word) > 2 and word[0] in "וو" and not lex.knows(word):
-            rest = word[1:]
+        rest = word[1:]
+        if normalize(word) in ("וחצי", "ونص", "ونصف"):
+            pass  # "קילו וחצי": half more of the same thing, not a new item
+        elif index > 0 and len(word) >= 2 and word[0] in "וو" and not lex.knows(word) and (
+                len(word) > 2 or _number(rest) is not None):
             stripped = _strip_article(rest, lex, True)
             if lex.knows(stripped) or _number(rest) is not None or _unit(rest) or len(rest) >= 3:
                 starts_new = True
@@ -381,10 +384,13 @@ def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
 def _split_numbers(words: list[str]) -> list[list[str]]:
     """Start a new item at a number that follows a name: "2 חלב 3 ביצים"."""
     groups: list[list[str]] = [[]]
-    for word in words:
+    for index, word in enumerate(words):
         value = _number(word)
         previous = groups[-1]
-        if value is not None and previous and _number(previous[-1]) is None \
+        after = words[index + 1:]
+        # "eggs 2 cartons", "ביצים 2": an amount after the name belongs to it.
+        trailing = not after or (len(after) == 1 and _unit(after[0]) is not None)
+        if value is not None and previous and not trailing and _number(previous[-1]) is None \
                 and not _unit(previous[-1]) and normalize(word) not in ("חצי", "half", "نص"):
             groups.append([word])
         else:

@@ -1,0 +1,284 @@
+"""`shopbot eval`: how good a model directory is, honestly, beside simple baselines.
+
+Accuracy, macro and weighted F1, per-intent precision/recall/F1, a confusion matrix
+picture, coverage and accuracy at the threshold, expected calibration error and latency,
+with random, majority-class and keyword-rule baselines on the same data.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from router.classifier import Classifier
+from router.types import Intent
+
+__all__ = ["KEYWORD_RULES", "eval_command", "evaluate", "keyword_baseline", "metrics"]
+
+LABELS = list(Intent)
+
+# The hand-written baseline: the first rule that matches wins, else GROCERY_REQUEST.
+KEYWORD_RULES: list[tuple[Intent, str]] = [
+    (Intent.RECIPE_URL, r"https?://|www\."),
+    (Intent.BUG_REPORT, r"/bug|באג|תקלה|הבוט|\bbot\b|\bbug\b|البوت|خلل"),
+    (Intent.REVOKE_INVITE, r"תבטל.*(קוד|הזמנה)|revoke|cancel.*(code|invite)|الغي.*(كود|دعو)"),
+    (Intent.CREATE_INVITE, r"קוד חדש|להוסיף את|להזמין|invite|new code|add my|ادعي|كود جديد|بدي ضيف"),
+    (Intent.GET_INVITE_CODE, r"קוד|code|كود"),
+    (Intent.RENAME_GROUP, r"שם|rename|name|اسم|سمي"),
+    (Intent.LEAVE_GROUP, r"יוצא|לצאת|תוציא|leave|اطلع|طلعني"),
+    (Intent.NOTIFICATION_SETTINGS, r"התרא|notif|mute|اشعار|إشعار|تنبيه"),
+    (Intent.GROUP_INFO, r"מי ב|מי חבר|who|members|مين"),
+    (Intent.PARTIAL_COMPLETION, r"חוץ מ|except|but|إلا|الا|ما عدا"),
+    (Intent.CLEAR_LIST, r"קניתי הכל|קנינו הכל|סגרנו|done shopping|got everything|كل شي|خلصنا"),
+    (Intent.RECIPE_SEARCH, r"מתכון|לעשות|להכין|recipe|ingredients|for dinner|مكونات|وصفة|اطبخ"),
+    (Intent.UPDATE_QUANTITY, r"בעצם|במקום|actually|instead|change|بدل|غير"),
+    (Intent.REMOVE_ITEM, r"תוריד|תמחק|remove|delete|شيل|احذف|امسح"),
+    (Intent.LIST_QUERY, r"רשימה|מה חסר|list|what do we need|قائمة|القائمه|ناقص"),
+    (Intent.OTHER, r"תודה|בוקר טוב|לילה טוב|thanks|thank you|good morning|hi\b|hello|شكرا|مرحبا|صباح"),
+]
+
+
+def keyword_baseline(text: str) -> Intent:
+    """The keyword rules' guess for a text."""
+    lowered = text.lower()
+    for intent, pattern in KEYWORD_RULES:
+        if re.search(pattern, lowered):
+            return intent
+    return Intent.GROCERY_REQUEST
+
+
+def metrics(gold: list[int], pred: list[int]) -> dict[str, Any]:
+    """Accuracy, macro/weighted F1 and the per-intent table."""
+    per: dict[str, dict[str, float]] = {}
+    f1s, weights = [], []
+    for index, label in enumerate(LABELS):
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g == p == index)
+        fp = sum(1 for g, p in zip(gold, pred, strict=True) if p == index != g)
+        fn = sum(1 for g, p in zip(gold, pred, strict=True) if g == index != p)
+        support = tp + fn
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per[label.value] = {"precision": precision, "recall": recall, "f1": f1,
+                            "support": support}
+        if support:
+            f1s.append(f1)
+            weights.append(support)
+    accuracy = sum(1 for g, p in zip(gold, pred, strict=True) if g == p) / max(1, len(gold))
+    return {
+        "accuracy": accuracy,
+        "macro_f1": float(np.mean(f1s)) if f1s else 0.0,
+        "weighted_f1": float(np.average(f1s, weights=weights)) if f1s else 0.0,
+        "per_intent": per,
+    }
+
+
+def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
+                               bins: int = 15) -> float:
+    """ECE over equal-width confidence bins."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    total = 0.0
+    for low, high in zip(edges[:-1], edges[1:], strict=True):
+        inside = (confidence > low) & (confidence <= high)
+        if inside.any():
+            total += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
+    return float(total)
+
+
+def _latency(classifier: Classifier, texts: list[str], runs: int = 300) -> dict[str, float]:
+    sample = [texts[i % len(texts)] for i in range(min(runs, max(len(texts), 1) * 3))]
+    for text in sample[:20]:
+        classifier.scores([text])
+    timings = []
+    for text in sample:
+        start = time.perf_counter()
+        classifier.scores([text])
+        timings.append((time.perf_counter() - start) * 1000)
+    timings.sort()
+    return {"p50_ms": timings[len(timings) // 2], "p95_ms": timings[int(len(timings) * 0.95)]}
+
+
+def evaluate(model_dir: Path, rows: list[dict[str, Any]], threshold: float) -> dict[str, Any]:
+    """Every figure of the report for one model on labelled rows."""
+    classifier = Classifier.from_dir(model_dir, threads=1)
+    texts = [row["text"] for row in rows]
+    gold = [LABELS.index(Intent(row["intent"])) for row in rows]
+    probabilities = np.concatenate([classifier.scores(texts[i:i + 256])
+                                    for i in range(0, len(texts), 256)])
+    order = [LABELS.index(label) for label in classifier.labels]
+    # Re-index columns to our label order in case a foreign model orders them differently.
+    aligned = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    for column, index in enumerate(order):
+        aligned[:, index] = probabilities[:, column]
+    pred = list(aligned.argmax(axis=1))
+    confidence = aligned.max(axis=1)
+    correct = np.array([g == p for g, p in zip(gold, pred, strict=True)], dtype=float)
+    routed = confidence >= threshold
+    report: dict[str, Any] = {"model": metrics(gold, pred), "n": len(rows)}
+    report["model"]["coverage_at_threshold"] = float(routed.mean())
+    report["model"]["accuracy_when_routed"] = float(correct[routed].mean()) if routed.any() else 0.0
+    report["model"]["ece"] = expected_calibration_error(confidence, correct)
+    report["model"]["latency"] = _latency(classifier, texts)
+    report["confusion"] = _confusion(gold, pred)
+    by_lang: dict[str, float] = {}
+    for lang in sorted({row.get("lang", "?") for row in rows}):
+        picked = [i for i, row in enumerate(rows) if row.get("lang", "?") == lang]
+        by_lang[lang] = metrics([gold[i] for i in picked], [pred[i] for i in picked])["macro_f1"]
+    report["macro_f1_by_language"] = by_lang
+    rng = random.Random(0)
+    majority = Counter(gold).most_common(1)[0][0]
+    report["baselines"] = {
+        "random": metrics(gold, [rng.randrange(len(LABELS)) for _ in gold]),
+        "majority": metrics(gold, [majority for _ in gold]),
+        "keywords": metrics(gold, [LABELS.index(keyword_baseline(t)) for t in texts]),
+    }
+    report["threshold"] = threshold
+    report["errors"] = [
+        {"text": texts[i], "gold": LABELS[gold[i]].value, "pred": LABELS[pred[i]].value,
+         "confidence": round(float(confidence[i]), 3)}
+        for i in range(len(texts)) if gold[i] != pred[i]
+    ][:60]
+    return report
+
+
+def _confusion(gold: list[int], pred: list[int]) -> list[list[int]]:
+    matrix = [[0] * len(LABELS) for _ in LABELS]
+    for g, p in zip(gold, pred, strict=True):
+        matrix[g][p] += 1
+    return matrix
+
+
+def _plot(matrix: list[list[int]], path: Path) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # pragma: no cover
+        return
+    data = np.array(matrix, dtype=float)
+    normalized = data / np.maximum(data.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(11, 9))
+    ax.imshow(normalized, cmap="Blues", vmin=0, vmax=1)
+    names = [label.value for label in LABELS]
+    ax.set_xticks(range(len(names)), names, rotation=70, ha="right", fontsize=8)
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    for i in range(len(names)):
+        for j in range(len(names)):
+            if data[i, j]:
+                ax.text(j, i, int(data[i, j]), ha="center", va="center", fontsize=6,
+                        color="white" if normalized[i, j] > 0.5 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("Confusion matrix (rows normalized)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _markdown(report: dict[str, Any], data_name: str) -> str:
+    model = report["model"]
+    lines = [
+        f"# Evaluation on {data_name} ({report['n']} messages)",
+        "",
+        "| system | accuracy | macro-F1 | weighted-F1 |",
+        "|---|---|---|---|",
+        f"| model | {model['accuracy']:.4f} | {model['macro_f1']:.4f} | "
+        f"{model['weighted_f1']:.4f} |",
+    ]
+    for name, scores in report["baselines"].items():
+        lines.append(f"| {name} baseline | {scores['accuracy']:.4f} | {scores['macro_f1']:.4f} | "
+                     f"{scores['weighted_f1']:.4f} |")
+    lines += [
+        "",
+        f"- Macro-F1 by language: " + ", ".join(
+            f"{lang} {score:.4f}" for lang, score in report["macro_f1_by_language"].items()),
+        f"- At threshold {report['threshold']}: {100 * model['coverage_at_threshold']:.1f}% "
+        f"routed without help, {100 * model['accuracy_when_routed']:.2f}% of those right",
+        f"- Expected calibration error: {model['ece']:.4f}",
+        f"- Latency (batch 1, one thread, normalize+tokenize+model): p50 "
+        f"{model['latency']['p50_ms']:.3f} ms, p95 {model['latency']['p95_ms']:.3f} ms",
+        "",
+        "| intent | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for label, scores in model["per_intent"].items():
+        lines.append(f"| {label} | {scores['precision']:.3f} | {scores['recall']:.3f} | "
+                     f"{scores['f1']:.3f} | {scores['support']} |")
+    lines += ["", "![confusion matrix](confusion.png)", ""]
+    return "\n".join(lines)
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            rows.append(json.loads(line))
+    return rows
+
+
+def eval_command(data: Path | None, model: Path, threshold: float, report: Path | None,
+                 seeds: str | None = None) -> int:
+    """Print (and optionally write) the evaluation report."""
+    if seeds:
+        return _multi_seed(seeds, data, threshold, report)
+    if data is None:
+        from models.corpus.generate import build_splits
+
+        rows = [e.to_json() for e in build_splits(seed=42).test]
+        data_name = "the held-out test split (seed 42)"
+    else:
+        rows = _read(data)
+        data_name = data.name
+    result = evaluate(model, rows, threshold)
+    text = _markdown(result, data_name)
+    print(text)
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "report.md").write_text(text, encoding="utf-8")
+        (report / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=1),
+                                            encoding="utf-8")
+        _plot(result["confusion"], report / "confusion.png")
+    return 0
+
+
+def _multi_seed(seeds: str, data: Path | None, threshold: float, report: Path | None) -> int:
+    """Train one model per seed and report mean ± std on each seed's own test split."""
+    import tempfile
+
+    from models.corpus.generate import build_splits
+    from models.train import TrainConfig, export, train_model
+
+    figures: dict[str, list[float]] = {"macro_f1": [], "accuracy": [], "coverage": [],
+                                       "accuracy_when_routed": [], "ece": []}
+    for seed in [int(s) for s in seeds.split(",") if s.strip()]:
+        split = build_splits(seed=seed)
+        result = train_model(split, TrainConfig(seed=seed), progress=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            export(result, Path(tmp))
+            rows = _read(data) if data else [e.to_json() for e in split.test]
+            scores = evaluate(Path(tmp), rows, threshold)["model"]
+        figures["macro_f1"].append(scores["macro_f1"])
+        figures["accuracy"].append(scores["accuracy"])
+        figures["coverage"].append(scores["coverage_at_threshold"])
+        figures["accuracy_when_routed"].append(scores["accuracy_when_routed"])
+        figures["ece"].append(scores["ece"])
+        print(f"seed {seed}: macro-F1 {scores['macro_f1']:.4f}", file=sys.stderr)
+    lines = ["| figure | mean | std |", "|---|---|---|"]
+    for name, values in figures.items():
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(f"| {name} | {statistics.mean(values):.4f} | {std:.4f} |")
+    print("\n".join(lines))
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "seeds.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return 0
