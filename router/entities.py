@@ -163,7 +163,8 @@ _ON = re.compile(
     r"|شغل|فعل|رجع|ارجع|شغلي|فعلي|بدي\s+اشعارات|خبروني|خبرني",
     re.IGNORECASE,
 )
-_STATUS = re.compile(r"\?|؟|האם|\bam\s+i\b|\bare\b|\bdo\s+i\b|\bis\b|هل|شو\s+وضع", re.IGNORECASE)
+_STATUS = re.compile(r"\?|؟|האם|\bam\s+i\b|\bare\b|\bdo\s+i\b|\bis\b|هل|شو\s+وضع|مفعل",
+                     re.IGNORECASE)
 
 _RENAME_MARKERS = re.compile(
     r"(?:\bto\b|\bas\b|:|\bcall(?:ed)?\s+(?:it|us|the\s+\w+|this\s+\w+)?|\bname\s+(?:it|us)\b"
@@ -507,6 +508,12 @@ def _new_name(text: str) -> str | None:
 
 
 def _notification_state(text: str) -> str:
+    if _STATUS.search(text):
+        # "are my notifications on?" asks; "can you turn them off?" still commands.
+        verbs = re.sub(r"\b(?:on|off)\b", " ", text, flags=re.IGNORECASE)
+        commanding = re.search(r"\b(?:turn|switch|put|set)\b", text, re.IGNORECASE)
+        if not commanding and not _OFF.search(verbs) and not _ON.search(verbs):
+            return "status"
     if _OFF.search(text):
         return "off"
     if _ON.search(text):
