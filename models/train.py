@@ -25,9 +25,10 @@ from router.types import Intent
 __all__ = ["TrainConfig", "train_command", "train_model"]
 
 LABELS = list(Intent)
-MAX_LENGTH = 64
-BIGRAM_BUCKETS = 16384
-BIGRAM_PRIME = 1000003
+MAX_LENGTH = 256
+BUCKETS = 1 << 15
+MAX_ORDER = 5
+HASH_PRIME = 1000003
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ class TrainConfig:
 
     arch: str = "bag"
     seed: int = 42
-    vocab_size: int = 8000
-    dim: int = 96
-    hidden: int = 192
+    dim: int = 64
+    hidden: int = 256
+    gram_dropout: float = 0.15
     epochs: int = 10
     batch_size: int = 64
     lr: float = 3e-3
@@ -55,24 +56,28 @@ def _require_torch() -> Any:
     return torch
 
 
-def build_tokenizer(texts: list[str], vocab_size: int) -> Any:
-    """A WordPiece tokenizer trained on the normalized training texts."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+def build_tokenizer(texts: list[str], min_count: int = 3) -> Any:
+    """A character tokenizer in Hugging Face's WordPiece form.
 
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=40))
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(pattern=URL_TOKEN, behavior="isolated"),
-        pre_tokenizers.Split(pattern=MENTION_TOKEN, behavior="isolated"),
-        pre_tokenizers.BertPreTokenizer(),
-    ])
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=2,
-        special_tokens=["[PAD]", "[UNK]", URL_TOKEN, MENTION_TOKEN],
-        continuing_subword_prefix="##")
-    tokenizer.train_from_iterator(texts, trainer)
-    from tokenizers import decoders
+    Each word becomes its characters, the first one plain and the rest as `##c`, so word
+    starts are visible; the model builds hashed character n-grams on top. Characters rarer
+    than `min_count` in the corpus map to [UNK].
+    """
+    from collections import Counter
 
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    counts: Counter[str] = Counter(ch for text in texts for ch in text if not ch.isspace())
+    alphabet = sorted(ch for ch, n in counts.items() if n >= min_count)
+    vocab = {"[PAD]": 0, "[UNK]": 1}
+    for ch in alphabet:
+        vocab.setdefault(ch, len(vocab))
+        vocab.setdefault(f"##{ch}", len(vocab))
+    tokenizer = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]",
+                                           max_input_chars_per_word=100))
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
+    tokenizer.add_special_tokens([URL_TOKEN, MENTION_TOKEN])
     return tokenizer
 
 
@@ -95,25 +100,34 @@ def make_model(torch: Any, config: TrainConfig, vocab: int) -> Any:
     nn = torch.nn
 
     class BagModel(nn.Module):  # type: ignore[misc]
+        """fastText-like: hashed character n-grams (1..5) averaged, then a small MLP."""
+
         def __init__(self) -> None:
             super().__init__()
-            self.tokens = nn.Embedding(vocab, config.dim)
-            self.bigrams = nn.Embedding(BIGRAM_BUCKETS, config.dim)
-            self.norm = nn.LayerNorm(config.dim * 2)
+            self.grams = nn.Embedding(BUCKETS, config.dim)
+            self.norm = nn.LayerNorm(config.dim)
             self.drop = nn.Dropout(config.dropout)
-            self.hidden = nn.Linear(config.dim * 2, config.hidden)
+            self.hidden = nn.Linear(config.dim, config.hidden)
             self.out = nn.Linear(config.hidden, len(LABELS))
 
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
-            mask = attention_mask.unsqueeze(-1).float()
-            tokens = (self.tokens(input_ids) * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            # Hashed bigrams inside the graph, so the runtime feeds token ids alone.
-            padded = torch.nn.functional.pad(input_ids, (0, 1))
-            pair = (padded[:, :-1] * BIGRAM_PRIME + padded[:, 1:]) % BIGRAM_BUCKETS
-            pair_mask = torch.nn.functional.pad(attention_mask, (0, 1))[:, 1:].unsqueeze(-1)
-            pair_mask = pair_mask.float() * mask
-            bigrams = (self.bigrams(pair) * pair_mask).sum(1) / pair_mask.sum(1).clamp(min=1.0)
-            features = self.drop(self.norm(torch.cat([tokens, bigrams], dim=-1)))
+            # The n-gram hashing happens inside the graph, so the runtime feeds ids alone.
+            width = input_ids.shape[1]
+            ids = torch.nn.functional.pad(input_ids, (0, MAX_ORDER))
+            mask = torch.nn.functional.pad(attention_mask, (0, MAX_ORDER)).float()
+            total = torch.zeros(input_ids.shape[0], config.dim)
+            count = torch.zeros(input_ids.shape[0], 1)
+            gram = torch.zeros_like(input_ids)
+            valid = torch.ones_like(mask[:, :width])
+            for order in range(MAX_ORDER):
+                gram = (gram * HASH_PRIME + ids[:, order:order + width] + order + 1) % BUCKETS
+                valid = valid * mask[:, order:order + width]
+                weight = valid
+                if self.training:
+                    weight = weight * (torch.rand_like(weight) > config.gram_dropout).float()
+                total = total + (self.grams(gram) * weight.unsqueeze(-1)).sum(1)
+                count = count + weight.sum(1, keepdim=True)
+            features = self.drop(self.norm(total / count.clamp(min=1.0)))
             return self.out(self.drop(torch.relu(self.hidden(features))))
 
     class CnnModel(nn.Module):  # type: ignore[misc]
@@ -183,7 +197,7 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
     torch.set_num_threads(2)
     train = split.train + (extra or [])
     texts = [normalize(e.text) for e in train]
-    tokenizer = build_tokenizer(texts, config.vocab_size)
+    tokenizer = build_tokenizer(texts)
     rows = _encode(tokenizer, texts)
     gold = [LABELS.index(e.intent) for e in train]
     val_rows = _encode(tokenizer, [normalize(e.text) for e in split.validation])
@@ -257,7 +271,7 @@ def export(result: dict[str, Any], out: Path) -> None:
         "max_length": MAX_LENGTH,
         "training": {"arch": config.arch, "seed": config.seed, "epochs": config.epochs,
                      "best_epoch": result["best_epoch"], "dim": config.dim,
-                     "hidden": config.hidden, "vocab_size": config.vocab_size,
+                     "hidden": config.hidden, "buckets": BUCKETS, "max_order": MAX_ORDER,
                      "validation_macro_f1": round(result["val_macro_f1"], 4)},
     }
     (out / "config.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n",

@@ -57,24 +57,30 @@ class Split:
 
 
 def load_templates(lang: str, root: Path = ROOT) -> list[Template]:
-    """Parse `templates/<lang>.txt`: `## LABEL` headers, one template a line, `# ` comments."""
-    path = root / "templates" / f"{lang}.txt"
+    """Parse `templates/<lang>.txt` and `templates/<lang>_*.txt`.
+
+    `## LABEL` headers, one template a line, `# ` comments; a repeated line counts once.
+    """
+    paths = sorted((root / "templates").glob(f"{lang}_*.txt"))
     templates: list[Template] = []
-    intent: Intent | None = None
     seen: set[str] = set()
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or (line.startswith("#") and not line.startswith("##")):
+    for path in [root / "templates" / f"{lang}.txt", *paths]:
+        if not path.exists():
             continue
-        if line.startswith("##"):
-            intent = Intent(line.lstrip("#").strip())
-            continue
-        if intent is None:
-            raise ValueError(f"{path}: template before any ## LABEL: {line!r}")
-        if line in seen:
-            continue
-        seen.add(line)
-        templates.append(Template(lang, intent, line))
+        intent: Intent | None = None
+        for raw in path.read_text(encoding="utf-8").splitlines():
+            line = raw.strip()
+            if not line or (line.startswith("#") and not line.startswith("##")):
+                continue
+            if line.startswith("##"):
+                intent = Intent(line.lstrip("#").strip())
+                continue
+            if intent is None:
+                raise ValueError(f"{path}: template before any ## LABEL: {line!r}")
+            if line in seen:
+                continue
+            seen.add(line)
+            templates.append(Template(lang, intent, line))
     return templates
 
 

@@ -1,0 +1,107 @@
+"""A fake OpenAI-compatible chat-completions server over real HTTP on loopback.
+
+Scripted per test: each request pops the next planned behaviour (an answer, a status code,
+a delay, malformed content), so the real `openai` client and our `LlmClient` are exercised
+end to end without any network.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["FakeOpenAI", "Plan"]
+
+
+@dataclass
+class Plan:
+    """One planned response."""
+
+    content: str | None = None
+    status: int = 200
+    delay: float = 0.0
+    finish_reason: str = "stop"
+    refuse_json_schema: bool = False
+
+
+@dataclass
+class FakeOpenAI:
+    """The server; `answer(...)` queues plans; `requests` records what arrived."""
+
+    default: Callable[[dict[str, Any]], Plan] | None = None
+    plans: list[Plan] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    refuse_json_schema: bool = False
+
+    def __post_init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                fake.requests.append(body)
+                if fake.refuse_json_schema and (body.get("response_format") or {}).get(
+                        "type") == "json_schema":
+                    self._send(400, {"error": {
+                        "message": "response_format type json_schema is not supported",
+                        "type": "invalid_request_error"}})
+                    return
+                plan = fake.plans.pop(0) if fake.plans else (
+                    fake.default(body) if fake.default else Plan(status=500))
+                if plan.delay:
+                    time.sleep(plan.delay)
+                if plan.status != 200:
+                    self._send(plan.status, {"error": {"message": "planned failure",
+                                                       "type": "server_error"}})
+                    return
+                self._send(200, {
+                    "id": "chatcmpl-test", "object": "chat.completion", "created": 0,
+                    "model": body.get("model", "fake"),
+                    "choices": [{"index": 0, "finish_reason": plan.finish_reason,
+                                 "message": {"role": "assistant", "content": plan.content}}],
+                    "usage": {"prompt_tokens": 50, "completion_tokens": 10,
+                              "total_tokens": 60},
+                })
+
+            def _send(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (a timeout test)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def answer(self, *intents: tuple[str, dict[str, Any]]) -> None:
+        """Queue a valid answer with these intents."""
+        self.plans.append(Plan(content=json.dumps(
+            {"intents": [{"intent": label, "entities": ents} for label, ents in intents]},
+            ensure_ascii=False)))
+
+    def __enter__(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
