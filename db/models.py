@@ -89,6 +89,7 @@ class User(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     display_name: Mapped[str] = mapped_column(String(128))
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    last_language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     private_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime]
 

@@ -85,7 +85,8 @@ class GroupRepo:
     async def user(self, user_id: int) -> User | None:
         return await self.session.get(User, user_id)
 
-    async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None) -> User:
+    async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None,
+                         language: str | None = None) -> User:
         user = await self.user(user_id)
         if user is None:
             user = User(user_id=user_id, display_name=name[:128] or str(user_id),
@@ -95,6 +96,8 @@ class GroupRepo:
             user.display_name = name[:128]
         if private_chat_id is not None:
             user.private_chat_id = private_chat_id
+        if language is not None:
+            user.last_language = language
         await self.session.flush()
         return user
 

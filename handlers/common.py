@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from db.models import Group, Member
 from db.store import UnitOfWork
+from router.normalize import detect_language
 from router.types import ChatKind, Incoming
 
 __all__ = ["Context", "MAX_QUANTITY", "resolve"]
@@ -32,6 +33,7 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
     await uow.groups.touch_user(
         incoming.user_id, incoming.user_name,
         private_chat_id=incoming.chat_id if incoming.chat_kind is ChatKind.PRIVATE else None,
+        language=detect_language(incoming.text, incoming.language_hint),
     )
     chat = await uow.groups.chat(incoming.chat_id)
     if incoming.chat_kind is ChatKind.GROUP:

@@ -37,7 +37,7 @@ async def collect_digests(uow: UnitOfWork, group_id: int,
             entries.append({"kind": action.kind, "items": list(action.summary),
                             "user": author.display_name if author else str(action.user_id)})
         if entries:
-            lang = user.language or group.language or default_lang
+            lang = user.language or user.last_language or group.language or default_lang
             out.append((user.private_chat_id,
                         Reply("digest", lang, {"title": group.title, "entries": entries[-30:]})))
     await uow.groups.set_digest_due(group_id, None)

@@ -281,7 +281,7 @@ def _expand(template: Template, filler: Filler, rng: random.Random, count: int,
         yield Example(text, template.intent, template.lang, template.text)
 
 
-def build_splits(seed: int = 42, per_template: int = 14, root: Path = ROOT,
+def build_splits(seed: int = 42, per_template: int = 10, root: Path = ROOT,
                  held_out: float = 0.15, validation: float = 0.12) -> Split:
     """Generate the three splits; raises if a template would land on two sides."""
     rng = random.Random(seed)

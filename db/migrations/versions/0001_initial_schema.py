@@ -68,6 +68,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.BigInteger(), autoincrement=False, nullable=False),
     sa.Column('display_name', sa.String(length=128), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=True),
+    sa.Column('last_language', sa.String(length=8), nullable=True),
     sa.Column('private_chat_id', sa.BigInteger(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_id')

@@ -1,0 +1,182 @@
+"""The real PTB Application over real HTTP against a Bot API emulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telegram import Update
+
+from bot.app import build_application
+from bot.services import Services, build_services
+from bot.settings import Settings
+from tests.support.botapi import BotApiEmulator
+
+TOKEN = "123456:TEST-TOKEN"
+
+
+async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Wait without blocking the loop the bot runs on."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out; last value {check()!r}")
+
+
+class Bot:
+    """A running bot process (in this event loop) over one database."""
+
+    def __init__(self, emulator: BotApiEmulator, db: Path, admin: int | None = None) -> None:
+        self.settings = Settings(telegram_token=TOKEN, telegram_api_url=emulator.base_url,
+                                 database_url=f"sqlite+aiosqlite:///{db}", digest_delay=0.3,
+                                 admin_chat_id=admin)
+        self.services: Services | None = None
+        self.app: Any = None
+
+    async def start(self) -> Bot:
+        self.services = await build_services(self.settings)
+        self.app = build_application(self.services)
+        await self.app.initialize()
+        await self.app.post_init(self.app)
+        await self.app.start()
+        await self.app.updater.start_polling(poll_interval=0.0, timeout=1,
+                                             allowed_updates=Update.ALL_TYPES)
+        return self
+
+    async def stop(self) -> None:
+        await self.app.updater.stop()
+        await self.app.stop()
+        await self.app.shutdown()
+        assert self.services is not None
+        await self.services.close()
+
+
+@pytest.fixture
+def emulator() -> Any:
+    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
+        yield emu
+
+
+@pytest.fixture
+async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await Bot(emulator, tmp_path / "bot.db").start()
+    yield running
+    await running.stop()
+
+
+def texts(emulator: BotApiEmulator, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in emulator.sent(chat_id)]
+
+
+async def test_a_family_group_keeps_one_shared_list(emulator: BotApiEmulator, bot: Bot) -> None:
+    dana = emulator.user(11, "Dana", language_code="he")
+    yossi = emulator.user(22, "Yossi", language_code="he")
+    samir = emulator.user(33, "Samir", language_code="ar")
+    family = emulator.group(-1001234567890, "משפחת כהן")
+    emulator.add_bot_to_group(family, dana)
+    await until(lambda: len(emulator.sent(family["id"])) >= 1)
+    # The command menu is registered in three languages.
+    assert len(emulator.calls("setMyCommands")) == 3
+
+    emulator.send_text(family, dana, "תוסיף חלב וביצים")
+    await until(lambda: any("נוסף" in t for t in texts(emulator, family["id"])))
+    emulator.send_text(family, yossi, "בוקר טוב לכולם")
+    emulator.send_text(family, samir, "بدنا خبز")
+    await until(lambda: any("تمت الإضافة" in t for t in texts(emulator, family["id"])))
+    emulator.send_text(family, yossi, "מה חסר לנו?")
+    listing = await until(lambda: [m for m in emulator.sent(family["id"])
+                                   if "🛒" in m.get("text", "")])
+    body = listing[-1]["text"]
+    assert "חלב" in body and "ביצים" in body and "خبز" in body
+    # Nobody asked the bot anything with "good morning": it stayed quiet.
+    assert not any("בוקר" in t for t in texts(emulator, family["id"]))
+
+    buttons = listing[-1]["reply_markup"]["inline_keyboard"]
+    milk = next(b for row in buttons for b in row if "חלב" in b["text"])
+    emulator.press_button(family, samir, listing[-1]["message_id"], milk["callback_data"])
+    await until(lambda: "• חלב" not in next(
+        m for m in emulator.sent(family["id"])
+        if m["message_id"] == listing[-1]["message_id"])["text"])
+    assert emulator.answered_callbacks()
+
+
+async def test_a_restart_mid_conversation_loses_and_doubles_nothing(
+        emulator: BotApiEmulator, tmp_path: Path) -> None:
+    db = tmp_path / "restart.db"
+    dana = emulator.user(11, "Dana")
+    family = emulator.group(-1001234567891, "Home")
+    first = await Bot(emulator, db).start()
+    emulator.send_text(family, dana, "need 2 milk")
+    await until(lambda: len(texts(emulator, family["id"])) >= 1)
+    await first.stop()
+    emulator.send_text(family, dana, "add bread")  # arrives while the bot is down
+    second = await Bot(emulator, db).start()
+    try:
+        await until(lambda: len(texts(emulator, family["id"])) >= 2)
+        # Telegram redelivers an update after a crash: the second copy changes nothing.
+        update = emulator.send_text(family, dana, "add 3 eggs")
+        await until(lambda: len(texts(emulator, family["id"])) >= 3)
+        await second.app.process_update(Update.de_json(update, second.app.bot))
+        emulator.send_text(family, dana, "/list")
+        listing = await until(lambda: [t for t in texts(emulator, family["id"]) if "🛒" in t])
+        assert "2 milk" in listing[-1] and "bread" in listing[-1]
+        assert "3 eggs" in listing[-1] and "6 eggs" not in listing[-1]
+    finally:
+        await second.stop()
+
+
+async def test_an_edited_message_is_not_executed_again(emulator: BotApiEmulator,
+                                                       bot: Bot) -> None:
+    dana = emulator.user(11, "Dana")
+    chat = emulator.private_chat(dana)
+    update = emulator.send_text(chat, dana, "add 2 milk")
+    await until(lambda: len(texts(emulator, chat["id"])) >= 1)
+    emulator.edit_text(chat, dana, update["message"]["message_id"], "add 5 milk")
+    emulator.send_text(chat, dana, "/list")
+    listing = await until(lambda: [t for t in texts(emulator, chat["id"]) if "🛒" in t])
+    assert "2 milk" in listing[-1] and "5" not in listing[-1].split("milk")[0][-3:]
+
+
+async def test_a_429_from_telegram_is_waited_out(emulator: BotApiEmulator, bot: Bot) -> None:
+    dana = emulator.user(11, "Dana")
+    chat = emulator.private_chat(dana)
+    emulator.fail_next("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    emulator.send_text(chat, dana, "add bread")
+    await until(lambda: any("Added" in t for t in texts(emulator, chat["id"])), timeout=20)
+
+
+async def test_members_with_a_private_chat_get_a_digest(emulator: BotApiEmulator,
+                                                        bot: Bot) -> None:
+    dana = emulator.user(11, "Dana", language_code="en")
+    yossi = emulator.user(22, "Yossi", language_code="en")
+    yossi_chat = emulator.private_chat(yossi)
+    family = emulator.group(-1001234567892, "Family")
+    emulator.send_text(yossi_chat, yossi, "/start")
+    emulator.send_text(family, yossi, "/members")
+    await until(lambda: len(texts(emulator, family["id"])) >= 1)
+    emulator.send_text(family, dana, "add tomatoes and cucumbers")
+    digest = await until(lambda: [t for t in texts(emulator, yossi_chat["id"])
+                                  if "Updates in" in t])
+    assert "Dana" in digest[-1] and "tomatoes" in digest[-1]
+
+
+async def test_bug_reports_reach_the_admin_chat(emulator: BotApiEmulator,
+                                                tmp_path: Path) -> None:
+    admin = emulator.user(99, "Admin")
+    admin_chat = emulator.private_chat(admin)
+    dana = emulator.user(11, "Dana")
+    chat = emulator.private_chat(dana)
+    running = await Bot(emulator, tmp_path / "bugs.db", admin=admin_chat["id"]).start()
+    try:
+        emulator.send_text(chat, dana, "/bug the list shows <nothing>")
+        note = await until(lambda: [t for t in texts(emulator, admin_chat["id"]) if "🐞" in t])
+        assert "<nothing>" in note[-1]
+    finally:
+        await running.stop()

@@ -1,0 +1,72 @@
+"""The `shopbot` command as a user runs it: classify, chat from a pipe, bad settings."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from router.types import Intent
+
+SHOPBOT = [sys.executable, "-m", "bot.cli"]
+
+
+def run(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
+    environment.update({"SHOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
+                        **env})
+    return subprocess.run(SHOPBOT + args, input=stdin, capture_output=True, text=True,
+                          env=environment, cwd=tmp_path, timeout=120, check=False)
+
+
+def test_classify_writes_one_json_object_per_line_in_order(tmp_path: Path) -> None:
+    lines = [json.dumps({"text": "תוסיף חלב וביצים"}, ensure_ascii=False), "what's our invite code?",
+             json.dumps({"text": "بدنا خبز"}, ensure_ascii=False)]
+    result = run(["classify"], "\n".join(lines) + "\n", tmp_path)
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["text"] for r in records] == ["תוסיף חלב וביצים", "what's our invite code?",
+                                            "بدنا خبز"]
+    first = records[0]
+    assert set(first) == {"text", "intent", "intents", "confidence", "routed", "source", "top",
+                          "entities"}
+    assert len(first["top"]) == 3 and first["intents"][0] == first["intent"]
+    assert first["intent"] == Intent.GROCERY_REQUEST.value
+    assert [i["name"] for i in first["entities"]["items"]] == ["חלב", "ביצים"]
+    assert records[1]["intent"] == Intent.GET_INVITE_CODE.value
+    assert records[2]["entities"]["items"][0]["name"] == "خبز"
+
+
+def test_chat_scripts_a_family_conversation_from_a_pipe(tmp_path: Path) -> None:
+    script = "\n".join([
+        "@dana: תוסיף חלב, 2 ביצים ולחם",
+        "@yossi: עוד 3 ביצים",
+        "@dana: מה חסר לנו?",
+        "@yossi: קנינו הכל חוץ מהלחם",
+        "@dana: /list",
+    ]) + "\n"
+    result = run(["chat"], script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "5 ביצים" in out
+    last_list = out[out.rindex("🛒"):]
+    assert "לחם" in last_list and "ביצים" not in last_list
+
+
+def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:
+    result = run(["classify"], "", tmp_path, SHOPBOT_THRESHOLD="seven")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "SHOPBOT_THRESHOLD" in result.stderr
+    missing = run(["classify"], "", tmp_path, SHOPBOT_MODEL_DIR=str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "model.onnx" in missing.stderr
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x.db", "no-scheme"])
+def test_a_sync_or_malformed_database_url_is_refused(tmp_path: Path, url: str) -> None:
+    result = run(["migrate"], "", tmp_path, SHOPBOT_DATABASE_URL=url)
+    assert result.returncode == 2 and "SHOPBOT_DATABASE_URL" in result.stderr
