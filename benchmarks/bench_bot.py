@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telegram import Update  # noqa: E402
+from telegram import Update
 
-from bot.app import build_application  # noqa: E402
-from bot.services import build_services  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from tests.support.botapi import BotApiEmulator  # noqa: E402
+from bot.app import build_application
+from bot.services import build_services
+from bot.settings import Settings
+from tests.support.botapi import BotApiEmulator
 
 TOKEN = "123456:BENCH"
 MESSAGES = [

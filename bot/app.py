@@ -8,6 +8,7 @@ a request twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
 import re
@@ -194,7 +195,7 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
                     f"({payload['user_id']}, chat {payload['chat_id']}):\n"
                     f"{html.escape(str(payload['text']))}")
             try:
-                await with_retries(lambda: app.bot.send_message(
+                await with_retries(lambda note=note: app.bot.send_message(  # type: ignore[misc]
                     services.settings.admin_chat_id, note, parse_mode=ParseMode.HTML))
             except (Forbidden, BadRequest, NetworkError) as error:
                 log.warning("could not forward bug #%s: %s", payload["id"], error)
@@ -268,7 +269,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(
                 services.settings.admin_chat_id,
                 f"⚠️ update {update_id}: {html.escape(repr(context.error))[:3000]}")
-        except Exception:  # noqa: BLE001 - the error path must not raise again
+        except Exception:
             log.warning("could not tell the admin chat")
     if isinstance(update, Update) and update.effective_chat is not None:
         lang = "he"
@@ -278,7 +279,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             await context.bot.send_message(update.effective_chat.id,
                                            text("error_apology", lang if lang in
                                                 ("he", "en", "ar") else "he"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.warning("could not apologise in chat %s", update.effective_chat.id)
 
 
@@ -319,9 +320,9 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     assert isinstance(services, Services)
     for index, language in enumerate(("he", "en", "ar")):
         commands = [BotCommand(name, COMMAND_HELP[name][index]) for name in COMMANDS]
-        await with_retries(lambda: app.bot.set_my_commands(
-            commands, scope=BotCommandScopeDefault(),
-            language_code=None if language == "en" else language))
+        code = None if language == "en" else language
+        await with_retries(functools.partial(
+            app.bot.set_my_commands, commands, scope=BotCommandScopeDefault(), language_code=code))
     # Digests that were due when the bot stopped are rebuilt from the database.
     async with services.uow() as uow:
         due = [(group.id, group.digest_due_at) for group in await uow.groups.digests_due()]

@@ -26,7 +26,7 @@ from router.normalize import detect_language
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["COMMANDS", "Dispatcher", "Outcome", "TELEGRAM_TEXT_LIMIT"]
+__all__ = ["COMMANDS", "TELEGRAM_TEXT_LIMIT", "Dispatcher", "Outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +158,8 @@ class Dispatcher:
         await resolve(routed.incoming, uow)
         buttons = tuple((Button("btn_pick", f"p:{scored.label.value}",
                                 {"intent": scored.label.value}),) for scored in routed.top)
-        return Reply("did_you_mean", routed.lang, buttons=buttons + (
-            (Button("btn_none", "p:none"),),)), routed
+        none = (Button("btn_none", "p:none"),)
+        return Reply("did_you_mean", routed.lang, buttons=(*buttons, none)), routed
 
     async def _awaiting(self, incoming: Incoming) -> str | None:
         async with self.uow() as uow:

@@ -9,7 +9,7 @@ from db.store import UnitOfWork
 from router.normalize import detect_language
 from router.types import ChatKind, Incoming
 
-__all__ = ["Context", "MAX_QUANTITY", "resolve"]
+__all__ = ["MAX_QUANTITY", "Context", "resolve"]
 
 # Beyond this an amount is a typo or a joke, never a shopping list.
 MAX_QUANTITY = 1000.0

@@ -20,7 +20,8 @@ LANGUAGES = ("he", "en", "ar")
 
 MESSAGES: dict[str, tuple[str, str, str]] = {
     "added": ("✓ נוסף: {items}", "✓ Added: {items}", "✓ تمت الإضافة: {items}"),
-    "add_what": ("מה להוסיף? כתבו למשל: חלב, 2 ביצים", "What should I add? For example: milk, 2 eggs",
+    "add_what": ("מה להוסיף? כתבו למשל: חלב, 2 ביצים",
+                 "What should I add? For example: milk, 2 eggs",
                  "شو أضيف؟ مثلاً: حليب، ٢ بيض"),
     "too_many_items": ("זה יותר מ־{limit} פריטים בהודעה אחת, לא הוספתי כלום. אפשר לפצל להודעות.",
                        "That is more than {limit} items in one message; nothing was added. "
@@ -165,7 +166,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
     "cancelled": ("בוטל.", "Cancelled.", "انلغى."),
     "digest": ("🛒 עדכונים ב־<b>{title}</b>:\n{lines}", "🛒 Updates in <b>{title}</b>:\n{lines}",
                "🛒 تحديثات في <b>{title}</b>:\n{lines}"),
-    "stats": ("מי ניתב הודעות: {counts}", "Messages routed by: {counts}", "مين وجّه الرسائل: {counts}"),
+    "stats": ("מי ניתב הודעות: {counts}", "Messages routed by: {counts}",
+              "مين وجّه الرسائل: {counts}"),
     "admin_only": ("הפקודה הזאת למנהל הבוט בלבד.", "This command is for the bot's admin only.",
                    "هذا الأمر لمدير البوت بس."),
     "btn_undo": ("↩️ ביטול", "↩️ Undo", "↩️ تراجع"),
@@ -258,7 +260,8 @@ def _render_list(reply: Reply) -> str:
     sections: Sequence[tuple[str, Sequence[tuple[int, str]]]] = reply.params["sections"]
     for category, entries in sections:
         lines.append("")
-        lines.append(f"<b>{CATEGORY_NAMES.get(category, CATEGORY_NAMES['other'])[_index(lang)]}</b>")
+        title = CATEGORY_NAMES.get(category, CATEGORY_NAMES["other"])[_index(lang)]
+        lines.append(f"<b>{title}</b>")
         lines.extend(f"• {html.escape(entry, quote=False)}" for _id, entry in entries)
     return "\n".join(lines)
 

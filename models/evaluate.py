@@ -7,6 +7,7 @@ with random, majority-class and keyword-rule baselines on the same data.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -31,7 +32,8 @@ KEYWORD_RULES: list[tuple[Intent, str]] = [
     (Intent.RECIPE_URL, r"https?://|www\."),
     (Intent.BUG_REPORT, r"/bug|באג|תקלה|הבוט|\bbot\b|\bbug\b|البوت|خلل"),
     (Intent.REVOKE_INVITE, r"תבטל.*(קוד|הזמנה)|revoke|cancel.*(code|invite)|الغي.*(كود|دعو)"),
-    (Intent.CREATE_INVITE, r"קוד חדש|להוסיף את|להזמין|invite|new code|add my|ادعي|كود جديد|بدي ضيف"),
+    (Intent.CREATE_INVITE,
+     r"קוד חדש|להוסיף את|להזמין|invite|new code|add my|ادعي|كود جديد|بدي ضيف"),
     (Intent.GET_INVITE_CODE, r"קוד|code|كود"),
     (Intent.RENAME_GROUP, r"שם|rename|name|اسم|سمي"),
     (Intent.LEAVE_GROUP, r"יוצא|לצאת|תוציא|leave|اطلع|طلعني"),
@@ -43,7 +45,8 @@ KEYWORD_RULES: list[tuple[Intent, str]] = [
     (Intent.UPDATE_QUANTITY, r"בעצם|במקום|actually|instead|change|بدل|غير"),
     (Intent.REMOVE_ITEM, r"תוריד|תמחק|remove|delete|شيل|احذف|امسح"),
     (Intent.LIST_QUERY, r"רשימה|מה חסר|list|what do we need|قائمة|القائمه|ناقص"),
-    (Intent.OTHER, r"תודה|בוקר טוב|לילה טוב|thanks|thank you|good morning|hi\b|hello|شكرا|مرحبا|صباح"),
+    (Intent.OTHER,
+     r"תודה|בוקר טוב|לילה טוב|thanks|thank you|good morning|hi\b|hello|شكرا|مرحبا|صباح"),
 ]
 
 
@@ -87,7 +90,7 @@ def expected_calibration_error(confidence: np.ndarray, correct: np.ndarray,
     """ECE over equal-width confidence bins."""
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = 0.0
-    for low, high in zip(edges[:-1], edges[1:], strict=True):
+    for low, high in itertools.pairwise(edges):
         inside = (confidence > low) & (confidence <= high)
         if inside.any():
             total += inside.mean() * abs(confidence[inside].mean() - correct[inside].mean())
@@ -125,7 +128,8 @@ def evaluate(model_dir: Path, rows: list[dict[str, Any]], threshold: float) -> d
     routed = confidence >= threshold
     report: dict[str, Any] = {"model": metrics(gold, pred), "n": len(rows)}
     report["model"]["coverage_at_threshold"] = float(routed.mean())
-    report["model"]["accuracy_when_routed"] = float(correct[routed].mean()) if routed.any() else 0.0
+    report["model"]["accuracy_when_routed"] = (float(correct[routed].mean()) if routed.any()
+                                               else 0.0)
     report["model"]["ece"] = expected_calibration_error(confidence, correct)
     report["model"]["latency"] = _latency(classifier, texts)
     report["confusion"] = _confusion(gold, pred)
@@ -200,7 +204,7 @@ def _markdown(report: dict[str, Any], data_name: str) -> str:
                      f"{scores['weighted_f1']:.4f} |")
     lines += [
         "",
-        f"- Macro-F1 by language: " + ", ".join(
+        "- Macro-F1 by language: " + ", ".join(
             f"{lang} {score:.4f}" for lang, score in report["macro_f1_by_language"].items()),
         f"- At threshold {report['threshold']}: {100 * model['coverage_at_threshold']:.1f}% "
         f"routed without help, {100 * model['accuracy_when_routed']:.2f}% of those right",

@@ -222,7 +222,8 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
         order_rng.shuffle(order)
         batches = range(0, len(order), config.batch_size)
         bar = tqdm(batches, desc=f"{config.arch} epoch {epoch + 1}/{config.epochs}",
-                   disable=not progress or tqdm is None, leave=False, file=sys.stderr, mininterval=2.0) \
+                   disable=not progress or tqdm is None, leave=False, file=sys.stderr,
+                   mininterval=2.0) \
             if tqdm else batches
         for start in bar:
             picked = order[start:start + config.batch_size]

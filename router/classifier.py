@@ -18,7 +18,7 @@ from tokenizers import Tokenizer
 from router.normalize import NORMALIZATION_NAME, normalize
 from router.types import Intent
 
-__all__ = ["Classifier", "ModelDirError", "REQUIRED_FILES"]
+__all__ = ["REQUIRED_FILES", "Classifier", "ModelDirError"]
 
 REQUIRED_FILES = ("model.onnx", "tokenizer.json", "config.json")
 

@@ -13,7 +13,7 @@ from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
 
-__all__ = ["extract", "parse_items", "parse_quantity_unit", "MAX_ITEMS"]
+__all__ = ["MAX_ITEMS", "extract", "parse_items", "parse_quantity_unit"]
 
 MAX_ITEMS = 100
 

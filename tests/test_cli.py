@@ -15,7 +15,8 @@ from router.types import Intent
 SHOPBOT = [sys.executable, "-m", "bot.cli"]
 
 
-def run(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], stdin: str, tmp_path: Path,
+        **env: str) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
     environment.update({"SHOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}",
                         **env})
@@ -24,7 +25,8 @@ def run(args: list[str], stdin: str, tmp_path: Path, **env: str) -> subprocess.C
 
 
 def test_classify_writes_one_json_object_per_line_in_order(tmp_path: Path) -> None:
-    lines = [json.dumps({"text": "תוסיף חלב וביצים"}, ensure_ascii=False), "what's our invite code?",
+    lines = [json.dumps({"text": "תוסיף חלב וביצים"}, ensure_ascii=False),
+             "what's our invite code?",
              json.dumps({"text": "بدنا خبز"}, ensure_ascii=False)]
     result = run(["classify"], "\n".join(lines) + "\n", tmp_path)
     assert result.returncode == 0, result.stderr

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from db.store import UnitOfWorkFactory
+from handlers.common import resolve
 from handlers.i18n import render
 from handlers.items import tick_item, undo_action
-from handlers.common import resolve
 from router.types import Intent
 from tests.conftest import YOSSI, handle, message, open_items, routed
 

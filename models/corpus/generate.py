@@ -18,7 +18,7 @@ from router.lexicon import Lexicon, lexicon
 from router.normalize import normalize
 from router.types import Intent
 
-__all__ = ["Example", "LANGUAGES", "Split", "build_splits", "load_templates", "Template"]
+__all__ = ["LANGUAGES", "Example", "Split", "Template", "build_splits", "load_templates"]
 
 ROOT = Path(__file__).resolve().parent
 LANGUAGES = ("he", "en", "ar")
