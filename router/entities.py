@@ -497,8 +497,14 @@ def _new_name(text: str) -> str | None:
             last = found
     if last is None:
         return None
+    if re.search(r"\b(?:want|like|need|how|have|going|wanna|trying|able)\s+to\s*$",
+                 text[: last.end()], re.IGNORECASE):
+        return None  # "I want to change the name": an intention, not a name
     name = text[last.end():]
     name = _RENAME_NOISE.sub("", name)
+    if re.search(r"\b(?:name|rename|title)\b|(?:^|\s)(?:שם|השם)(?:\s|$)|اسم", name,
+                 re.IGNORECASE):
+        return None
     name = re.sub(r"[\s.!?؟]+$", "", name)
     name = re.sub(r"\s*(?:בבקשה|please|pls|لو سمحت|من فضلك|thanks|תודה)$", "", name,
                   flags=re.IGNORECASE)
@@ -564,3 +570,31 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
             return Entities(url=url)
         return Entities()
     return Entities()
+
+
+_BARE_NOISE = frozenset(normalize(w) for w in (
+    "ו", "و", "and", "&", "+", "בבקשה", "please", "pls", "plz", "لو سمحت", "من فضلك", "x",
+))
+
+
+def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
+    """True when a message is nothing but known grocery items (with amounts): "ביצים",
+    "חלב, 2 לחם", "eggs and milk", "خبز وحليب". Such a message can only mean "add these"."""
+    lex = lex or lexicon()
+    cleaned = _EMOJI.sub(" ", clean_text(text))
+    if _URL.search(cleaned) or len(cleaned) > 300:
+        return False
+    words: list[str] = []
+    for raw in re.split(r"[\s,،;\n]+", cleaned):
+        word = _TRAILING_PUNCT.sub("", raw)
+        if not word or normalize(word) in _BARE_NOISE or _number(word) is not None \
+                or _unit(word) or normalize(word) in DUAL_UNITS:
+            continue
+        if _GLUED.match(word) and _unit(_GLUED.match(word).group(2)):  # type: ignore[union-attr]
+            continue
+        words.append(word)
+    if not words:
+        return False
+    # Glued conjunctions: "וביצים", "وحليب".
+    words = [w[1:] if len(w) > 2 and w[0] in "וو" and not lex.knows(w) else w for w in words]
+    return _split_known_run(words, lex) is not None

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from router.classifier import Classifier
-from router.entities import extract
+from router.entities import extract, is_bare_item_list
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
 
@@ -84,6 +84,11 @@ class Router:
         if _BUG_COMMAND.match(text):
             return Routed(incoming, (Intent.BUG_REPORT,), (Entities(),), 1.0, True,
                           Source.RULE, lang, reason="/bug command")
+        if is_bare_item_list(text):
+            # intents.md: a bare list of items, or a single word, is a grocery request.
+            intent = Intent.GROCERY_REQUEST
+            return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
+                          Source.RULE, lang, reason="only known grocery items")
         scores = self.classifier.scores([text])[0]
         order = list(scores.argsort()[::-1])
         top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
