@@ -31,6 +31,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
     ContextTypes,
@@ -97,6 +98,39 @@ async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T
             await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
+
+
+class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; one chat's updates run in order.
+
+    "add milk" then "remove milk" must never swap, but one family's SQLite commit or
+    Telegram round trip should not hold up another family.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 32) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        key = chat.id if chat is not None else 0
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[key] -= 1
+            if not self._waiting[key]:
+                del self._waiting[key]
+                self._locks.pop(key, None)
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
 
 
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
@@ -339,6 +373,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
         .post_init(_post_init)
+        .concurrent_updates(ChatOrderedUpdateProcessor())
         .build()
     )
     app.bot_data["services"] = services

@@ -110,34 +110,33 @@ class Dispatcher:
         if command:
             return await self._command(incoming, command.group(1).lower(),
                                        (command.group(3) or "").strip(), text)
-        awaiting = await self._awaiting(incoming)
-        if awaiting == "rename":
-            lang = detect_language(text, incoming.language_hint)
-            routed = Routed(incoming, (Intent.RENAME_GROUP,), (Entities(new_name=text),), 1.0,
-                            True, Source.RULE, lang, reason="answer to the rename question")
-
-            async def answer(uow: UnitOfWork) -> tuple[Reply, Routed]:
-                return await rename_to(routed, uow, text), routed
-            return await self._run(incoming, answer)
-
         use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
                    or self.llm_all_group_messages)
         routed = await self.router.route(incoming, use_llm=use_llm)
+        return await self._run(incoming, lambda uow: self._decide(routed, uow))
+
+    async def _decide(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply | None, Routed]:
+        """Inside the update's transaction: an awaited answer, silence, a question, or the
+        handler."""
+        incoming = routed.incoming
+        chat = await uow.groups.chat(incoming.chat_id)
+        if chat and chat.awaiting == "rename" and chat.awaiting_user_id == incoming.user_id:
+            answer = Routed(incoming, (Intent.RENAME_GROUP,),
+                            (Entities(new_name=incoming.text.strip()),), 1.0, True,
+                            Source.RULE, routed.lang, reason="answer to the rename question")
+            return await rename_to(answer, uow, incoming.text.strip()), answer
         in_group = incoming.chat_kind is ChatKind.GROUP
         if not routed.routed:
             if in_group and not incoming.addressed:
-                return Outcome(None, routed)
-            return await self._run(incoming, lambda uow: self._did_you_mean(routed, uow))
+                return None, routed  # family talk the bot is unsure of: stay out of it
+            return await self._did_you_mean(routed, uow)
         if in_group and routed.intent is Intent.OTHER and not incoming.addressed:
-            return Outcome(None, routed)
+            return None, routed
         if routed.source is Source.LLM and self.store_fallbacks:
-            async def with_log(uow: UnitOfWork) -> tuple[Reply, Routed]:
-                await uow.log.add_fallback(
-                    incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
-                    [i.value for i in routed.intents], "llm")
-                return await self._handle(routed, uow), routed
-            return await self._run(incoming, with_log)
-        return await self._run(incoming, lambda uow: self._with_routed(routed, uow))
+            await uow.log.add_fallback(
+                incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
+                [i.value for i in routed.intents], "llm")
+        return await self._handle(routed, uow), routed
 
     async def _with_routed(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         return await self._handle(routed, uow), routed
@@ -160,13 +159,6 @@ class Dispatcher:
                                 {"intent": scored.label.value}),) for scored in routed.top)
         none = (Button("btn_none", "p:none"),)
         return Reply("did_you_mean", routed.lang, buttons=(*buttons, none)), routed
-
-    async def _awaiting(self, incoming: Incoming) -> str | None:
-        async with self.uow() as uow:
-            chat = await uow.groups.chat(incoming.chat_id)
-            if chat and chat.awaiting and chat.awaiting_user_id == incoming.user_id:
-                return chat.awaiting
-        return None
 
     async def _command(self, incoming: Incoming, name: str, args: str, text: str) -> Outcome:
         lang = await self._language(incoming, text)

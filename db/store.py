@@ -12,7 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
@@ -268,14 +269,13 @@ class LogRepo:
 
     async def claim_update(self, update_id: int) -> bool:
         """Mark an update as processed; False when it already was (a redelivery)."""
-        if await self.session.get(ProcessedUpdate, update_id) is not None:
-            return False
-        try:
-            async with self.session.begin_nested():
-                self.session.add(ProcessedUpdate(update_id=update_id, processed_at=utcnow()))
-        except IntegrityError:
-            return False
-        return True
+        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        # One statement, race-free across processes: the second insert of an id is a no-op.
+        result = await self.session.execute(
+            insert(ProcessedUpdate).values(update_id=update_id, processed_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["update_id"]))
+        return bool(getattr(result, "rowcount", 0))
 
     async def add_bug(self, group_id: int | None, chat_id: int, user_id: int,
                       text: str) -> BugReport:

@@ -287,10 +287,12 @@ def render(reply: Reply) -> str:
     if reply.key == "digest":
         return _render_digest(reply)
     params = dict(reply.params)
+    before: list[Reply] = params.pop("_before", [])
     body = text(reply.key, reply.lang, **params)
     if reply.key == "removed" and params.get("missing"):
         body += " " + text("removed_missing", reply.lang, missing=params["missing"])
-    return body
+    # A message that asked for two things gets both answers, in the order asked.
+    return "\n\n".join([*(render(r) for r in before), body])
 
 
 def button_text(button: Button, lang: str) -> str:
