@@ -22,11 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from telegram import Update
 
-from bot.app import build_application
-from bot.services import build_services
-from bot.settings import Settings
 from tests.support.botapi import BotApiEmulator
 
 TOKEN = "123456:BENCH"
