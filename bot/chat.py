@@ -41,6 +41,7 @@ class ChatSession:
     users: dict[str, int] = field(default_factory=dict)
     buttons: list[Button] = field(default_factory=list)
     last_lang: str = "he"
+    last_text: str = ""  # the message the bot's last reply answered, as Telegram's reply_to
     update_id: int = 0
 
     def _user(self, name: str) -> int:
@@ -75,7 +76,7 @@ class ChatSession:
             if not 0 <= index < len(self.buttons):
                 self.out.write("(no such button)\n")
                 return
-            incoming = Incoming(chat_id=CHAT_ID, user_id=user_id, text="",
+            incoming = Incoming(chat_id=CHAT_ID, user_id=user_id, text=self.last_text,
                                 chat_kind=ChatKind.GROUP, user_name=speaker,
                                 language_hint=self.last_lang, addressed=True,
                                 chat_title="shopbot chat")
@@ -88,6 +89,8 @@ class ChatSession:
                             addressed=self.addressed, chat_title="shopbot chat",
                             message_id=self.update_id)
         outcome = await self.services.dispatcher.handle_message(incoming)
+        if outcome.reply is not None and outcome.reply.key is not None:
+            self.last_text = line
         self._print(outcome.reply)
 
 

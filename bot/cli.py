@@ -153,12 +153,16 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--extra", type=Path, default=None,
                        help="more labelled JSON lines (e.g. `shopbot feedback export`)")
     train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--force", action="store_true",
+                       help="replace the model even if the new one is worse on the test split")
     evaluate = sub.add_parser("eval", help="measure a model on labelled JSON lines")
     evaluate.add_argument("--data", type=Path, default=None)
     evaluate.add_argument("--model", type=Path, default=None)
     evaluate.add_argument("--threshold", type=float, default=None)
     evaluate.add_argument("--report", type=Path, default=None)
     evaluate.add_argument("--seeds", type=str, default=None)
+    evaluate.add_argument("--llm", action="store_true",
+                          help="add a zero-shot row for the configured LLM (one call a message)")
     return parser
 
 
@@ -195,13 +199,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return train_command(out=args.out or settings.model_dir, seed=args.seed,
                                  arch=args.arch, compare=args.compare, extra=args.extra,
-                                 epochs=args.epochs)
+                                 epochs=args.epochs, force=args.force)
         if args.command == "eval":
+            from bot.services import build_llm
             from models.evaluate import eval_command
 
+            llm = build_llm(settings) if args.llm else None
+            if args.llm and llm is None:
+                raise SettingsError("SHOPBOT_LLM_BASE_URL or SHOPBOT_LLM_API_KEY: needed by "
+                                    "eval --llm")
             return eval_command(data=args.data, model=args.model or settings.model_dir,
                                 threshold=args.threshold if args.threshold is not None
-                                else settings.threshold, report=args.report, seeds=args.seeds)
+                                else settings.threshold, report=args.report, seeds=args.seeds,
+                                llm=llm)
     except SettingsError as error:
         print(f"shopbot: {error}", file=sys.stderr)
         return EXIT_CONFIG

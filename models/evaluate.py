@@ -230,8 +230,24 @@ def _read(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def llm_baseline(llm: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The zero-shot LLM on the same rows; an unusable answer counts as OTHER."""
+    import asyncio
+
+    async def ask_all() -> list[int]:
+        out = []
+        for row in rows:
+            proposal = await llm.propose(row["text"], row.get("lang", "he"), ())
+            intent = proposal[0][0] if proposal else Intent.OTHER
+            out.append(LABELS.index(intent))
+        return out
+
+    gold = [LABELS.index(Intent(row["intent"])) for row in rows]
+    return metrics(gold, asyncio.run(ask_all()))
+
+
 def eval_command(data: Path | None, model: Path, threshold: float, report: Path | None,
-                 seeds: str | None = None) -> int:
+                 seeds: str | None = None, llm: Any = None) -> int:
     """Print (and optionally write) the evaluation report."""
     if seeds:
         return _multi_seed(seeds, data, threshold, report)
@@ -244,6 +260,8 @@ def eval_command(data: Path | None, model: Path, threshold: float, report: Path 
         rows = _read(data)
         data_name = data.name
     result = evaluate(model, rows, threshold)
+    if llm is not None:
+        result["baselines"]["llm (zero-shot)"] = llm_baseline(llm, rows)
     text = _markdown(result, data_name)
     print(text)
     if report is not None:

@@ -292,7 +292,8 @@ def _load_extra(path: Path) -> list[Example]:
 
 
 def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: bool = False,
-                  extra: Path | None = None, epochs: int | None = None) -> int:
+                  extra: Path | None = None, epochs: int | None = None,
+                  force: bool = False) -> int:
     """Build the corpus, train (comparing architectures if asked), calibrate and export."""
     started = time.perf_counter()
     split = build_splits(seed=seed)
@@ -309,7 +310,39 @@ def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: b
               file=sys.stderr)
         results.append(result)
     winner = max(results, key=lambda r: r["val_macro_f1"])
+    if (out / "model.onnx").exists() and not force:
+        return _promote(winner, out, split, started)
     export(winner, out)
     print(f"wrote {out} ({winner['config'].arch}) in {time.perf_counter() - started:.0f} s",
+          file=sys.stderr)
+    return 0
+
+
+def _promote(winner: dict[str, Any], out: Path, split: Split, started: float) -> int:
+    """The promotion gate: replace the current model only if the new one is at least as
+    good on the held-out test split; print both reports side by side either way."""
+    import shutil
+    import tempfile
+
+    from models.evaluate import evaluate
+
+    rows = [e.to_json() for e in split.test]
+    with tempfile.TemporaryDirectory() as tmp:
+        candidate = Path(tmp) / "candidate"
+        export(winner, candidate)
+        new = evaluate(candidate, rows, 0.7)["model"]
+        old = evaluate(out, rows, 0.7)["model"]
+        print("| held-out test split | current | new |", file=sys.stderr)
+        print("|---|---|---|", file=sys.stderr)
+        for name in ("accuracy", "macro_f1", "weighted_f1", "coverage_at_threshold",
+                     "accuracy_when_routed", "ece"):
+            print(f"| {name} | {old[name]:.4f} | {new[name]:.4f} |", file=sys.stderr)
+        if new["macro_f1"] < old["macro_f1"]:
+            print(f"kept {out}: the new model is worse on the held-out test split "
+                  "(use --force to replace it anyway)", file=sys.stderr)
+            return 1
+        for name in ("model.onnx", "tokenizer.json", "config.json"):
+            shutil.copy2(candidate / name, out / name)
+    print(f"promoted the new model to {out} in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
     return 0

@@ -72,3 +72,32 @@ def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:
 def test_a_sync_or_malformed_database_url_is_refused(tmp_path: Path, url: str) -> None:
     result = run(["migrate"], "", tmp_path, SHOPBOT_DATABASE_URL=url)
     assert result.returncode == 2 and "SHOPBOT_DATABASE_URL" in result.stderr
+
+
+def test_did_you_mean_choices_are_exported_for_training_and_purged(tmp_path: Path) -> None:
+    # An unsure message, then the user's press on the first choice.
+    chat = run(["chat"], "תביא את זה\n!1\n", tmp_path)
+    assert chat.returncode == 0, chat.stderr
+    exported = run(["feedback", "export"], "", tmp_path)
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert len(lines) == 1 and lines[0]["text"] == "תביא את זה"
+    assert lines[0]["source"] == "user" and lines[0]["intent"] in Intent.__members__
+    purged = run(["feedback", "purge"], "", tmp_path)
+    assert "deleted 1" in purged.stdout
+    assert run(["feedback", "export"], "", tmp_path).stdout == ""
+
+
+def test_eval_adds_a_zero_shot_llm_row(tmp_path: Path) -> None:
+    from tests.support.fake_openai import FakeOpenAI, Plan
+
+    data = tmp_path / "small.jsonl"
+    data.write_text("\n".join(json.dumps({"text": t, "intent": i, "lang": "en"}) for t, i in [
+        ("what's on the list", "LIST_QUERY"), ("add milk", "GROCERY_REQUEST")]) + "\n")
+    answer = json.dumps({"intents": [{"intent": "LIST_QUERY", "entities": {}}]})
+    with FakeOpenAI(default=lambda _body: Plan(content=answer)) as server:
+        result = run(["eval", "--data", str(data), "--llm"], "", tmp_path,
+                     SHOPBOT_LLM_BASE_URL=server.base_url, SHOPBOT_LLM_API_KEY="k")
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "llm (zero-shot)" in line)
+    assert "| 0.5000 |" in row  # one of two right
+    assert len(server.requests) == 2
