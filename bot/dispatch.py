@@ -19,10 +19,11 @@ from handlers.common import resolve
 from handlers.group import rename_to
 from handlers.invites import join_group
 from handlers.items import list_reply, tick_item, undo_action
-from handlers.recipes import add_dish
+from handlers.recipes import add_dish, add_offer
 from handlers.reply import Button, Reply
 from router.entities import extract
 from router.normalize import detect_language
+from router.recipes import RecipeReader
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
@@ -69,7 +70,9 @@ class Dispatcher:
     """Routes and handles messages and button presses over one store."""
 
     def __init__(self, router: Router, uow: UnitOfWorkFactory, admin_chat_id: int | None = None,
-                 llm_all_group_messages: bool = False, store_fallbacks: bool = True) -> None:
+                 llm_all_group_messages: bool = False, store_fallbacks: bool = True,
+                 recipes: RecipeReader | None = None) -> None:
+        self.recipes = recipes
         self.router = router
         self.uow = uow
         self.admin_chat_id = admin_chat_id
@@ -113,6 +116,13 @@ class Dispatcher:
         use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
                    or self.llm_all_group_messages)
         routed = await self.router.route(incoming, use_llm=use_llm)
+        if routed.routed and Intent.RECIPE_URL in routed.intents and self.recipes is not None:
+            url = routed.entities_list[routed.intents.index(Intent.RECIPE_URL)].url
+            if url:
+                # The page is read before the transaction: a slow site must not hold the
+                # database's write lock.
+                routed = replace(routed, extra={**routed.extra,
+                                                "recipe": await self.recipes.read(url)})
         return await self._run(incoming, lambda uow: self._decide(routed, uow))
 
     async def _decide(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply | None, Routed]:
@@ -247,6 +257,13 @@ class Dispatcher:
                 routed = Routed(incoming, (Intent.RECIPE_SEARCH,), (Entities(),), 1.0, True,
                                 Source.USER, lang)
                 return await add_dish(routed, uow, dish_id, which), routed
+            if kind == "o":
+                offer_id, _, which = rest.partition(":")
+                routed = Routed(incoming, (Intent.RECIPE_URL,), (Entities(),), 1.0, True,
+                                Source.USER, lang)
+                if not offer_id.isdigit():
+                    return Reply(None, lang, toast="stale"), None
+                return await add_offer(routed, uow, int(offer_id), which), routed
             if kind == "p":
                 return await self._picked(incoming, rest, lang, uow)
             if kind == "l":

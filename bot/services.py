@@ -11,6 +11,7 @@ from bot.settings import Settings, SettingsError
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.store import UnitOfWorkFactory
 from router.classifier import Classifier, ModelDirError
+from router.recipes import RecipeReader
 from router.router import LlmProposer, Router
 
 __all__ = ["Services", "build_llm", "build_router", "build_services"]
@@ -60,6 +61,7 @@ async def build_services(settings: Settings, migrate: bool = True) -> Services:
     uow = UnitOfWorkFactory(make_sessionmaker(engine))
     dispatcher = Dispatcher(router, uow, admin_chat_id=settings.admin_chat_id,
                             llm_all_group_messages=settings.llm_all_group_messages,
-                            store_fallbacks=settings.store_fallbacks)
+                            store_fallbacks=settings.store_fallbacks,
+                            recipes=RecipeReader(allow_private=settings.fetch_allow_private))
     return Services(settings=settings, engine=engine, uow=uow, router=router,
                     dispatcher=dispatcher)

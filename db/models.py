@@ -36,6 +36,7 @@ __all__ = [
     "JoinAttempt",
     "Member",
     "ProcessedUpdate",
+    "RecipeOffer",
     "RouteLog",
     "User",
 ]
@@ -201,6 +202,18 @@ class RouteLog(Base):
     source: Mapped[str] = mapped_column(String(8), index=True)
     intent: Mapped[str] = mapped_column(String(32))
     confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]
+
+
+class RecipeOffer(Base):
+    """Ingredients read from a recipe link, waiting for "add all" or a pick."""
+
+    __tablename__ = "recipe_offers"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]
 
 

@@ -27,6 +27,7 @@ from db.models import (
     JoinAttempt,
     Member,
     ProcessedUpdate,
+    RecipeOffer,
     RouteLog,
     User,
 )
@@ -217,6 +218,23 @@ class ItemRepo:
         return int(value or 0)
 
 
+class RecipeRepo:
+    """Recipe offers: ingredients shown with buttons, added when pressed."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def offer(self, group_id: int, title: str, items: list[Any]) -> RecipeOffer:
+        offer = RecipeOffer(group_id=group_id, title=title[:200], items=items,
+                            created_at=utcnow())
+        self.session.add(offer)
+        await self.session.flush()
+        return offer
+
+    async def get(self, offer_id: int) -> RecipeOffer | None:
+        return await self.session.get(RecipeOffer, offer_id)
+
+
 class InviteRepo:
     """Invite codes and join attempts."""
 
@@ -318,6 +336,7 @@ class UnitOfWork:
         self.groups = GroupRepo(session)
         self.items = ItemRepo(session)
         self.invites = InviteRepo(session)
+        self.recipes = RecipeRepo(session)
         self.log = LogRepo(session)
 
     async def commit(self) -> None:

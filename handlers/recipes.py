@@ -16,7 +16,7 @@ from handlers.reply import Button, Effect, EffectKind, Reply
 from router.normalize import normalize
 from router.types import Item, Routed
 
-__all__ = ["Dish", "add_dish", "catalog", "find_dish", "handle_recipe_search",
+__all__ = ["Dish", "add_dish", "add_offer", "catalog", "find_dish", "handle_recipe_search",
            "handle_recipe_url"]
 
 CATALOG = Path(__file__).with_name("data") / "dishes.json"
@@ -141,6 +141,44 @@ async def add_dish(msg: Routed, uow: UnitOfWork, dish_id: str, which: str) -> Re
 
 
 async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
-    """A recipe link. Reading pages is the recipes issue's work; until then, say so."""
-    await resolve(msg.incoming, uow)
-    return Reply("recipe_url_unsupported", msg.lang, {"url": msg.entities.url or ""})
+    """A recipe link, already read by the bot (outside the transaction): offer its
+    ingredients with buttons, or say why it could not be read."""
+    ctx = await resolve(msg.incoming, uow)
+    if not msg.entities.url:
+        return Reply("recipe_bad_url", msg.lang)
+    result = msg.extra.get("recipe")
+    if result is None:
+        return Reply("recipe_failed", msg.lang)
+    if result.error:
+        return Reply(result.error, msg.lang)
+    items = [item.to_json() for item in result.items]
+    offer = await uow.recipes.offer(ctx.group.id, result.title, items)
+    buttons: list[tuple[Button, ...]] = [(Button("btn_add_all", f"o:{offer.id}:*"),)]
+    for index, item in enumerate(result.items[:20]):
+        buttons.append((Button("btn_add_one", f"o:{offer.id}:{index}",
+                               {"item": describe(item.name, item.quantity, item.unit)}),))
+    return Reply("recipe_items", msg.lang, {
+        "dish": result.title or msg.entities.url,
+        "items": [describe(i.name, i.quantity, i.unit) for i in result.items],
+    }, buttons=tuple(buttons))
+
+
+async def add_offer(msg: Routed, uow: UnitOfWork, offer_id: int, which: str) -> Reply:
+    """A press on a recipe link's button: add every ingredient, or one."""
+    ctx = await resolve(msg.incoming, uow)
+    offer = await uow.recipes.get(offer_id)
+    if offer is None or offer.group_id != ctx.group.id:
+        return Reply(None, msg.lang, toast="stale")
+    raw = list(offer.items)
+    if which != "*":
+        if not which.isdigit() or int(which) >= len(raw):
+            return Reply(None, msg.lang, toast="stale")
+        raw = [raw[int(which)]]
+    items = [Item(name=str(r["name"]), quantity=r.get("quantity"), unit=r.get("unit"))
+             for r in raw]
+    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
+    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
+    return Reply("added", msg.lang, {"items": lines},
+                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
+                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
+                 toast="added")

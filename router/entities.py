@@ -87,6 +87,15 @@ _UNIT_SPELLINGS: dict[str, list[str]] = {
     "باكيت": ["باكيت", "باكيتات"],
     "حبة": ["حبة", "حبات"],
     "صحن": ["صحن", "طبق"],
+    # Kitchen measures, for recipe ingredient lines.
+    "cup": ["cup", "cups"],
+    "tbsp": ["tbsp", "tablespoon", "tablespoons", "tbs"],
+    "tsp": ["tsp", "teaspoon", "teaspoons"],
+    "כוס": ["כוס", "כוסות"],
+    "כף": ["כף", "כפות"],
+    "כפית": ["כפית", "כפיות"],
+    "كوب": ["كوب", "اكواب", "كاسة", "كاسات"],
+    "ملعقة": ["ملعقة", "ملاعق", "معلقة"],
 }
 UNITS: dict[str, str] = {
     normalize(spelling): canonical
@@ -290,6 +299,10 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
             if value is not None:
                 quantity = value
                 i += 1
+                if i < len(words) and re.fullmatch(r"\d+/\d+|[½¼¾⅓⅔]", words[i]) \
+                        and float(value).is_integer():
+                    quantity += _number(words[i]) or 0.0  # "1 1/2 cups"
+                    i += 1
                 if i < len(words) and words[i].lower() in ("a", "an"):
                     i += 1
                 dual = normalize(words[i]) if i < len(words) else ""

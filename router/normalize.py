@@ -31,7 +31,8 @@ _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640
 _ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
 _ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_QUOTES = str.maketrans({"׳": "'", "’": "'", "‘": "'", "`": "'", "״": '"', "“": '"', "”": '"'})
+_QUOTES = str.maketrans({"⁄": "/", "׳": "'", "’": "'", "‘": "'", "`": "'", "״": '"', "“": '"',
+                         "”": '"'})
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w{3,}")
 _REPEATS = re.compile(r"(\D)\1{2,}")

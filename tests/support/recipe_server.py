@@ -1,0 +1,76 @@
+"""Recipe pages on a loopback HTTP server, for the recipe-link tests."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+__all__ = ["RecipeServer", "json_ld_page", "microdata_page"]
+
+
+def json_ld_page(name: str, ingredients: list[str], charset: str = "utf-8") -> str:
+    data = {"@context": "https://schema.org", "@type": "Recipe", "name": name,
+            "recipeIngredient": ingredients, "recipeInstructions": "Mix. Cook. Eat."}
+    return (f'<!doctype html><html><head><meta charset="{charset}"><title>{name}</title>'
+            f'<script type="application/ld+json">{json.dumps(data, ensure_ascii=False)}'
+            f"</script></head><body><h1>{name}</h1></body></html>")
+
+
+def microdata_page(name: str, ingredients: list[str]) -> str:
+    rows = "".join(f'<li itemprop="recipeIngredient">{i}</li>' for i in ingredients)
+    return (f'<!doctype html><html><head><meta charset="utf-8"><title>{name}</title></head>'
+            f'<body><div itemscope itemtype="https://schema.org/Recipe">'
+            f'<h1 itemprop="name">{name}</h1><ul>{rows}</ul></div></body></html>')
+
+
+class RecipeServer:
+    """Serves `pages[path] = (status, headers, body bytes, delay)` on one loopback address."""
+
+    def __init__(self, host: str = "127.0.0.2") -> None:
+        self.pages: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                status, headers, body, delay = server.pages.get(
+                    self.path, (404, {"Content-Type": "text/html"}, b"not found", 0.0))
+                if delay:
+                    time.sleep(delay)
+                try:
+                    self.send_response(status)
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.host = host
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self._server.server_address[1]}{path}"
+
+    def html(self, path: str, text: str, charset: str = "utf-8", delay: float = 0.0) -> None:
+        self.pages[path] = (200, {"Content-Type": f"text/html; charset={charset}"},
+                            text.encode(charset), delay)
+
+    def __enter__(self) -> RecipeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

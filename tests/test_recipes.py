@@ -1,0 +1,161 @@
+"""Recipe links from a loopback page server, refused URLs, and the dish catalog."""
+
+from __future__ import annotations
+
+import pytest
+
+from db.store import UnitOfWorkFactory
+from handlers.i18n import render
+from handlers.recipes import catalog, find_dish
+from router.recipes import RecipeReader, ingredient_item
+from router.types import Intent
+from tests.conftest import handle, open_items, routed
+from tests.support.recipe_server import RecipeServer, json_ld_page, microdata_page
+
+SHAKSHUKA = ["6 eggs", "1 kg tomatoes", "2 red peppers, sliced", "3 garlic cloves",
+             "1 tsp paprika", "salt to taste"]
+
+
+@pytest.fixture
+def pages() -> RecipeServer:
+    with RecipeServer("127.0.0.2") as server:
+        yield server
+
+
+def reader(**kwargs: object) -> RecipeReader:
+    # Only the test server's own loopback address is let through; everything else private
+    # (127.0.0.1, 10.x, the metadata address) stays refused.
+    return RecipeReader(allowed_networks=("127.0.0.2/32",), **kwargs)  # type: ignore[arg-type]
+
+
+async def test_json_ld_recipe_becomes_items(pages: RecipeServer) -> None:
+    pages.html("/shakshuka", json_ld_page("Shakshuka", SHAKSHUKA))
+    result = await reader().read(pages.url("/shakshuka"))
+    assert result.error is None and result.title == "Shakshuka"
+    assert [(i.name, i.quantity) for i in result.items] == [
+        ("eggs", 6), ("tomatoes", 1), ("red peppers", 2), ("garlic", 3),
+        ("paprika", None)]
+
+
+async def test_microdata_recipe_is_read_too(pages: RecipeServer) -> None:
+    pages.html("/cake", microdata_page("Chocolate cake", ["200 g flour", "3 eggs", "1 cup sugar"]))
+    result = await reader().read(pages.url("/cake"))
+    assert [i.name for i in result.items] == ["flour", "eggs", "sugar"]
+
+
+async def test_hebrew_page_in_windows_1255_is_decoded(pages: RecipeServer) -> None:
+    page = json_ld_page("שקשוקה של אמא", ["6 ביצים", "קילו עגבניות", "2 כפות שמן זית"],
+                        charset="windows-1255")
+    pages.pages["/he"] = (200, {"Content-Type": "text/html"}, page.encode("windows-1255"), 0.0)
+    result = await reader().read(pages.url("/he"))
+    assert result.title == "שקשוקה של אמא"
+    assert [(i.name, i.quantity) for i in result.items] == [
+        ("ביצים", 6), ("עגבניות", 1), ("שמן זית", None)]
+
+
+async def test_page_without_a_recipe_says_so(pages: RecipeServer) -> None:
+    pages.html("/blog", "<html><body><p>We went to the beach.</p></body></html>")
+    assert (await reader().read(pages.url("/blog"))).error == "recipe_not_found"
+
+
+async def test_a_ten_megabyte_page_is_not_read(pages: RecipeServer) -> None:
+    pages.html("/huge", "<html>" + "x" * 10_000_000 + "</html>")
+    assert (await reader().read(pages.url("/huge"))).error == "recipe_too_big"
+
+
+async def test_a_slow_server_times_out(pages: RecipeServer) -> None:
+    pages.html("/slow", json_ld_page("Slow", SHAKSHUKA), delay=2.0)
+    assert (await reader(timeout=0.5).read(pages.url("/slow"))).error == "recipe_timeout"
+
+
+async def test_a_redirect_to_loopback_is_refused(pages: RecipeServer) -> None:
+    pages.pages["/go"] = (302, {"Location": "http://127.0.0.1:9/admin"}, b"", 0.0)
+    assert (await reader().read(pages.url("/go"))).error == "recipe_refused"
+
+
+async def test_too_many_redirects_are_refused(pages: RecipeServer) -> None:
+    for hop in range(8):
+        pages.pages[f"/r{hop}"] = (302, {"Location": f"/r{hop + 1}"}, b"", 0.0)
+    assert (await reader().read(pages.url("/r0"))).error == "recipe_refused"
+
+
+async def test_a_non_html_answer_is_refused(pages: RecipeServer) -> None:
+    pages.pages["/file"] = (200, {"Content-Type": "application/octet-stream"}, b"\0" * 10, 0.0)
+    assert (await reader().read(pages.url("/file"))).error == "recipe_not_html"
+
+
+@pytest.mark.parametrize(("url", "error"), [
+    ("http://127.0.0.1/recipe", "recipe_refused"),
+    ("http://169.254.169.254/latest/meta-data/", "recipe_refused"),
+    ("http://[::1]/recipe", "recipe_refused"),
+    ("http://10.1.2.3/recipe", "recipe_refused"),
+    ("http://192.168.1.1/recipe", "recipe_refused"),
+    ("http://localhost:8080/recipe", "recipe_refused"),
+    ("file:///etc/passwd", "recipe_bad_url"),
+    ("gopher://example.com/1", "recipe_bad_url"),
+])
+async def test_private_and_odd_urls_are_refused(url: str, error: str) -> None:
+    assert (await RecipeReader().read(url)).error == error
+
+
+def test_ingredient_lines_in_three_languages() -> None:
+    cases = {
+        "2-3 ripe tomatoes, diced": ("ripe tomatoes", 3.0, None),
+        "1 1/2 kg potatoes": ("potatoes", 1.5, "kg"),
+        "חצי קילו בשר טחון": ("בשר טחון", 0.5, "קילו"),
+        "٣ حبات بندورة": ("بندورة", 3.0, "حبة"),
+    }
+    for line, expected in cases.items():
+        item = ingredient_item(line)
+        assert item is not None and (item.name, item.quantity, item.unit) == expected
+    assert ingredient_item("salt and pepper to taste") is None
+    assert ingredient_item("מלח לפי הטעם") is None
+
+
+async def test_a_recipe_link_offers_buttons_and_add_all_merges(
+        uow: UnitOfWorkFactory, pages: RecipeServer) -> None:
+    pages.html("/shakshuka", json_ld_page("Shakshuka", SHAKSHUKA))
+    await handle(uow, routed("2 eggs", Intent.GROCERY_REQUEST))
+    message = routed(f"check this {pages.url('/shakshuka')}", Intent.RECIPE_URL)
+    result = await reader().read(message.entities.url or "")
+    reply = await handle(uow, type(message)(**{
+        **{f: getattr(message, f) for f in message.__slots__}, "extra": {"recipe": result}}))
+    assert reply.key == "recipe_items" and "Shakshuka" in render(reply)
+    add_all = reply.buttons[0][0].data
+    assert add_all.startswith("o:") and add_all.endswith(":*")
+    from handlers.recipes import add_offer
+
+    async with uow() as unit:
+        offer_id = int(add_all.split(":")[1])
+        await add_offer(message, unit, offer_id, "*")
+        await unit.commit()
+    items = dict((n, q) for n, q, _u in await open_items(uow))
+    assert items["eggs"] == 8.0 and "tomatoes" in items
+
+
+def test_the_catalog_has_sixty_dishes_in_three_languages() -> None:
+    dishes = catalog()
+    assert len(dishes) >= 60
+    assert all(all(d.names.get(lang) for lang in ("he", "en", "ar")) for d in dishes)
+
+
+@pytest.mark.parametrize(("query", "dish_id"), [
+    ("שקשוקה", "shakshuka"), ("לשקשוקה", "shakshuka"), ("shakshouka", "shakshuka"),
+    ("lasagne", "lasagna"), ("مقلوبة", "maqluba"), ("المقلوبة", "maqluba"),
+    ("pancake", "pancakes"),
+])
+def test_catalog_matching_forgives_prefixes_typos_and_plurals(query: str,
+                                                              dish_id: str) -> None:
+    dish, _closest = find_dish(query)
+    assert dish is not None and dish.id == dish_id
+
+
+async def test_recipe_search_in_hebrew_offers_the_dish_in_hebrew(uow: UnitOfWorkFactory) -> None:
+    reply = await handle(uow, routed("מה צריך לשקשוקה?", Intent.RECIPE_SEARCH))
+    assert reply.key == "recipe_items" and reply.lang == "he"
+    assert "ביצים" in render(reply)
+
+
+async def test_unknown_dish_offers_the_closest(uow: UnitOfWorkFactory) -> None:
+    reply = await handle(uow, routed("ingredients for zxqwv stew", Intent.RECIPE_SEARCH))
+    assert reply.key == "dish_unknown" and len(reply.params["closest"]) == 3
