@@ -39,7 +39,7 @@ class RecipeServer:
             def log_message(self, *args: Any) -> None:
                 return
 
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:
                 status, headers, body, delay = server.pages.get(
                     self.path, (404, {"Content-Type": "text/html"}, b"not found", 0.0))
                 if delay:
