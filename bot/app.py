@@ -14,6 +14,7 @@ import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
@@ -260,7 +261,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     reply = outcome.reply
     toast = None
     if reply is not None and reply.toast:
-        toast = (re.sub(r"<[^>]+>", "", text(reply.toast, reply.lang))
+        # A toast is a message key (rendered with the reply's own parameters) or plain text
+        # such as the name of the item just ticked.
+        toast = (html.unescape(re.sub(r"<[^>]+>", "", render(replace(reply, key=reply.toast))))
                  if reply.toast in MESSAGES else reply.toast)
     try:
         await with_retries(lambda: query.answer(toast[:190] if toast else None))

@@ -179,6 +179,8 @@ MESSAGES: dict[str, tuple[str, str, str]] = {
               "أهلاً! 👋 أنا بوت قائمة المشتريات لـ<b>{title}</b>."),
     "lang_set": ("✓ השפה שלך: עברית", "✓ Your language: English", "✓ لغتك: العربية"),
     "lang_usage": ("שימוש: /lang he|en|ar", "Usage: /lang he|en|ar", "الاستخدام: /lang he|en|ar"),
+    "stale": ("הכפתור הזה כבר לא בתוקף.", "That button is out of date.",
+              "هالزر ما عاد صالح."),
     "cancelled": ("בוטל.", "Cancelled.", "انلغى."),
     "digest": ("🛒 עדכונים ב־<b>{title}</b>:\n{lines}", "🛒 Updates in <b>{title}</b>:\n{lines}",
                "🛒 تحديثات في <b>{title}</b>:\n{lines}"),

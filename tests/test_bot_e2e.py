@@ -180,3 +180,38 @@ async def test_bug_reports_reach_the_admin_chat(emulator: BotApiEmulator,
         assert "<nothing>" in note[-1]
     finally:
         await running.stop()
+
+
+async def test_recipe_link_and_dish_name_end_to_end_with_buttons(
+        emulator: BotApiEmulator, tmp_path: Path) -> None:
+    from tests.support.recipe_server import RecipeServer, json_ld_page
+
+    running = Bot(emulator, tmp_path / "recipes.db")
+    # The page server is on loopback, so this bot may fetch private addresses.
+    running.settings = running.settings.model_copy(update={"fetch_allow_private": True})
+    await running.start()
+    dana = emulator.user(11, "Dana", language_code="en")
+    chat = emulator.private_chat(dana)
+    try:
+        with RecipeServer("127.0.0.2") as pages:
+            pages.html("/pancakes", json_ld_page("Fluffy pancakes",
+                                                 ["2 eggs", "300 ml milk", "200 g flour"]))
+            emulator.send_text(chat, dana, f"make a list from this {pages.url('/pancakes')}")
+            offer = await until(lambda: [m for m in emulator.sent(chat["id"])
+                                         if "Fluffy pancakes" in m.get("text", "")])
+        add_all = offer[-1]["reply_markup"]["inline_keyboard"][0][0]
+        emulator.press_button(chat, dana, offer[-1]["message_id"], add_all["callback_data"])
+        await until(lambda: any("Added" in t and "flour" in t
+                                for t in texts(emulator, chat["id"])))
+
+        emulator.send_text(chat, dana, "what do I need for lasagna?")
+        dish = await until(lambda: [m for m in emulator.sent(chat["id"])
+                                    if "🍳" in m.get("text", "") and "asagna" in m["text"]])
+        first_item = dish[-1]["reply_markup"]["inline_keyboard"][1][0]
+        emulator.press_button(chat, dana, dish[-1]["message_id"], first_item["callback_data"])
+        emulator.send_text(chat, dana, "/list")
+        listing = await until(lambda: [t for t in texts(emulator, chat["id"]) if "🛒" in t])
+        assert "eggs" in listing[-1] and "flour" in listing[-1]
+        assert first_item["text"].lstrip("➕ ").split()[-1] in listing[-1]
+    finally:
+        await running.stop()
