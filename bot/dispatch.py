@@ -53,6 +53,8 @@ COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "notify", "lang", "bug", "help",
 ]
+_LETTERS = re.compile(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]")
+_URLS = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _Work = Callable[[UnitOfWork], Awaitable[tuple[Reply | None, Routed | None]]]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
 
@@ -85,8 +87,8 @@ class Dispatcher:
             return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
         async with self.uow() as uow:
             user = await uow.groups.user(incoming.user_id)
-            if user is not None and user.language:
-                return user.language
+            if user is not None and (user.language or user.last_language):
+                return str(user.language or user.last_language)
         return detect_language("", incoming.language_hint)
 
     async def _run(self, incoming: Incoming, work: _Work) -> Outcome:
@@ -113,6 +115,9 @@ class Dispatcher:
         if command:
             return await self._command(incoming, command.group(1).lower(),
                                        (command.group(3) or "").strip(), text)
+        if not _LETTERS.search(_URLS.sub(" ", text)):
+            # A bare link or emoji: answer in the language this user last wrote in.
+            incoming = replace(incoming, language_hint=await self._language(incoming, ""))
         use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
                    or self.llm_all_group_messages)
         routed = await self.router.route(incoming, use_llm=use_llm)
@@ -247,10 +252,12 @@ class Dispatcher:
                 return await tick_item(ctx, uow, lang, incoming.user_id, int(rest)), None
             if kind == "x":
                 return Reply("cancelled", lang, edit=True), None
-            if kind == "c" and rest == "clear":
-                routed = Routed(incoming, (Intent.CLEAR_LIST,), (Entities(),), 1.0, True,
-                                Source.USER, lang, extra={"confirmed": True})
-                reply = await HANDLERS[Intent.CLEAR_LIST](routed, uow)
+            if kind == "c" and rest in ("clear", "partial"):
+                intent = Intent.CLEAR_LIST if rest == "clear" else Intent.PARTIAL_COMPLETION
+                # For "all but X" the items come from the message the question answered.
+                routed = Routed(incoming, (intent,), (extract(intent, incoming.text),), 1.0,
+                                True, Source.USER, lang, extra={"confirmed": True})
+                reply = await HANDLERS[intent](routed, uow)
                 return replace(reply, edit=True), routed
             if kind == "r":
                 dish_id, _, which = rest.partition(":")

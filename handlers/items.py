@@ -13,7 +13,7 @@ from handlers.reply import Button, Effect, EffectKind, Reply
 from router.entities import MAX_ITEMS
 from router.lexicon import CATEGORIES, lexicon
 from router.normalize import clean_text, normalize
-from router.types import Item, Routed
+from router.types import Item, Routed, Source
 
 __all__ = [
     "add_items",
@@ -36,11 +36,24 @@ def item_key(name: str) -> str:
     return normalize(lexicon().canonical(name))
 
 
+# Units are stored in one canonical (singular) spelling so amounts merge; shown plural.
+PLURAL_UNITS = {
+    "loaf": "loaves", "bottle": "bottles", "pack": "packs", "carton": "cartons", "bag": "bags",
+    "can": "cans", "box": "boxes", "jar": "jars", "bunch": "bunches", "tray": "trays",
+    "cup": "cups", "בקבוק": "בקבוקים", "חבילה": "חבילות", "קרטון": "קרטונים",
+    "שקית": "שקיות", "קופסה": "קופסאות", "מגש": "מגשים", "פחית": "פחיות",
+    "צנצנת": "צנצנות", "כיכר": "כיכרות", "תבנית": "תבניות", "ארגז": "ארגזים",
+    "علبة": "علب", "كيس": "أكياس", "قنينة": "قناني", "ربطة": "ربطات", "حبة": "حبات",
+}
+
+
 def format_amount(quantity: float | None, unit: str | None) -> str:
-    """"2", "0.5 קילו", "1.5 kg"; empty when there is no amount."""
+    """"2", "0.5 קילו", "1.5 kg", "2 loaves"; empty when there is no amount."""
     if quantity is None:
         return unit or ""
     text = str(int(quantity)) if float(quantity).is_integer() else f"{quantity:g}"
+    if unit and quantity != 1:
+        unit = PLURAL_UNITS.get(unit, unit)
     return f"{text} {unit}" if unit else text
 
 
@@ -179,7 +192,8 @@ def _matches(rows: Sequence[ItemRow], wanted: Sequence[Item]) -> tuple[list[Item
             hits = [row for row in rows if row.key.startswith(key) or key.startswith(row.key)]
         if hits:
             found.extend(row for row in hits if row not in found)
-        else:
+        elif len(item.name.split()) <= 3:
+            # Longer leftovers are the rest of a sentence ("mom said no"), not an item.
             missing.append(item.name)
     return found, missing
 
@@ -215,13 +229,26 @@ async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], u
     return action.id
 
 
+# Marking the whole list bought on a guess is the costliest mistake the model can make.
+SURE_ENOUGH_TO_CLEAR = 0.9
+
+
+def _needs_confirmation(msg: Routed) -> bool:
+    """Forwarded or old messages, and a model that is not quite sure, ask before marking
+    many items bought (a fresh command or a sure model acts at once, with Undo)."""
+    if msg.extra.get("confirmed"):
+        return False
+    unsure = msg.source is Source.MODEL and msg.confidence < SURE_ENOUGH_TO_CLEAR
+    return msg.incoming.forwarded or unsure
+
+
 async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
     """Everything was bought: mark every open item bought (undoable)."""
     ctx = await resolve(msg.incoming, uow)
     rows = await uow.items.open_items(ctx.group.id)
     if not rows:
         return Reply("list_empty", msg.lang, {"title": ctx.group.title})
-    if msg.incoming.forwarded and not msg.extra.get("confirmed"):
+    if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows)},
                      buttons=((Button("btn_yes_clear", "c:clear"), Button("btn_cancel", "x")),))
     action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
@@ -241,9 +268,9 @@ async def handle_partial_completion(msg: Routed, uow: UnitOfWork) -> Reply:
     if missing and not keep:
         # Marking everything bought because a name did not match would lose items.
         return Reply("not_on_list", msg.lang, {"items": missing})
-    if msg.incoming.forwarded and not msg.extra.get("confirmed"):
+    if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows) - len(keep)},
-                     buttons=((Button("btn_cancel", "x"),),))
+                     buttons=((Button("btn_yes_clear", "c:partial"), Button("btn_cancel", "x")),))
     bought = [row for row in rows if row not in keep]
     action_id = await _mark_bought(ctx, uow, bought, msg.incoming.user_id, "partial")
     return Reply("partial_done", msg.lang,

@@ -62,7 +62,7 @@ def _variants(text: str) -> list[str]:
     """The text without the prefixes people glue on (ה, ל, ال, ל+ה) and plural endings."""
     key = normalize(text)
     out = [key]
-    for prefix in ("לה", "ל", "ה", "של", "ال", "لل", "ل", "و"):
+    for prefix in ("לה", "ל", "ה", "של", "لل", "ال", "ل", "و"):
         if key.startswith(prefix) and len(key) - len(prefix) >= 3:
             out.append(key[len(prefix):])
     for suffix in ("s", "es", "ים", "ות"):
@@ -85,6 +85,15 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
         if any(len(k) >= 4 and (k in v.split() or f" {k} " in f" {v} ") for v in variants
                for k in keys):
             return dish, []
+    # A dish named inside a longer sentence, with a glued prefix: "שו بدنا للمقلوبة".
+    words = normalize(text).split()
+    for size in (3, 2, 1):
+        for start in range(len(words) - size + 1):
+            phrase = " ".join(words[start:start + size])
+            phrase_variants = _variants(phrase)
+            for dish in dishes:
+                if any(v == k for v in phrase_variants for k in _keys(dish)):
+                    return dish, []
     scored: list[tuple[float, Dish]] = []
     for dish in dishes:
         best = max((difflib.SequenceMatcher(None, v, k).ratio() for v in variants

@@ -91,11 +91,12 @@ class RecipeReader:
         self.max_redirects = max_redirects
 
     async def _vetted_address(self, host: str, port: int) -> str | None:
+        """A public address of the host; "" when it does not resolve, None when refused."""
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
                 host, port, type=socket.SOCK_STREAM)
         except socket.gaierror:
-            return None
+            return ""
         addresses = [str(info[4][0]) for info in infos]
         if not addresses:
             return None
@@ -119,6 +120,8 @@ class RecipeReader:
                 address = await self._vetted_address(parts.hostname, port)
                 if address is None:
                     return "recipe_refused"
+                if not address:
+                    return "recipe_failed"
                 host_for_url = f"[{address}]" if ":" in address else address
                 direct = urlunsplit((parts.scheme, f"{host_for_url}:{port}", parts.path or "/",
                                      parts.query, ""))

@@ -15,7 +15,7 @@ from handlers.i18n import render
 from router.classifier import Classifier
 from router.llm import LlmClient
 from router.router import Router
-from router.types import ChatKind, Incoming, Intent, Source
+from router.types import ChatKind, Incoming, Intent, Item, Source
 from tests.conftest import DANA, FAMILY_CHAT, YOSSI, open_items
 from tests.support.fake_openai import FakeOpenAI
 
@@ -196,3 +196,28 @@ async def test_model_routes_the_terse_request_to_add_not_remove(
     for text in ("תקנה ביצים", "ביצים", "חלב", "eggs", "بيض"):
         routed = router.decide(say(text))
         assert routed.intent is Intent.GROCERY_REQUEST, text
+
+
+async def test_an_unsure_clear_asks_before_marking_everything(
+        uow: UnitOfWorkFactory) -> None:
+    from handlers import HANDLERS
+    from router.types import Entities, Routed
+
+    dispatcher_less = Routed(say("שיל הכל"), (Intent.CLEAR_LIST,), (Entities(),), 0.75, True,
+                             Source.MODEL, "he")
+    async with uow() as unit:
+        await HANDLERS[Intent.GROCERY_REQUEST](Routed(
+            say("חלב"), (Intent.GROCERY_REQUEST,), (Entities(items=(Item("חלב"),)),), 1.0,
+            True, Source.RULE, "he"), unit)
+        reply = await HANDLERS[Intent.CLEAR_LIST](dispatcher_less, unit)
+        await unit.commit()
+    assert reply.key == "confirm_clear"
+    assert await open_items(uow) == [("חלב", None, None)]
+
+
+async def test_confirming_all_but_reads_the_items_from_the_original_message(
+        dispatcher: Dispatcher, uow: UnitOfWorkFactory) -> None:
+    await dispatcher.handle_message(say("/add milk, eggs, bread"))
+    pressed = await dispatcher.handle_button(say("got everything except the eggs"), "c:partial")
+    assert pressed.reply is not None and pressed.reply.key == "partial_done"
+    assert await open_items(uow) == [("eggs", None, None)]

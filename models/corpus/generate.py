@@ -136,7 +136,12 @@ class Filler:
         return rng.choice(["1.5", "2.5", "0.5", "1/2", "½"])
 
     def item(self, rng: random.Random) -> str:
-        return rng.choice(self.items)
+        name = rng.choice(self.items)
+        # Arabic speakers name the item on the list with the article as often as without
+        # ("شيل الحليب"); the templates write it bare, so half the time add it here.
+        if self.lang == "ar" and not name.startswith("ال") and rng.random() < 0.45:
+            name = "ال" + name
+        return name
 
     def qty_item(self, rng: random.Random) -> str:
         name = self.item(rng)
