@@ -163,7 +163,55 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seeds", type=str, default=None)
     evaluate.add_argument("--llm", action="store_true",
                           help="add a zero-shot row for the configured LLM (one call a message)")
+    model = sub.add_parser("model", help="bring your own transformer (needs the train extra "
+                                         "plus transformers and peft)")
+    model_sub = model.add_subparsers(dest="model_command", required=True)
+    finetune = model_sub.add_parser("finetune", help="fine-tune a local HF encoder on the corpus")
+    finetune.add_argument("--base", type=Path, required=True)
+    finetune.add_argument("--out", type=Path, required=True)
+    finetune.add_argument("--lora", type=str, default=None,
+                          help="r=8,alpha=16,dropout=0.05,targets=q_lin,v_lin")
+    finetune.add_argument("--multi-label", action="store_true")
+    finetune.add_argument("--curriculum", action="store_true")
+    finetune.add_argument("--seeds", type=str, default="42")
+    finetune.add_argument("--epochs", type=int, default=3)
+    finetune.add_argument("--limit", type=int, default=None,
+                          help="train on a sample of this many messages (quick runs)")
+    export = model_sub.add_parser("export", help="HF directory to an ONNX model directory")
+    export.add_argument("source", type=Path)
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--int8", action="store_true")
+    imported = model_sub.add_parser("import", help="an HF classifier or a PEFT adapter (+ base)")
+    imported.add_argument("source", type=Path)
+    imported.add_argument("--out", type=Path, required=True)
+    imported.add_argument("--base", type=Path, default=None)
+    imported.add_argument("--int8", action="store_true")
     return parser
+
+
+def _model_command(args: argparse.Namespace) -> int:
+    from models.transformer import export_model, finetune, import_model, parse_lora
+
+    if args.model_command == "finetune":
+        scores = []
+        for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
+            out = args.out if "," not in args.seeds else args.out / f"seed{seed}"
+            meta = finetune(args.base, out, lora=parse_lora(args.lora) if args.lora else None,
+                            multi_label=args.multi_label, curriculum=args.curriculum,
+                            seed=seed, epochs=args.epochs, limit=args.limit)
+            scores.append(meta["validation_macro_f1"])
+            print(f"seed {seed}: validation macro-F1 {meta['validation_macro_f1']:.4f}")
+        if len(scores) > 1:
+            import statistics
+
+            print(f"mean {statistics.mean(scores):.4f} ± {statistics.stdev(scores):.4f}")
+        return 0
+    if args.model_command == "export":
+        figures = export_model(args.source, args.out, int8=args.int8)
+    else:
+        figures = import_model(args.source, args.out, base=args.base, int8=args.int8)
+    print(json.dumps(figures))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_command(out=args.out or settings.model_dir, seed=args.seed,
                                  arch=args.arch, compare=args.compare, extra=args.extra,
                                  epochs=args.epochs, force=args.force)
+        if args.command == "model":
+            return _model_command(args)
         if args.command == "eval":
             from bot.services import build_llm
             from models.evaluate import eval_command

@@ -255,11 +255,16 @@ def export(result: dict[str, Any], out: Path) -> None:
     model = result["model"].eval()
     ids = torch.ones((1, 6), dtype=torch.long)
     mask = torch.ones((1, 6), dtype=torch.long)
-    torch.onnx.export(
-        model, (ids, mask), str(out / "model.onnx"), input_names=["input_ids", "attention_mask"],
-        output_names=["logits"], opset_version=17, dynamo=False,
-        dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
-                      "attention_mask": {0: "batch", 1: "seq"}, "logits": {0: "batch"}})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter is chosen on purpose
+        torch.onnx.export(
+            model, (ids, mask), str(out / "model.onnx"),
+            input_names=["input_ids", "attention_mask"], output_names=["logits"],
+            opset_version=17, dynamo=False,
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"},
+                          "attention_mask": {0: "batch", 1: "seq"}, "logits": {0: "batch"}})
     result["tokenizer"].save(str(out / "tokenizer.json"))
     config: TrainConfig = result["config"]
     meta = {
