@@ -153,6 +153,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--extra", type=Path, default=None,
                        help="more labelled JSON lines (e.g. `shopbot feedback export`)")
     train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--multi-label", action="store_true",
+                       help="one sigmoid per intent, trained with compound messages too")
     train.add_argument("--force", action="store_true",
                        help="replace the model even if the new one is worse on the test split")
     evaluate = sub.add_parser("eval", help="measure a model on labelled JSON lines")
@@ -161,6 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--threshold", type=float, default=None)
     evaluate.add_argument("--report", type=Path, default=None)
     evaluate.add_argument("--seeds", type=str, default=None)
+    evaluate.add_argument("--compound", action="store_true",
+                          help="two-intent messages: exact match, order, per-label F1")
     evaluate.add_argument("--llm", action="store_true",
                           help="add a zero-shot row for the configured LLM (one call a message)")
     model = sub.add_parser("model", help="bring your own transformer (needs the train extra "
@@ -247,7 +251,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return train_command(out=args.out or settings.model_dir, seed=args.seed,
                                  arch=args.arch, compare=args.compare, extra=args.extra,
-                                 epochs=args.epochs, force=args.force)
+                                 epochs=args.epochs, force=args.force,
+                                 multi_label=args.multi_label)
         if args.command == "model":
             return _model_command(args)
         if args.command == "eval":
@@ -261,7 +266,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return eval_command(data=args.data, model=args.model or settings.model_dir,
                                 threshold=args.threshold if args.threshold is not None
                                 else settings.threshold, report=args.report, seeds=args.seeds,
-                                llm=llm)
+                                llm=llm, compound=args.compound)
     except SettingsError as error:
         print(f"shopbot: {error}", file=sys.stderr)
         return EXIT_CONFIG

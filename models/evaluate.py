@@ -246,11 +246,58 @@ def llm_baseline(llm: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return metrics(gold, asyncio.run(ask_all()))
 
 
+def evaluate_compound(model_dir: Path, seed: int = 42, count: int = 600) -> dict[str, Any]:
+    """Held-out two-intent messages (built from test-split templates only): how often the
+    router gets both intents, in the user's order, and per-label F1; plus single-intent
+    macro-F1 on the same test split, to compare with the single-label model."""
+    from models.corpus.generate import build_splits
+    from models.train import compounds
+    from router.router import Router
+    from router.types import Incoming
+
+    split = build_splits(seed=seed)
+    router = Router(Classifier.from_dir(model_dir, threads=1))
+    rows = compounds(split.test, random.Random(seed + 7), count)
+    exact = ordered = 0
+    tp = [0] * len(LABELS)
+    fp = [0] * len(LABELS)
+    fn = [0] * len(LABELS)
+    for row in rows:
+        got = router.decide(Incoming(chat_id=0, user_id=0, text=row.text)).intents
+        exact += set(got) == set(row.intents)
+        ordered += tuple(got) == tuple(row.intents)
+        for index, label in enumerate(LABELS):
+            predicted, wanted = label in got, label in row.intents
+            tp[index] += predicted and wanted
+            fp[index] += predicted and not wanted
+            fn[index] += wanted and not predicted
+    per_label = {label.value: 2 * tp[i] / max(1, 2 * tp[i] + fp[i] + fn[i])
+                 for i, label in enumerate(LABELS) if tp[i] + fn[i]}
+    singles = [(LABELS.index(e.intent),
+                LABELS.index(router.decide(Incoming(chat_id=0, user_id=0, text=e.text)).intent))
+               for e in split.test]
+    return {
+        "compound_messages": len(rows),
+        "exact_match": exact / len(rows),
+        "exact_match_in_order": ordered / len(rows),
+        "per_label_f1": per_label,
+        "single_intent_macro_f1": metrics([g for g, _ in singles],
+                                          [p for _, p in singles])["macro_f1"],
+    }
+
+
 def eval_command(data: Path | None, model: Path, threshold: float, report: Path | None,
-                 seeds: str | None = None, llm: Any = None) -> int:
+                 seeds: str | None = None, llm: Any = None, compound: bool = False) -> int:
     """Print (and optionally write) the evaluation report."""
     if seeds:
         return _multi_seed(seeds, data, threshold, report)
+    if compound:
+        figures = evaluate_compound(model)
+        print(json.dumps(figures, indent=1))
+        if report is not None:
+            report.mkdir(parents=True, exist_ok=True)
+            (report / "compound.json").write_text(json.dumps(figures, indent=1))
+        return 0
     if data is None:
         from models.corpus.generate import build_splits
 

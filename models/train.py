@@ -40,6 +40,7 @@ class TrainConfig:
     dim: int = 64
     hidden: int = 256
     gram_dropout: float = 0.15
+    multi_label: bool = False
     epochs: int = 8
     batch_size: int = 64
     lr: float = 3e-3
@@ -189,6 +190,53 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     return float(min(fine, key=nll))
 
 
+@dataclass(frozen=True, slots=True)
+class Compound:
+    """A message that asks for two things, in order ("add bread and show me the list")."""
+
+    text: str
+    intent: Intent
+    lang: str
+    template: str
+    intents: tuple[Intent, ...]
+
+
+JOINERS = {"he": [" ו", ", וגם ", " ואז ", "\n"], "en": [" and ", ", also ", " then ", "\n"],
+           "ar": [" و", "، وكمان ", " وبعدين ", "\n"]}
+
+
+def compounds(examples: list[Example], rng: random.Random, count: int) -> list[Compound]:
+    """Two messages of one language and two different intents, joined as people do."""
+    by_lang: dict[str, list[Example]] = {}
+    for example in examples:
+        by_lang.setdefault(example.lang, []).append(example)
+    out: list[Compound] = []
+    while len(out) < count:
+        lang = rng.choice(sorted(by_lang))
+        first, second = rng.sample(by_lang[lang], 2)
+        if first.intent is second.intent or Intent.OTHER in (first.intent, second.intent):
+            continue
+        text = first.text.rstrip(" .!?") + rng.choice(JOINERS[lang]) + second.text
+        out.append(Compound(text, first.intent, lang, "compound",
+                            (first.intent, second.intent)))
+    return out
+
+
+def _multi_hot(examples: list[Any]) -> np.ndarray:
+    out = np.zeros((len(examples), len(LABELS)), dtype=np.float32)
+    for row, example in enumerate(examples):
+        for intent in getattr(example, "intents", (example.intent,)):
+            out[row, LABELS.index(intent)] = 1.0
+    return out
+
+
+def _label_sets(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    chosen = probabilities >= thresholds
+    empty = ~chosen.any(axis=1)
+    chosen[empty, probabilities[empty].argmax(axis=1)] = True  # never an empty answer
+    return chosen
+
+
 def train_model(split: Split, config: TrainConfig, progress: bool = True,
                 extra: list[Example] | None = None) -> dict[str, Any]:
     """Train one model; returns the tokenizer, the network, its temperature and scores."""
@@ -197,19 +245,27 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
     random.seed(config.seed)
     np.random.seed(config.seed)
     torch.set_num_threads(2)
-    train = split.train + (extra or [])
+    train: list[Any] = split.train + (extra or [])
+    validation: list[Any] = list(split.validation)
+    if config.multi_label:
+        rng = random.Random(config.seed + 1)
+        train = train + compounds(split.train, rng, len(split.train) // 4)
+        validation = validation + compounds(split.validation, rng, len(validation) // 2)
     texts = [normalize(e.text) for e in train]
     tokenizer = build_tokenizer(texts)
     rows = _encode(tokenizer, texts)
     gold = [LABELS.index(e.intent) for e in train]
-    val_rows = _encode(tokenizer, [normalize(e.text) for e in split.validation])
-    val_gold = np.array([LABELS.index(e.intent) for e in split.validation])
+    multi_gold = _multi_hot(train)
+    val_rows = _encode(tokenizer, [normalize(e.text) for e in validation])
+    val_gold = np.array([LABELS.index(e.intent) for e in validation])
+    val_multi = _multi_hot(validation)
     model = make_model(torch, config, tokenizer.get_vocab_size())
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=1e-4)
     steps = config.epochs * ((len(rows) + config.batch_size - 1) // config.batch_size)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
                                                     total_steps=steps, pct_start=0.1)
-    loss_fn = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    loss_fn = (torch.nn.BCEWithLogitsLoss() if config.multi_label
+               else torch.nn.CrossEntropyLoss(label_smoothing=0.05))
     order_rng = random.Random(config.seed)
     best: tuple[float, dict[str, Any], int] = (-1.0, {}, 0)
     try:
@@ -228,14 +284,19 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
         for start in bar:
             picked = order[start:start + config.batch_size]
             ids, mask = _batch(torch, [rows[i] for i in picked])
-            target = torch.tensor([gold[i] for i in picked])
+            target = (torch.tensor(multi_gold[picked]) if config.multi_label
+                      else torch.tensor([gold[i] for i in picked]))
             optimizer.zero_grad()
             loss = loss_fn(model(ids, mask), target)
             loss.backward()
             optimizer.step()
             scheduler.step()
-        val_pred = _logits(torch, model, val_rows).argmax(axis=1)
-        score = macro_f1(list(val_gold), list(val_pred), len(LABELS))
+        val_logits = _logits(torch, model, val_rows)
+        if config.multi_label:
+            chosen = _label_sets(1 / (1 + np.exp(-val_logits)), np.full(len(LABELS), 0.5))
+            score = float((chosen == (val_multi > 0)).all(axis=1).mean())
+        else:
+            score = macro_f1(list(val_gold), list(val_logits.argmax(axis=1)), len(LABELS))
         if progress:
             print(f"  {config.arch} epoch {epoch + 1}: validation macro-F1 {score:.4f}",
                   file=sys.stderr)
@@ -243,9 +304,29 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
             best = (score, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
     model.load_state_dict(best[1])
     val_logits = _logits(torch, model, val_rows)
-    temperature = fit_temperature(val_logits, val_gold)
+    thresholds = None
+    if config.multi_label:
+        temperature = 1.0
+        probabilities = 1 / (1 + np.exp(-val_logits))
+        thresholds = [_best_threshold(probabilities[:, i], val_multi[:, i] > 0)
+                      for i in range(len(LABELS))]
+    else:
+        temperature = fit_temperature(val_logits, val_gold)
     return {"tokenizer": tokenizer, "model": model, "temperature": temperature,
-            "val_macro_f1": best[0], "best_epoch": best[2], "config": config}
+            "val_macro_f1": best[0], "best_epoch": best[2], "config": config,
+            "thresholds": thresholds}
+
+
+def _best_threshold(scores: np.ndarray, truth: np.ndarray) -> float:
+    """The per-label threshold with the best validation F1 (0.3 to 0.8)."""
+    best = (0.5, -1.0)
+    for threshold in np.arange(0.3, 0.81, 0.05):
+        predicted = scores >= threshold
+        tp = float((predicted & truth).sum())
+        f1 = 2 * tp / max(1.0, float(predicted.sum() + truth.sum()))
+        if f1 > best[1]:
+            best = (float(round(threshold, 2)), f1)
+    return best[0]
 
 
 def export(result: dict[str, Any], out: Path) -> None:
@@ -272,12 +353,17 @@ def export(result: dict[str, Any], out: Path) -> None:
         "model_type": f"shopbot-{config.arch}",
         "id2label": {str(i): label.value for i, label in enumerate(LABELS)},
         "label2id": {label.value: i for i, label in enumerate(LABELS)},
-        "problem_type": "single_label_classification",
-        "threshold": 0.7,
+        "problem_type": ("multi_label_classification" if config.multi_label
+                         else "single_label_classification"),
+        "threshold": 0.5 if config.multi_label else 0.7,
         "temperature": round(result["temperature"], 4),
         "normalization": NORMALIZATION_NAME,
         "max_length": MAX_LENGTH,
-        "training": {"arch": config.arch, "seed": config.seed, "epochs": config.epochs,
+        **({"thresholds": {label.value: result["thresholds"][i]
+                           for i, label in enumerate(LABELS)}}
+           if result.get("thresholds") else {}),
+        "training": {"arch": config.arch, "multi_label": config.multi_label,
+                     "seed": config.seed, "epochs": config.epochs,
                      "best_epoch": result["best_epoch"], "dim": config.dim,
                      "hidden": config.hidden, "buckets": BUCKETS, "max_order": MAX_ORDER,
                      "validation_macro_f1": round(result["val_macro_f1"], 4)},
@@ -298,7 +384,7 @@ def _load_extra(path: Path) -> list[Example]:
 
 def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: bool = False,
                   extra: Path | None = None, epochs: int | None = None,
-                  force: bool = False) -> int:
+                  force: bool = False, multi_label: bool = False) -> int:
     """Build the corpus, train (comparing architectures if asked), calibrate and export."""
     started = time.perf_counter()
     split = build_splits(seed=seed)
@@ -308,14 +394,15 @@ def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: b
     archs = ["bag", "cnn"] if compare else [arch or "cnn"]
     results = []
     for name in archs:
-        config = TrainConfig(arch=name, seed=seed, **({"epochs": epochs} if epochs else {}))
+        config = TrainConfig(arch=name, seed=seed, multi_label=multi_label,
+                             **({"epochs": epochs} if epochs else {}))
         result = train_model(split, config, extra=extra_examples)
         print(f"{name}: validation macro-F1 {result['val_macro_f1']:.4f} "
               f"(epoch {result['best_epoch']}), temperature {result['temperature']:.3f}",
               file=sys.stderr)
         results.append(result)
     winner = max(results, key=lambda r: r["val_macro_f1"])
-    if (out / "model.onnx").exists() and not force:
+    if (out / "model.onnx").exists() and not force and not multi_label:
         return _promote(winner, out, split, started)
     export(winner, out)
     print(f"wrote {out} ({winner['config'].arch}) in {time.perf_counter() - started:.0f} s",

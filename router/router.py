@@ -21,6 +21,19 @@ __all__ = ["LlmProposal", "LlmProposer", "Router", "entities_from_json"]
 
 log = logging.getLogger(__name__)
 
+# Where one request ends and the next begins: "and", "ו"/"و" glued to a word, commas, "then".
+_JOINS = re.compile(r"\s(?:and|then|also|plus)\s|\s(?=[וو]\S)|,|،|\n|\s(?:ואז|וגם|وبعدين|وكمان)\s",
+                    re.IGNORECASE)
+_LEADING_JOIN = re.compile(r"^(?:and|then|also|plus|ואז|וגם|وبعدين|وكمان)\s+", re.IGNORECASE)
+
+
+def _strip_join(text: str) -> str:
+    text = _LEADING_JOIN.sub("", text.strip())
+    if len(text) > 2 and text[0] in "וو" and not text[1].isspace():
+        text = text[1:]
+    return text
+
+
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 LlmProposal = list[tuple[Intent, dict[str, Any]]]
@@ -95,11 +108,19 @@ class Router:
         if self.classifier.multi_label and self.classifier.thresholds is not None:
             thresholds = self.classifier.thresholds
             chosen = [self.classifier.labels[i] for i in order if scores[i] >= thresholds[i]]
+            if len(chosen) >= 2:
+                ordered = self._in_said_order(text, chosen[0], chosen[1])
+                if ordered is not None:
+                    intents = tuple(intent for intent, _piece in ordered)
+                    return Routed(incoming, intents,
+                                  tuple(extract(i, piece) for i, piece in ordered),
+                                  top[0].score, True, Source.MODEL, lang, top,
+                                  reason="two intents, in the order said")
             if chosen:
-                intents = tuple(dict.fromkeys(chosen))
-                return Routed(incoming, intents, tuple(extract(i, text) for i in intents),
+                intent = chosen[0]
+                return Routed(incoming, (intent,), (extract(intent, text),),
                               top[0].score, True, Source.MODEL, lang, top,
-                              reason="labels above their thresholds")
+                              reason="label above its threshold")
             return Routed(incoming, (top[0].label,), (extract(top[0].label, text),),
                           top[0].score, False, Source.MODEL, lang, top,
                           reason="no label above its threshold")
@@ -111,6 +132,32 @@ class Router:
                   else f"margin {best.score - second:.2f} below {self.margin}")
         return Routed(incoming, (best.label,), (extract(best.label, text),), best.score,
                       confident, Source.MODEL, lang, top, reason=reason)
+
+    def _in_said_order(self, text: str, a: Intent,
+                       b: Intent) -> list[tuple[Intent, str]] | None:
+        """Split a two-request message where it reads best as "a then b" or "b then a".
+
+        Each place people join requests ("and", "ו", "و", a comma, a new line, "then") is
+        tried; the split whose halves the model scores highest for the two intents wins, and
+        each intent gets its own half's entities.
+        """
+        cuts = sorted({m.start() for m in _JOINS.finditer(text)} - {0})
+        if not cuts:
+            return None
+        halves = [(text[:cut].strip(" ,،\n"), text[cut:].lstrip(" ,،\n")) for cut in cuts]
+        halves = [(left, _strip_join(right)) for left, right in halves if left and right]
+        if not halves:
+            return None
+        scores = self.classifier.scores([piece for pair in halves for piece in pair])
+        ia, ib = self.classifier.labels.index(a), self.classifier.labels.index(b)
+        best: tuple[float, list[tuple[Intent, str]]] | None = None
+        for index, (left, right) in enumerate(halves):
+            first, second = scores[2 * index], scores[2 * index + 1]
+            for score, ordered in ((first[ia] * second[ib], [(a, left), (b, right)]),
+                                   (first[ib] * second[ia], [(b, left), (a, right)])):
+                if best is None or score > best[0]:
+                    best = (float(score), ordered)
+        return best[1] if best else None
 
     async def route(self, incoming: Incoming, use_llm: bool = True) -> Routed:
         """Decide; when unsure and allowed, ask the LLM and act only on a valid answer."""
