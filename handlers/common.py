@@ -30,11 +30,15 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
     in the chat). A private chat acts on the group its owner last joined, or on a personal
     group; if they have left that group, it falls back to their personal one.
     """
-    await uow.groups.touch_user(
+    user = await uow.groups.touch_user(
         incoming.user_id, incoming.user_name,
         private_chat_id=incoming.chat_id if incoming.chat_kind is ChatKind.PRIVATE else None,
-        language=detect_language(incoming.text, incoming.language_hint),
+        # Commands ("/join CODE") say nothing about the language a person speaks.
+        language=(None if incoming.text.startswith("/") or not incoming.text.strip()
+                  else detect_language(incoming.text, incoming.language_hint)),
     )
+    if user.last_language is None and incoming.language_hint:
+        user.last_language = detect_language("", incoming.language_hint)
     chat = await uow.groups.chat(incoming.chat_id)
     if incoming.chat_kind is ChatKind.GROUP:
         if chat is None:

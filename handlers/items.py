@@ -29,6 +29,9 @@ __all__ = [
 ]
 
 MAX_NAME = 100
+# Words that make a leftover phrase a clause ("we have some at home"), not a missing item.
+_SENTENCE_WORDS = frozenset(normalize(w) for w in (
+    "יש לנו בבית אמרה אמר כבר have home we said already عنا عندنا بالبيت قالت قال".split()))
 
 
 def item_key(name: str) -> str:
@@ -188,11 +191,15 @@ def _matches(rows: Sequence[ItemRow], wanted: Sequence[Item]) -> tuple[list[Item
         if not hits:
             hits = [row for row in rows if key and (key in row.key.split() or
                                                      row.key in key.split())]
+        if not hits:
+            # An older row may carry an article the lexicon did not strip ("הקפה").
+            hits = [row for row in rows if (row.key[1:] == key and row.key[:1] in "הו")
+                    or (row.key[2:] == key and row.key[:2] == "ال")]
         if not hits and len(key) >= 3:
             hits = [row for row in rows if row.key.startswith(key) or key.startswith(row.key)]
         if hits:
             found.extend(row for row in hits if row not in found)
-        elif len(item.name.split()) <= 3:
+        elif len(item.name.split()) <= 3 and not _SENTENCE_WORDS & set(key.split()):
             # Longer leftovers are the rest of a sentence ("mom said no"), not an item.
             missing.append(item.name)
     return found, missing

@@ -347,13 +347,19 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
     return quantity, unit, rest
 
 
+def _is_filler(word: str) -> bool:
+    key = normalize(word)
+    # "וגם", "ועוד", "وكمان": a filler with "and" glued on is still a filler.
+    return key in FILLERS or (len(key) > 2 and key[0] in "וو" and key[1:] in FILLERS)
+
+
 def _clean_segment(text: str) -> list[str]:
     text = _EMOJI.sub(" ", text)
     text = _TRAILING_PUNCT.sub("", text)
     words = [w for w in text.split() if w]
-    while words and normalize(words[0]) in FILLERS:
+    while words and _is_filler(words[0]):
         words.pop(0)
-    while words and normalize(words[-1]) in FILLERS:
+    while words and _is_filler(words[-1]):
         words.pop()
     return [_TRAILING_PUNCT.sub("", w) for w in words if _TRAILING_PUNCT.sub("", w)]
 
@@ -380,6 +386,11 @@ def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
     groups: list[list[str]] = [[]]
     for index, word in enumerate(words):
         starts_new = False
+        if len(word) > 2 and word[0] in "וو" and word[1] in "-־":
+            word = word[2:]  # "ו-2 מלפפונים"
+            if index > 0:
+                groups.append([word])
+                continue
         rest = word[1:]
         if normalize(word) in ("וחצי", "ونص", "ونصف"):
             pass  # "קילו וחצי": half more of the same thing, not a new item
@@ -419,7 +430,8 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
     lex = lex or lexicon()
     text = clean_text(_URL.sub(" ", text))
     items: list[Item] = []
-    definite = definite or bool(re.search(r"(?:^|\s)את\s", text))
+    definite = definite or bool(re.search(
+        r"(?:^|\s)(?:את|נגמר|נגמרה|נגמרו|חסר|חסרה|חסרים|אין|כל)\s", text))
     for segment in _SPLIT.split(text):
         words = _clean_segment(segment)
         if not words:
@@ -590,6 +602,15 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
 _BARE_NOISE = frozenset(normalize(w) for w in (
     "ו", "و", "and", "&", "+", "בבקשה", "please", "pls", "plz", "لو سمحت", "من فضلك", "x",
 ))
+# Words that can only mean "put it on the list" before a run of known items.
+_ADD_LEADS = frozenset(normalize(w) for w in """
+add buy get grab need we also more pls please plz and some us to list the a an
+תוסיף תוסיפי תוסיפו הוסף הוסיפי להוסיף תקנה תקני תקנו לקנות קנה קני תביא תביאי תביאו
+להביא צריך צריכה צריכים חסר חסרה חסרים נגמר נגמרה נגמרו תרשום תרשמי רשום תכניס תכניסי עוד
+גם לנו לי את בבקשה אפשר
+بدنا بدي نحتاج لازمنا جيب جيبي جيبوا هات هاتي ضيف ضيفي ضيفوا اشتري اشتريلنا عايزين نبي ابي
+كمان خلص خلصت خلصوا لو سمحت
+""".split())
 
 
 def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
@@ -600,7 +621,11 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
     if _URL.search(cleaned) or len(cleaned) > 300:
         return False
     words: list[str] = []
+    leading = True
     for raw in re.split(r"[\s,،;\n]+", cleaned):
+        if leading and normalize(_TRAILING_PUNCT.sub("", raw)) in _ADD_LEADS:
+            continue
+        leading = False
         word = _TRAILING_PUNCT.sub("", raw)
         if not word or normalize(word) in _BARE_NOISE or _number(word) is not None \
                 or _unit(word) or normalize(word) in DUAL_UNITS:
@@ -610,6 +635,7 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
         words.append(word)
     if not words:
         return False
-    # Glued conjunctions: "וביצים", "وحليب".
+    # Glued conjunctions and articles: "וביצים", "وحليب", "הקפה", "الحليب".
     words = [w[1:] if len(w) > 2 and w[0] in "וو" and not lex.knows(w) else w for w in words]
+    words = [_strip_article(w, lex, True) for w in words]
     return _split_known_run(words, lex) is not None

@@ -97,14 +97,14 @@ class Router:
         if _BUG_COMMAND.match(text):
             return Routed(incoming, (Intent.BUG_REPORT,), (Entities(),), 1.0, True,
                           Source.RULE, lang, reason="/bug command")
+        scores = self.classifier.scores([text])[0]
+        order = list(scores.argsort()[::-1])
+        top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
         if is_bare_item_list(text):
             # intents.md: a bare list of items, or a single word, is a grocery request.
             intent = Intent.GROCERY_REQUEST
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
-                          Source.RULE, lang, reason="only known grocery items")
-        scores = self.classifier.scores([text])[0]
-        order = list(scores.argsort()[::-1])
-        top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
+                          Source.RULE, lang, top, reason="only known grocery items")
         if self.classifier.multi_label and self.classifier.thresholds is not None:
             thresholds = self.classifier.thresholds
             chosen = [self.classifier.labels[i] for i in order if scores[i] >= thresholds[i]]

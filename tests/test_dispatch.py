@@ -221,3 +221,29 @@ async def test_confirming_all_but_reads_the_items_from_the_original_message(
     pressed = await dispatcher.handle_button(say("got everything except the eggs"), "c:partial")
     assert pressed.reply is not None and pressed.reply.key == "partial_done"
     assert await open_items(uow) == [("eggs", None, None)]
+
+
+async def test_a_family_chat_in_hebrew_with_glued_words_and_articles(
+        dispatcher: Dispatcher, uow: UnitOfWorkFactory) -> None:
+    for text in ("אפשר להוסיף לרשימה 🥛 חלב ושתי חבילות פסטה?", "וגם רסק עגבניות",
+                 'צריך גם 1 ק"ג עגבניות ו-2 מלפפונים', "נגמר הקפה"):
+        outcome = await dispatcher.handle_message(say(text))
+        assert outcome.reply is not None and outcome.reply.key == "added", text
+    assert sorted(await open_items(uow), key=str) == sorted([
+        ("חלב", None, None), ("פסטה", 2.0, "חבילה"), ("רסק עגבניות", None, None),
+        ("עגבניות", 1.0, "קילו"), ("מלפפונים", 2.0, None), ("קפה", None, None)], key=str)
+    await dispatcher.handle_message(say("לקחתי הכל חוץ מהקפה והעגבניות"))
+    assert sorted(n for n, _q, _u in await open_items(uow)) == ["עגבניות", "קפה"]
+
+
+async def test_add_verb_with_an_item_the_model_finds_odd_is_still_an_add(
+        dispatcher: Dispatcher, uow: UnitOfWorkFactory) -> None:
+    outcome = await dispatcher.handle_message(say("Add avocado"))
+    assert outcome.routed is not None and outcome.routed.intent is Intent.GROCERY_REQUEST
+    assert len(await open_items(uow)) == 1
+
+
+async def test_a_join_code_does_not_change_the_reply_language(dispatcher: Dispatcher) -> None:
+    await dispatcher.handle_message(say("תוסיף חלב"))
+    joined = await dispatcher.handle_message(say("/join XYZ123"))
+    assert joined.reply is not None and joined.reply.lang == "he"
