@@ -167,8 +167,10 @@ class Dispatcher:
         spoken = [reply for reply in replies if reply.key is not None]
         if not spoken:
             return replies[0]
-        return replace(spoken[-1], params={**spoken[-1].params,
-                                           "_before": [r for r in spoken[:-1]]})
+        effects = tuple(effect for reply in replies for effect in reply.effects)
+        buttons = tuple(row for reply in spoken for row in reply.buttons)
+        return replace(spoken[-1], params={**spoken[-1].params, "_before": spoken[:-1]},
+                       effects=effects, buttons=buttons[:48])
 
     async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         await resolve(routed.incoming, uow)

@@ -297,20 +297,29 @@ def _render_digest(reply: Reply) -> str:
 
 
 def render(reply: Reply) -> str:
-    """The reply's text as Telegram HTML; empty when the reply says nothing."""
+    """The reply's text as Telegram HTML; empty when the reply says nothing.
+
+    A message that asked for two things carries the earlier answers in `_before`; they come
+    first, in the order asked.
+    """
     if reply.key is None:
         return ""
-    if reply.key == "list":
-        return _render_list(reply)
-    if reply.key == "digest":
-        return _render_digest(reply)
     params = dict(reply.params)
     before: list[Reply] = params.pop("_before", [])
-    body = text(reply.key, reply.lang, **params)
-    if reply.key == "removed" and params.get("missing"):
-        body += " " + text("removed_missing", reply.lang, missing=params["missing"])
-    # A message that asked for two things gets both answers, in the order asked.
+    if reply.key == "list":
+        body = _render_list(reply)
+    elif reply.key == "digest":
+        body = _render_digest(reply)
+    else:
+        body = _render_text(reply.key, reply.lang, params)
     return "\n\n".join([*(render(r) for r in before), body])
+
+
+def _render_text(key: str, lang: str, params: dict[str, Any]) -> str:
+    body = text(key, lang, **params)
+    if key == "removed" and params.get("missing"):
+        body += " " + text("removed_missing", lang, missing=params["missing"])
+    return body
 
 
 def button_text(button: Button, lang: str) -> str:

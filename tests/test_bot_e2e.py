@@ -215,3 +215,21 @@ async def test_recipe_link_and_dish_name_end_to_end_with_buttons(
         assert first_item["text"].lstrip("➕ ").split()[-1] in listing[-1]
     finally:
         await running.stop()
+
+
+async def test_a_two_request_message_runs_both_handlers_in_order(
+        emulator: BotApiEmulator, tmp_path: Path) -> None:
+    model = Path(__file__).resolve().parents[1] / "models" / "intent-multi"
+    running = Bot(emulator, tmp_path / "multi.db")
+    running.settings = running.settings.model_copy(update={"model_dir": model})
+    await running.start()
+    dana = emulator.user(11, "Dana", language_code="en")
+    chat = emulator.private_chat(dana)
+    try:
+        emulator.send_text(chat, dana, "add bread and show me the list")
+        answer = await until(lambda: texts(emulator, chat["id"]))
+        # One reply: the add, then the list that already has the bread on it.
+        assert answer[-1].index("Added: bread") < answer[-1].index("🛒")
+        assert "• bread" in answer[-1]
+    finally:
+        await running.stop()
