@@ -46,15 +46,20 @@ MESSAGES = [
 ]
 
 
+def start_bot(emulator: TimedEmulator, db: Path) -> subprocess.Popen[bytes]:
+    """`shopbot run` as its own process against the emulator, on a fresh SQLite file."""
+    env = {**os.environ, "SHOPBOT_TELEGRAM_TOKEN": TOKEN,
+           "SHOPBOT_TELEGRAM_API_URL": emulator.base_url,
+           "SHOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+           "SHOPBOT_DIGEST_DELAY": "3600", "SHOPBOT_LOG_LEVEL": "WARNING"}
+    return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=db.parent)
+
+
 async def main(count: int, groups: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, TimedEmulator(token=TOKEN) as emulator:
         # The bot runs as its own process (`shopbot run`), as it does in production, so the
         # emulator and the bot do not share one interpreter.
-        env = {**os.environ, "SHOPBOT_TELEGRAM_TOKEN": TOKEN,
-               "SHOPBOT_TELEGRAM_API_URL": emulator.base_url,
-               "SHOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
-               "SHOPBOT_DIGEST_DELAY": "3600", "SHOPBOT_LOG_LEVEL": "WARNING"}
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp)
+        bot = start_bot(emulator, Path(tmp) / "bench.db")
         try:
             rng = random.Random(7)
             chats = [emulator.group(-1001000000000 - i, f"Family {i}") for i in range(groups)]
@@ -88,11 +93,7 @@ async def main(count: int, groups: int) -> None:
 async def single(groups: int) -> None:
     """One message at a time: the time a user waits for the bot's answer."""
     with tempfile.TemporaryDirectory() as tmp, TimedEmulator(token=TOKEN) as emulator:
-        env = {**os.environ, "SHOPBOT_TELEGRAM_TOKEN": TOKEN,
-               "SHOPBOT_TELEGRAM_API_URL": emulator.base_url,
-               "SHOPBOT_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'one.db'}",
-               "SHOPBOT_DIGEST_DELAY": "3600", "SHOPBOT_LOG_LEVEL": "WARNING"}
-        bot = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], env=env, cwd=tmp)
+        bot = start_bot(emulator, Path(tmp) / "one.db")
         try:
             chat = emulator.group(-1002000000000, "Solo")
             user = emulator.user(5000, "Solo")

@@ -43,31 +43,18 @@ print(json.dumps({"p50": statistics.median(times), "p95": times[int(len(times) *
 
 
 def build(kind: str, path: Path) -> None:
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
     from transformers import (
         BertConfig,
         BertForSequenceClassification,
         DistilBertConfig,
         DistilBertForSequenceClassification,
-        PreTrainedTokenizerFast,
     )
 
-    from models.corpus.generate import build_splits
-    from models.transformer import _label_config, export_model
+    from models.transformer import _label_config, export_model, save_corpus_tokenizer
 
-    texts = [e.text for e in build_splits(seed=42).train[:20000]]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(
-        vocab_size=30522, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
     hf_dir = path / "hf"
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
-                            cls_token="[CLS]", sep_token="[SEP]",
-                            mask_token="[MASK]").save_pretrained(hf_dir)
+    save_corpus_tokenizer(hf_dir, vocab_size=30522, sample=20000)
+    texts = ["תוסיף חלב וביצים", "add bread and milk", "بدنا خبز", "מה חסר לנו?"] * 5
     labels = _label_config(False, 0.3)
     if kind == "bert-base":
         model = BertForSequenceClassification(BertConfig(vocab_size=30522, **labels))

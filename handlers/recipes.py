@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from db.store import UnitOfWork
-from handlers.common import resolve
+from handlers.common import Context, resolve
 from handlers.items import add_items, describe
 from handlers.reply import Button, Effect, EffectKind, Reply
 from router.normalize import normalize
@@ -117,6 +117,16 @@ def _dish_reply(dish: Dish, lang: str) -> Reply:
     }, buttons=tuple(buttons))
 
 
+async def _add(ctx: Context, items: list[Item], uow: UnitOfWork, msg: Routed) -> Reply:
+    """Add a recipe's chosen items as one undoable change."""
+    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
+    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
+    return Reply("added", msg.lang, {"items": lines},
+                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
+                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
+                 toast="added")
+
+
 async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
     """The catalog's ingredients for the named dish, with buttons to add them."""
     await resolve(msg.incoming, uow)
@@ -141,12 +151,7 @@ async def add_dish(msg: Routed, uow: UnitOfWork, dish_id: str, which: str) -> Re
         if not which.isdigit() or int(which) >= len(items):
             return Reply(None, msg.lang, toast="stale")
         items = [items[int(which)]]
-    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
-    return Reply("added", msg.lang, {"items": lines},
-                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
-                 toast="added")
+    return await _add(ctx, items, uow, msg)
 
 
 async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
@@ -185,9 +190,4 @@ async def add_offer(msg: Routed, uow: UnitOfWork, offer_id: int, which: str) -> 
         raw = [raw[int(which)]]
     items = [Item(name=str(r["name"]), quantity=r.get("quantity"), unit=r.get("unit"))
              for r in raw]
-    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
-    return Reply("added", msg.lang, {"items": lines},
-                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
-                 toast="added")
+    return await _add(ctx, items, uow, msg)

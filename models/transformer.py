@@ -23,7 +23,8 @@ from models.corpus.generate import Example, Split, build_splits
 from models.train import macro_f1
 from router.types import Intent
 
-__all__ = ["LoraSpec", "export_model", "finetune", "import_model", "parse_lora"]
+__all__ = ["LoraSpec", "export_model", "finetune", "import_model", "parse_lora",
+           "save_corpus_tokenizer"]
 
 LABELS = list(Intent)
 MAX_TOKENS = 128
@@ -313,6 +314,28 @@ def export_model(source: Path, out: Path, int8: bool = False,
         meta["thresholds"] = {label.value: meta["threshold"] for label in LABELS}
     (out / "config.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n")
     return figures
+
+
+def save_corpus_tokenizer(path: Path, vocab_size: int, sample: int = 6000) -> int:
+    """Train a BERT-style WordPiece tokenizer on the corpus and save it as a Hugging Face
+    fast tokenizer in `path` (for building base models offline); returns its vocab size."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [e.text for e in build_splits(seed=42).train[:sample]]
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(
+        vocab_size=vocab_size, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+                            cls_token="[CLS]", sep_token="[SEP]",
+                            mask_token="[MASK]").save_pretrained(path)
+    return int(tokenizer.get_vocab_size())
 
 
 def _export(torch: Any, module: Any, sample: Any, path: Path) -> None:

@@ -10,8 +10,13 @@ import pytest
 pytest.importorskip("transformers")
 pytest.importorskip("peft")
 
-from models.corpus.generate import build_splits
-from models.transformer import LoraSpec, export_model, finetune, import_model
+from models.transformer import (
+    LoraSpec,
+    export_model,
+    finetune,
+    import_model,
+    save_corpus_tokenizer,
+)
 from router.classifier import Classifier
 from router.router import Router
 from router.types import Incoming, Intent
@@ -26,30 +31,9 @@ pytestmark = [
 def tiny_base(kind: str, path: Path) -> Path:
     """A 2-layer, hidden-32 encoder with random weights and a WordPiece tokenizer trained on
     the corpus, saved as a Hugging Face directory."""
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors, trainers
-    from transformers import (
-        BertConfig,
-        BertModel,
-        DistilBertConfig,
-        DistilBertModel,
-        PreTrainedTokenizerFast,
-    )
+    from transformers import BertConfig, BertModel, DistilBertConfig, DistilBertModel
 
-    texts = [e.text for e in build_splits(seed=42).train[:6000]]
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, strip_accents=False)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.train_from_iterator(texts, trainers.WordPieceTrainer(
-        vocab_size=3000, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]))
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    fast = PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]",
-                                   pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
-                                   mask_token="[MASK]")
-    fast.save_pretrained(path)
-    vocab = tokenizer.get_vocab_size()
+    vocab = save_corpus_tokenizer(path, vocab_size=3000)
     if kind == "bert":
         BertModel(BertConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=2,
                              num_attention_heads=2, intermediate_size=64,
