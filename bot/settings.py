@@ -38,8 +38,6 @@ class Settings(BaseSettings):
     store_fallbacks: bool = True
     fetch_allow_private: bool = False
     digest_delay: float = Field(60.0, ge=0)
-    invite_days: int = Field(7, ge=1, le=365)
-    timezone: str = "Asia/Jerusalem"
     log_level: str = "INFO"
 
     @field_validator("database_url")
