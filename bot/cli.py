@@ -79,11 +79,33 @@ def _run(settings: Settings) -> int:
     if not settings.telegram_token:
         raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: not set (talk to @BotFather; "
                             "or try `shopbot chat`, which needs no token)")
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
+
+    async def preflight() -> None:
+        # Checked before PTB starts, so a wrong token or URL is one line, not a traceback.
+        async with Bot(settings.telegram_token, base_url=settings.telegram_api_url) as bot:
+            await bot.get_me()
+
+    try:
+        asyncio.run(preflight())
+    except InvalidToken:
+        raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
+                            "(ask @BotFather for a new one)") from None
+    except NetworkError as error:
+        raise SettingsError(f"SHOPBOT_TELEGRAM_API_URL: cannot reach the Bot API at "
+                            f"{settings.telegram_api_url} ({error})") from None
     services = asyncio.run(build_services(settings))
     app = build_application(services)
     try:
         app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"],
                         close_loop=False)
+    except InvalidToken:
+        raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
+                            "(ask @BotFather for a new one)") from None
+    except NetworkError as error:
+        raise SettingsError(f"SHOPBOT_TELEGRAM_API_URL: cannot reach the Bot API at "
+                            f"{settings.telegram_api_url} ({error})") from None
     finally:
         asyncio.run(services.close())
     return 0

@@ -101,3 +101,13 @@ def test_eval_adds_a_zero_shot_llm_row(tmp_path: Path) -> None:
     row = next(line for line in result.stdout.splitlines() if "llm (zero-shot)" in line)
     assert "| 0.5000 |" in row  # one of two right
     assert len(server.requests) == 2
+
+
+def test_run_with_a_token_telegram_refuses_fails_with_one_line(tmp_path: Path) -> None:
+    from tests.support.botapi import BotApiEmulator
+
+    with BotApiEmulator(token="1:RIGHT") as emulator:
+        result = run(["run"], "", tmp_path, SHOPBOT_TELEGRAM_TOKEN="1:WRONG",
+                     SHOPBOT_TELEGRAM_API_URL=emulator.base_url)
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0 and "SHOPBOT_TELEGRAM_TOKEN" in result.stderr
