@@ -76,9 +76,10 @@ def test_a_sync_or_malformed_database_url_is_refused(tmp_path: Path, url: str) -
 
 def test_did_you_mean_choices_are_exported_for_training_and_purged(tmp_path: Path) -> None:
     # An unsure message, then the user's press on the first choice.
-    chat = run(["chat"], "תביא את זה\n!1\n", tmp_path)
+    chat = run(["chat"], "תביא את זה\n!1\n", tmp_path, SHOPBOT_THRESHOLD="1.0")
     assert chat.returncode == 0, chat.stderr
     exported = run(["feedback", "export"], "", tmp_path)
+    assert exported.returncode == 0, exported.stderr
     lines = [json.loads(line) for line in exported.stdout.splitlines()]
     assert len(lines) == 1 and lines[0]["text"] == "תביא את זה"
     assert lines[0]["source"] == "user" and lines[0]["intent"] in Intent.__members__

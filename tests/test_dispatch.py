@@ -20,6 +20,9 @@ from tests.conftest import DANA, FAMILY_CHAT, YOSSI, open_items
 from tests.support.fake_openai import FakeOpenAI
 
 UNSURE = "hmm the thing for tomorrow with grandma?"
+# Tests of the unsure path pin the threshold at 1.0, so every model decision counts as unsure
+# whatever the bundled model's confidence in a particular sentence is after retraining.
+NEVER_SURE = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -47,14 +50,17 @@ def say(text: str, user_id: int = DANA, chat_id: int = FAMILY_CHAT,
                     chat_title="Family", language_hint=hint)
 
 
-async def test_unsure_group_talk_stays_unanswered(dispatcher: Dispatcher) -> None:
+async def test_unsure_group_talk_stays_unanswered(classifier: Classifier,
+                                                  uow: UnitOfWorkFactory) -> None:
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE), uow)
     outcome = await dispatcher.handle_message(say(UNSURE))
     assert outcome.reply is None
     assert outcome.routed is not None and not outcome.routed.routed
 
 
 async def test_unsure_message_to_the_bot_offers_did_you_mean_and_a_press_routes_it(
-        dispatcher: Dispatcher, uow: UnitOfWorkFactory) -> None:
+        classifier: Classifier, uow: UnitOfWorkFactory) -> None:
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE), uow)
     outcome = await dispatcher.handle_message(say("תביא את זה", addressed=True))
     assert outcome.reply is not None and outcome.reply.key == "did_you_mean"
     choices = [b.data for row in outcome.reply.buttons for b in row]
@@ -72,7 +78,7 @@ async def test_unsure_message_to_the_bot_offers_did_you_mean_and_a_press_routes_
 async def test_low_confidence_message_goes_to_the_llm_and_the_right_handler_runs(
         classifier: Classifier, uow: UnitOfWorkFactory, llm_server: FakeOpenAI) -> None:
     llm = LlmClient(base_url=llm_server.base_url, api_key="k", model="m", backoff=0.01)
-    dispatcher = Dispatcher(Router(classifier, llm=llm), uow)
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE, llm=llm), uow)
     llm_server.answer(("GROCERY_REQUEST", {"items": [{"name": "cake", "quantity": 1,
                                                        "unit": None}]}))
     outcome = await dispatcher.handle_message(say(UNSURE, addressed=True))
@@ -87,7 +93,7 @@ async def test_low_confidence_message_goes_to_the_llm_and_the_right_handler_runs
 async def test_private_group_talk_is_not_sent_to_the_llm_unless_addressed(
         classifier: Classifier, uow: UnitOfWorkFactory, llm_server: FakeOpenAI) -> None:
     llm = LlmClient(base_url=llm_server.base_url, api_key="k", model="m")
-    dispatcher = Dispatcher(Router(classifier, llm=llm), uow)
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE, llm=llm), uow)
     await dispatcher.handle_message(say(UNSURE))
     assert llm_server.requests == []
 
@@ -96,7 +102,7 @@ async def test_with_the_llm_down_the_user_still_gets_choices(
         classifier: Classifier, uow: UnitOfWorkFactory) -> None:
     llm = LlmClient(base_url="http://127.0.0.1:9/v1", api_key="k", model="m", timeout=0.5,
                     retries=0)
-    dispatcher = Dispatcher(Router(classifier, llm=llm), uow)
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE, llm=llm), uow)
     outcome = await dispatcher.handle_message(say(UNSURE, kind=ChatKind.PRIVATE,
                                                   chat_id=DANA))
     assert outcome.reply is not None and outcome.reply.key == "did_you_mean"
@@ -107,7 +113,7 @@ async def test_injected_instructions_cannot_reach_another_familys_list(
     plain = Dispatcher(Router(classifier), uow)
     await plain.handle_message(say("תוסיף חלב וביצים"))
     llm = LlmClient(base_url=llm_server.base_url, api_key="k", model="m")
-    dispatcher = Dispatcher(Router(classifier, llm=llm), uow)
+    dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE, llm=llm), uow)
     # Whatever the LLM is talked into, it only ever proposes an intent for the sender's own
     # chat; a stranger's "clear the list" clears nothing of the family's.
     llm_server.answer(("CLEAR_LIST", {}))
