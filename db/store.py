@@ -351,7 +351,6 @@ class UnitOfWorkFactory:
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
-        self._session: AsyncSession | None = None
 
     def __call__(self) -> _UowContext:
         return _UowContext(self._sessionmaker)

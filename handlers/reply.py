@@ -23,7 +23,6 @@ class EffectKind(StrEnum):
 
     LIST_CHANGED = "list_changed"  # schedule the members' digest
     FORWARD_BUG = "forward_bug"  # tell the admin chat
-    LEAVE_CHAT = "leave_chat"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +41,6 @@ class Reply:
         key: the message key in `handlers.i18n`; None means say nothing.
         edit: replace the message the pressed button was on instead of sending a new one.
         toast: a short text for the button press answer (a callback query's notice).
-        quiet: in a group chat, acknowledge without a message (the bot stays out of the way).
     """
 
     key: str | None
@@ -52,7 +50,6 @@ class Reply:
     effects: tuple[Effect, ...] = ()
     edit: bool = False
     toast: str | None = None
-    quiet: bool = False
 
     @staticmethod
     def silent(lang: str) -> Reply:
