@@ -19,9 +19,10 @@ from handlers.common import resolve
 from handlers.group import rename_to
 from handlers.invites import join_group
 from handlers.items import list_reply, tick_item, undo_action
-from handlers.recipes import add_dish, add_offer
+from handlers.recipes import add_dish, add_offer, find_dish
 from handlers.reply import Button, Reply
 from router.entities import extract
+from router.llm import LlmClient
 from router.normalize import detect_language
 from router.recipes import RecipeReader
 from router.router import Router
@@ -73,8 +74,9 @@ class Dispatcher:
 
     def __init__(self, router: Router, uow: UnitOfWorkFactory, admin_chat_id: int | None = None,
                  llm_all_group_messages: bool = False, store_fallbacks: bool = True,
-                 recipes: RecipeReader | None = None) -> None:
+                 recipes: RecipeReader | None = None, dish_llm: LlmClient | None = None) -> None:
         self.recipes = recipes
+        self.dish_llm = dish_llm
         self.router = router
         self.uow = uow
         self.admin_chat_id = admin_chat_id
@@ -130,6 +132,12 @@ class Dispatcher:
                 # database's write lock.
                 routed = replace(routed, extra={**routed.extra,
                                                 "recipe": await self.recipes.read(url)})
+        if routed.routed and routed.intent is Intent.RECIPE_SEARCH and self.dish_llm is not None:
+            dish = routed.entities.dish or incoming.text
+            if find_dish(dish)[0] is None and find_dish(incoming.text)[0] is None:
+                items = await self.dish_llm.ingredients(dish, routed.lang)
+                if items:
+                    routed = replace(routed, extra={**routed.extra, "llm_dish": items})
         return await self._run(incoming, lambda uow: self._decide(routed, uow))
 
     async def _decide(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply | None, Routed]:

@@ -11,6 +11,7 @@ from bot.settings import Settings, SettingsError
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.store import UnitOfWorkFactory
 from router.classifier import Classifier, ModelDirError
+from router.llm import LlmClient
 from router.recipes import RecipeReader
 from router.router import LlmProposer, Router
 
@@ -36,8 +37,6 @@ def build_llm(settings: Settings) -> LlmProposer | None:
     """The LLM fallback client when one is configured."""
     if not settings.llm_configured:
         return None
-    from router.llm import LlmClient
-
     return LlmClient(base_url=settings.llm_base_url, api_key=settings.llm_api_key,
                      model=settings.llm_model, timeout=settings.llm_timeout)
 
@@ -62,6 +61,7 @@ async def build_services(settings: Settings, migrate: bool = True) -> Services:
     dispatcher = Dispatcher(router, uow, admin_chat_id=settings.admin_chat_id,
                             llm_all_group_messages=settings.llm_all_group_messages,
                             store_fallbacks=settings.store_fallbacks,
-                            recipes=RecipeReader(allow_private=settings.fetch_allow_private))
+                            recipes=RecipeReader(allow_private=settings.fetch_allow_private),
+                            dish_llm=router.llm if isinstance(router.llm, LlmClient) else None)
     return Services(settings=settings, engine=engine, uow=uow, router=router,
                     dispatcher=dispatcher)

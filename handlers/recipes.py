@@ -128,12 +128,16 @@ async def _add(ctx: Context, items: list[Item], uow: UnitOfWork, msg: Routed) ->
 
 
 async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
-    """The catalog's ingredients for the named dish, with buttons to add them."""
-    await resolve(msg.incoming, uow)
+    """The catalog's ingredients for the named dish, with buttons to add them; for a dish the
+    catalog lacks, the LLM's list when the bot got one."""
+    ctx = await resolve(msg.incoming, uow)
     query = msg.entities.dish or msg.incoming.text
     dish, closest = find_dish(query)
     if dish is None and msg.entities.dish:
         dish, closest = find_dish(msg.incoming.text)
+    suggested = msg.extra.get("llm_dish")
+    if dish is None and suggested:
+        return await _offer(ctx, uow, msg, msg.entities.dish or msg.incoming.text, suggested)
     if dish is None:
         return Reply("dish_unknown", msg.lang, {
             "dish": msg.entities.dish or "", "closest": [d.name(msg.lang) for d in closest]})
@@ -165,15 +169,19 @@ async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
         return Reply("recipe_failed", msg.lang)
     if result.error:
         return Reply(result.error, msg.lang)
-    items = [item.to_json() for item in result.items]
-    offer = await uow.recipes.offer(ctx.group.id, result.title, items)
+    return await _offer(ctx, uow, msg, result.title or msg.entities.url, list(result.items))
+
+
+async def _offer(ctx: Context, uow: UnitOfWork, msg: Routed, title: str,
+                 items: list[Item]) -> Reply:
+    """Ingredients kept as an offer, shown with Add-all and per-item buttons."""
+    offer = await uow.recipes.offer(ctx.group.id, title, [item.to_json() for item in items])
     buttons: list[tuple[Button, ...]] = [(Button("btn_add_all", f"o:{offer.id}:*"),)]
-    for index, item in enumerate(result.items[:20]):
+    for index, item in enumerate(items[:20]):
         buttons.append((Button("btn_add_one", f"o:{offer.id}:{index}",
                                {"item": describe(item.name, item.quantity, item.unit)}),))
     return Reply("recipe_items", msg.lang, {
-        "dish": result.title or msg.entities.url,
-        "items": [describe(i.name, i.quantity, i.unit) for i in result.items],
+        "dish": title, "items": [describe(i.name, i.quantity, i.unit) for i in items],
     }, buttons=tuple(buttons))
 
 

@@ -253,3 +253,30 @@ async def test_a_join_code_does_not_change_the_reply_language(dispatcher: Dispat
     await dispatcher.handle_message(say("תוסיף חלב"))
     joined = await dispatcher.handle_message(say("/join XYZ123"))
     assert joined.reply is not None and joined.reply.lang == "he"
+
+
+async def test_an_unknown_dish_is_listed_by_the_llm_with_buttons(
+        classifier: Classifier, uow: UnitOfWorkFactory, llm_server: FakeOpenAI) -> None:
+    import json
+
+    from tests.support.fake_openai import Plan
+
+    llm = LlmClient(base_url=llm_server.base_url, api_key="k", model="m")
+    dispatcher = Dispatcher(Router(classifier), uow, dish_llm=llm)
+    llm_server.plans.append(Plan(content=json.dumps({"ingredients": [
+        {"name": "quinoa", "quantity": 1, "unit": "bag"}, {"name": "kale", "quantity": None,
+                                                           "unit": None}]})))
+    outcome = await dispatcher.handle_message(say("ingredients for quinoa kale bowl",
+                                                  addressed=True))
+    assert outcome.reply is not None and outcome.reply.key == "recipe_items"
+    assert "quinoa" in render(outcome.reply)
+    add_all = outcome.reply.buttons[0][0].data
+    await dispatcher.handle_button(say(""), add_all)
+    assert sorted(n for n, _q, _u in await open_items(uow)) == ["kale", "quinoa"]
+
+
+async def test_without_the_llm_an_unknown_dish_gets_the_closest(
+        dispatcher: Dispatcher) -> None:
+    outcome = await dispatcher.handle_message(say("ingredients for quinoa kale bowl",
+                                                  addressed=True))
+    assert outcome.reply is not None and outcome.reply.key == "dish_unknown"
