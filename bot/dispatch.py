@@ -132,7 +132,8 @@ class Dispatcher:
                 # database's write lock.
                 routed = replace(routed, extra={**routed.extra,
                                                 "recipe": await self.recipes.read(url)})
-        if routed.routed and routed.intent is Intent.RECIPE_SEARCH and self.dish_llm is not None:
+        if (routed.routed and routed.intent is Intent.RECIPE_SEARCH and use_llm
+                and self.dish_llm is not None):
             dish = routed.entities.dish or incoming.text
             if find_dish(dish)[0] is None and find_dish(incoming.text)[0] is None:
                 items = await self.dish_llm.ingredients(dish, routed.lang)
