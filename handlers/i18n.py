@@ -251,9 +251,9 @@ def _index(lang: str) -> int:
     return LANGUAGES.index(lang) if lang in LANGUAGES else 0
 
 
-def _format_value(value: Any, lang: str) -> str:
+def _format_value(value: Any, lang: str, tz: str = "Asia/Jerusalem") -> str:
     if isinstance(value, datetime):
-        return value.astimezone(ZoneInfo("Asia/Jerusalem")).strftime("%d/%m/%Y %H:%M")
+        return value.astimezone(ZoneInfo(tz)).strftime("%d/%m/%Y %H:%M")
     if isinstance(value, (list, tuple)):
         separator = "، " if lang == "ar" else ", "
         return separator.join(html.escape(str(v), quote=False) for v in value)
@@ -263,7 +263,9 @@ def _format_value(value: Any, lang: str) -> str:
 def text(key: str, lang: str, **params: Any) -> str:
     """One message in one language, every parameter escaped for HTML."""
     template = MESSAGES[key][_index(lang)]
-    return template.format(**{name: _format_value(v, lang) for name, v in params.items()})
+    # Times show in the group's own timezone (`_tz`), Asia/Jerusalem unless it has another.
+    tz = str(params.pop("_tz", None) or "Asia/Jerusalem")
+    return template.format(**{name: _format_value(v, lang, tz) for name, v in params.items()})
 
 
 def intent_name(label: str, lang: str) -> str:

@@ -129,3 +129,18 @@ async def test_chit_chat_in_a_group_gets_no_answer_unless_addressed(
     assert (await handle(uow, quiet)).key is None
     private = routed("thanks!", Intent.OTHER, chat_id=DANA, kind=ChatKind.PRIVATE)
     assert (await handle(uow, private)).key == "other"
+
+
+async def test_invite_expiry_shows_in_the_groups_timezone(uow: UnitOfWorkFactory) -> None:
+    from datetime import UTC, datetime
+
+    from handlers.reply import Reply
+
+    reply = await handle(uow, routed("new code", Intent.CREATE_INVITE))
+    expires = reply.params["expires"]
+    assert expires.tzinfo is not None
+    moment = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
+    jerusalem = render(Reply("invite_code", "en", {**reply.params, "expires": moment}))
+    london = render(Reply("invite_code", "en", {**reply.params, "expires": moment,
+                                                 "_tz": "Europe/London"}))
+    assert "01/07/2026 15:00" in jerusalem and "01/07/2026 13:00" in london
