@@ -89,25 +89,19 @@ def _run(settings: Settings) -> int:
 
     try:
         asyncio.run(preflight())
+        services = asyncio.run(build_services(settings))
+        app = build_application(services)
+        try:
+            app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"],
+                            close_loop=False)
+        finally:
+            asyncio.run(services.close())
     except InvalidToken:
         raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
                             "(ask @BotFather for a new one)") from None
     except NetworkError as error:
         raise SettingsError(f"SHOPBOT_TELEGRAM_API_URL: cannot reach the Bot API at "
                             f"{settings.telegram_api_url} ({error})") from None
-    services = asyncio.run(build_services(settings))
-    app = build_application(services)
-    try:
-        app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"],
-                        close_loop=False)
-    except InvalidToken:
-        raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
-                            "(ask @BotFather for a new one)") from None
-    except NetworkError as error:
-        raise SettingsError(f"SHOPBOT_TELEGRAM_API_URL: cannot reach the Bot API at "
-                            f"{settings.telegram_api_url} ({error})") from None
-    finally:
-        asyncio.run(services.close())
     return 0
 
 

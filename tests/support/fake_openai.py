@@ -8,12 +8,12 @@ end to end without any network.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 __all__ = ["FakeOpenAI", "Plan"]
 
@@ -41,12 +41,7 @@ class FakeOpenAI:
     def __post_init__(self) -> None:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -75,23 +70,14 @@ class FakeOpenAI:
                 })
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a timeout test)
+                self.reply(status, {"Content-Type": "application/json"},
+                           json.dumps(payload).encode())
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._loopback = LoopbackServer(Handler)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+        return f"http://127.0.0.1:{self._loopback.port}/v1"
 
     def answer(self, *intents: tuple[str, dict[str, Any]]) -> None:
         """Queue a valid answer with these intents."""
@@ -100,10 +86,8 @@ class FakeOpenAI:
             ensure_ascii=False)))
 
     def __enter__(self) -> FakeOpenAI:
-        self._thread.start()
+        self._loopback.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._loopback.stop()

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+
+from tests.support.loopback import LoopbackServer, QuietHandler
 
 __all__ = ["RecipeServer", "json_ld_page", "microdata_page"]
 
@@ -33,44 +32,27 @@ class RecipeServer:
         self.pages: dict[str, tuple[int, dict[str, str], bytes, float]] = {}
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                return
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 status, headers, body, delay = server.pages.get(
                     self.path, (404, {"Content-Type": "text/html"}, b"not found", 0.0))
                 if delay:
                     time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    for key, value in headers.items():
-                        self.send_header(key, value)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                self.reply(status, headers, body)
 
-        self._server = ThreadingHTTPServer((host, 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._loopback = LoopbackServer(Handler, host)
         self.host = host
 
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self._server.server_address[1]}{path}"
+        return f"http://{self.host}:{self._loopback.port}{path}"
 
     def html(self, path: str, text: str, charset: str = "utf-8", delay: float = 0.0) -> None:
         self.pages[path] = (200, {"Content-Type": f"text/html; charset={charset}"},
                             text.encode(charset), delay)
 
     def __enter__(self) -> RecipeServer:
-        self._thread.start()
+        self._loopback.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._loopback.stop()
