@@ -29,6 +29,7 @@ class Dish:
     id: str
     names: dict[str, list[str]]
     ingredients: list[dict[str, Any]]
+    keys: tuple[str, ...] = ()  # every name in every language, normalized once at load
 
     def name(self, lang: str) -> str:
         names = self.names.get(lang) or self.names.get("en") or [self.id]
@@ -51,11 +52,9 @@ def catalog() -> tuple[Dish, ...]:
     if not CATALOG.exists():
         return ()
     raw = json.loads(CATALOG.read_text(encoding="utf-8"))
-    return tuple(Dish(id=d["id"], names=d["names"], ingredients=d["ingredients"]) for d in raw)
-
-
-def _keys(dish: Dish) -> list[str]:
-    return [normalize(name) for names in dish.names.values() for name in names]
+    return tuple(Dish(id=d["id"], names=d["names"], ingredients=d["ingredients"],
+                      keys=tuple(normalize(n) for names in d["names"].values() for n in names))
+                 for d in raw)
 
 
 def _variants(text: str) -> list[str]:
@@ -77,11 +76,11 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
     dishes = catalog()
     variants = _variants(text)
     for dish in dishes:
-        keys = _keys(dish)
+        keys = dish.keys
         if any(v == k for v in variants for k in keys):
             return dish, []
     for dish in dishes:
-        keys = _keys(dish)
+        keys = dish.keys
         if any(len(k) >= 4 and (k in v.split() or f" {k} " in f" {v} ") for v in variants
                for k in keys):
             return dish, []
@@ -92,12 +91,12 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
             phrase = " ".join(words[start:start + size])
             phrase_variants = _variants(phrase)
             for dish in dishes:
-                if any(v == k for v in phrase_variants for k in _keys(dish)):
+                if any(v == k for v in phrase_variants for k in dish.keys):
                     return dish, []
     scored: list[tuple[float, Dish]] = []
     for dish in dishes:
         best = max((difflib.SequenceMatcher(None, v, k).ratio() for v in variants
-                    for k in _keys(dish)), default=0.0)
+                    for k in dish.keys), default=0.0)
         scored.append((best, dish))
     scored.sort(key=lambda pair: -pair[0])
     if scored and scored[0][0] >= 0.8:
