@@ -44,7 +44,7 @@ from bot.dispatch import COMMANDS, Outcome
 from bot.services import Services
 from db.store import as_utc, utcnow
 from handlers.digest import collect_digests
-from handlers.i18n import MESSAGES, button_text, render, text
+from handlers.i18n import LANGUAGES, button_text, has_message, render, text
 from handlers.reply import EffectKind, Reply
 from router.types import ChatKind, Incoming
 
@@ -55,26 +55,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # A message older than this is treated like a forward: destructive intents ask first.
 STALE_AFTER = timedelta(hours=1)
-
-COMMAND_HELP: dict[str, tuple[str, str, str]] = {
-    "add": ("הוספה לרשימה", "Add to the list", "أضف للقائمة"),
-    "list": ("הצגת הרשימה", "Show the list", "اعرض القائمة"),
-    "remove": ("הורדה מהרשימה", "Remove from the list", "شيل من القائمة"),
-    "clear": ("קנינו הכל", "We bought everything", "اشترينا كل شي"),
-    "undo": ("ביטול הפעולה האחרונה", "Undo the last change", "تراجع عن آخر تغيير"),
-    "invite": ("קוד הזמנה חדש", "New invite code", "كود دعوة جديد"),
-    "code": ("קוד ההזמנה הנוכחי", "The current invite code", "كود الدعوة الحالي"),
-    "revoke": ("ביטול קוד ההזמנה", "Revoke the invite code", "الغي كود الدعوة"),
-    "join": ("הצטרפות עם קוד", "Join with a code", "انضم بكود"),
-    "rename": ("שינוי שם הקבוצה", "Rename the group", "غيّر اسم المجموعة"),
-    "leave": ("יציאה מהקבוצה", "Leave the group", "اطلع من المجموعة"),
-    "members": ("מי בקבוצה", "Who's in the group", "مين بالمجموعة"),
-    "notify": ("התראות on/off", "Notifications on/off", "الإشعارات on/off"),
-    "lang": ("שפה he/en/ar", "Language he/en/ar", "اللغة he/en/ar"),
-    "bug": ("דיווח על תקלה", "Report a problem", "بلّغ عن مشكلة"),
-    "help": ("עזרה", "Help", "مساعدة"),
-}
-
 
 def _retry_seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():
@@ -264,7 +244,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         # A toast is a message key (rendered with the reply's own parameters) or plain text
         # such as the name of the item just ticked.
         toast = (html.unescape(re.sub(r"<[^>]+>", "", render(replace(reply, key=reply.toast))))
-                 if reply.toast in MESSAGES else reply.toast)
+                 if has_message(reply.toast) else reply.toast)
     try:
         await with_retries(lambda: query.answer(toast[:190] if toast else None))
     except BadRequest as error:
@@ -314,8 +294,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             lang = update.effective_user.language_code[:2]
         try:
             await context.bot.send_message(update.effective_chat.id,
-                                           text("error_apology", lang if lang in
-                                                ("he", "en", "ar") else "he"))
+                                           text("error_apology", lang))
         except Exception:
             log.warning("could not apologise in chat %s", update.effective_chat.id)
 
@@ -355,8 +334,9 @@ async def _digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data["services"]
     assert isinstance(services, Services)
-    for index, language in enumerate(("he", "en", "ar")):
-        commands = [BotCommand(name, COMMAND_HELP[name][index]) for name in COMMANDS]
+    for language in LANGUAGES:
+        commands = [BotCommand(name, text(f"command.{name}", language)) for name in COMMANDS]
+        # English is the menu for every language without its own.
         code = None if language == "en" else language
         await with_retries(functools.partial(
             app.bot.set_my_commands, commands, scope=BotCommandScopeDefault(), language_code=code))

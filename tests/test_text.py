@@ -89,3 +89,42 @@ def test_other_entities() -> None:
     assert extract(Intent.RECIPE_SEARCH, "ingredients for lasagna").dish == "lasagna"
     assert extract(Intent.RECIPE_URL, "הנה מתכון www.example.com/r/1.").url == \
         "https://www.example.com/r/1"
+
+
+def test_every_language_catalog_has_every_message_with_the_same_placeholders() -> None:
+    import string
+
+    from babel.messages.pofile import read_po
+
+    from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES, LOCALES, MESSAGES
+
+    def placeholders(value: object) -> set[str]:
+        texts = value if isinstance(value, (list, tuple)) else [value]
+        return {name for t in texts for _, name, _, _ in string.Formatter().parse(str(t))
+                if name}
+
+    def read(lang: str) -> dict[str, object]:
+        with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            return {(m.id[0] if isinstance(m.id, tuple) else m.id): m.string
+                    for m in read_po(handle) if m.id}
+
+    assert {"he", "en", "ar"} <= set(LANGUAGES)
+    default = read(DEFAULT_LANGUAGE)
+    for lang in LANGUAGES:
+        catalog = read(lang)
+        assert set(catalog) == set(MESSAGES), f"{lang}: keys differ from the default catalog"
+        for key, value in catalog.items():
+            assert value, f"{lang}: {key} is empty"
+            # A plural form may leave the number out ("one egg"), nothing else.
+            assert placeholders(value) - {"count"} == placeholders(default[key]) - {"count"}, (
+                f"{lang}: {key} has other placeholders than {DEFAULT_LANGUAGE}")
+
+
+def test_plural_forms_follow_each_languages_rule() -> None:
+    from handlers import i18n
+
+    catalog = i18n._catalog("ar")
+    # Arabic: 0, 1, 2, 3-10, 11-99, 100+ take different forms.
+    assert [catalog.plural(n) for n in (0, 1, 2, 5, 11, 100)] == [0, 1, 2, 3, 4, 5]
+    assert [i18n._catalog("he").plural(n) for n in (1, 2, 7)] == [0, 1, 2]
+    assert [i18n._catalog("en").plural(n) for n in (1, 2)] == [0, 1]
