@@ -1,10 +1,21 @@
 """`shopbot chat`: the whole bot in a terminal, same router, handlers and store.
 
-Every line is one message. `@name: text` speaks as member `name`, so a family conversation
-can be scripted from a pipe; other lines speak as `me`. `!N` presses button N of the bot's
-last message. All speakers share one group chat, and by default every message counts as
-addressed to the bot (like a mention); `--group-quiet` makes it behave like a family group
-where the bot stays out of chit-chat.
+Every line is one message:
+
+- `@name: text` speaks as member `name` in the family group chat, so a family conversation
+  can be scripted from a pipe; a line without `@name:` speaks as `me`.
+- `@name/private: text` speaks in `name`'s private chat with the bot (its chat id is the
+  user id, as on Telegram); `/join CODE` there brings it to a group's list.
+- `@name/<word>: text` speaks in a second group chat called `<word>`, created on first use
+  (`@name/family: text` is the same as `@name: text`).
+- `!N` (or `@name: !N`, `@name/private: !N`) presses button N of the bot's last reply in that
+  chat, as that speaker.
+
+Replies in the family group are printed as `bot: …`; replies in any other chat name it,
+`bot → dana/private: …` or `bot → work: …`, so a reader sees where each one went. By
+default every group message counts as addressed to the bot (like a mention);
+`--group-quiet` makes the groups behave like a family group where the bot stays out of
+chit-chat. Private chats are always addressed, as on Telegram.
 """
 
 from __future__ import annotations
@@ -12,18 +23,27 @@ from __future__ import annotations
 import html
 import re
 import sys
+import zlib
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from bot.services import Services
+from handlers import HANDLERS
 from handlers.i18n import button_text, render
 from handlers.reply import Button, Reply
-from router.types import ChatKind, Incoming
+from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["ChatSession", "run_chat"]
+__all__ = ["DEFAULT_GROUP", "ChatSession", "Line", "Turn", "parse_line", "run_chat"]
 
 CHAT_ID = -1000000000001
-_SPEAKER = re.compile(r"^@([\w\u0590-\u05ff\u0600-\u06ff.\-]{1,32})\s*:\s*(.*)$")
+DEFAULT_GROUP = "family"
+PRIVATE = "private"
+_TITLE = "shopbot chat"  # the family group's title, as the replies show it
+_NAME = r"[\w\u0590-\u05ff\u0600-\u06ff.\-]{1,32}"
+_SPEAKER = re.compile(rf"^@({_NAME})(?:/({_NAME}))?\s*:\s*(.*)$")
+_PRESS = re.compile(r"\s*!(\d+)\s*")
+# A neutral reader for `list_text`: never a speaker, and its transaction is rolled back.
+_READER_ID = 999
 
 
 def plain(body: str) -> str:
@@ -31,67 +51,167 @@ def plain(body: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", body))
 
 
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One input line taken apart: who speaks, in which chat, and what.
+
+    Attributes:
+        chat: `family` (the default group), another group's word, or `name/private`.
+        press: the button number for a `!N` line, else None.
+    """
+
+    speaker: str
+    chat: str
+    text: str
+    press: int | None = None
+
+
+def parse_line(line: str) -> Line:
+    """Take one `shopbot chat` line apart (see the module docstring for the forms)."""
+    speaker, where, text = "me", None, line
+    match = _SPEAKER.match(line)
+    if match:
+        speaker, where, text = match.group(1), match.group(2), match.group(3)
+    if where is None or where.casefold() == DEFAULT_GROUP:
+        chat = DEFAULT_GROUP
+    elif where.casefold() == PRIVATE:
+        chat = f"{speaker}/{PRIVATE}"
+    else:
+        chat = where
+    press = _PRESS.fullmatch(text)
+    return Line(speaker, chat, text, int(press.group(1)) if press else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """What one input line did: the chat it went to and what the bot printed for it.
+
+    Attributes:
+        output: the printed reply, empty when the bot said nothing.
+        error: set when the line could not be carried out (a button that is not there).
+    """
+
+    line: Line
+    output: str
+    error: str | None = None
+
+
+@dataclass
+class _Chat:
+    """One chat the session has spoken in, and the bot's last reply there."""
+
+    key: str
+    chat_id: int
+    kind: ChatKind
+    title: str | None
+    buttons: list[Button] = field(default_factory=list)
+    last_lang: str = "he"
+    last_text: str = ""  # the message the bot's last reply answered, as Telegram's reply_to
+
+
 @dataclass
 class ChatSession:
-    """A scripted group conversation against real services."""
+    """A scripted conversation in a family group, its members' private chats and other
+    groups, against real services."""
 
     services: Services
     addressed: bool = True
     out: TextIO = sys.stdout
     users: dict[str, int] = field(default_factory=dict)
-    buttons: list[Button] = field(default_factory=list)
-    last_lang: str = "he"
-    last_text: str = ""  # the message the bot's last reply answered, as Telegram's reply_to
+    chats: dict[str, _Chat] = field(default_factory=dict)
     update_id: int = 0
 
     def _user(self, name: str) -> int:
         if name not in self.users:
-            self.users[name] = 1001 + len(self.users)
+            # Derived from the name, so `dana` is the same person in the next run over the same
+            # database file (her private chat, her memberships).
+            user_id = 1000 + zlib.crc32(name.encode()) % 1_000_000_000
+            while user_id in self.users.values() or user_id == _READER_ID:
+                user_id += 1
+            self.users[name] = user_id
         return self.users[name]
 
-    def _print(self, reply: Reply | None) -> None:
-        if reply is None or reply.key is None:
-            return
-        self.out.write("bot: " + plain(render(reply)).replace("\n", "\n     ") + "\n")
-        self.buttons = [button for row in reply.buttons for button in row]
-        self.last_lang = reply.lang
-        for number, button in enumerate(self.buttons, start=1):
-            self.out.write(f"     [{number}] {button_text(button, reply.lang)}\n")
-        self.out.flush()
+    def _chat(self, key: str, speaker: str) -> _Chat:
+        if key not in self.chats:
+            if key == DEFAULT_GROUP:
+                chat = _Chat(key, CHAT_ID, ChatKind.GROUP, _TITLE)
+            elif key.endswith("/" + PRIVATE):
+                # Telegram gives a private chat the id of the user in it.
+                chat = _Chat(key, self._user(speaker), ChatKind.PRIVATE, None)
+            else:
+                groups = sum(1 for c in self.chats.values() if c.kind is ChatKind.GROUP
+                             and c.key != DEFAULT_GROUP)
+                chat = _Chat(key, CHAT_ID - 1 - groups, ChatKind.GROUP, key)
+            self.chats[key] = chat
+        return self.chats[key]
 
-    async def say(self, line: str) -> None:
-        """Handle one input line."""
-        line = line.rstrip("\n")
-        if not line.strip():
-            return
-        speaker = "me"
-        match = _SPEAKER.match(line)
-        if match:
-            speaker, line = match.group(1), match.group(2)
+    def _print(self, chat: _Chat, reply: Reply | None) -> str:
+        if reply is None or reply.key is None:
+            return ""
+        prefix = "bot: " if chat.key == DEFAULT_GROUP else f"bot → {chat.key}: "
+        text = prefix + plain(render(reply)).replace("\n", "\n     ") + "\n"
+        chat.buttons = [button for row in reply.buttons for button in row]
+        chat.last_lang = reply.lang
+        for number, button in enumerate(chat.buttons, start=1):
+            text += f"     [{number}] {button_text(button, reply.lang)}\n"
+        self.out.write(text)
+        self.out.flush()
+        return text
+
+    async def say(self, raw: str) -> Turn | None:
+        """Handle one input line; None for a blank one."""
+        raw = raw.rstrip("\n")
+        if not raw.strip():
+            return None
+        line = parse_line(raw)
         self.update_id += 1
-        user_id = self._user(speaker)
-        press = re.fullmatch(r"\s*!(\d+)\s*", line)
-        if press:
-            index = int(press.group(1)) - 1
-            if not 0 <= index < len(self.buttons):
+        user_id = self._user(line.speaker)
+        chat = self._chat(line.chat, line.speaker)
+        in_group = chat.kind is ChatKind.GROUP
+        if line.press is not None:
+            index = line.press - 1
+            if not 0 <= index < len(chat.buttons):
                 self.out.write("(no such button)\n")
-                return
-            incoming = Incoming(chat_id=CHAT_ID, user_id=user_id, text=self.last_text,
-                                chat_kind=ChatKind.GROUP, user_name=speaker,
-                                language_hint=self.last_lang, addressed=True,
-                                chat_title="shopbot chat")
+                return Turn(line, "", error=f"no button {line.press} on the bot's last reply "
+                                            f"in {chat.key} ({len(chat.buttons)} there)")
+            incoming = Incoming(chat_id=chat.chat_id, user_id=user_id, text=chat.last_text,
+                                chat_kind=chat.kind, user_name=line.speaker,
+                                language_hint=chat.last_lang, addressed=True,
+                                chat_title=chat.title)
             outcome = await self.services.dispatcher.handle_button(
-                incoming, self.buttons[index].data)
-            self._print(outcome.reply)
-            return
-        incoming = Incoming(chat_id=CHAT_ID, user_id=user_id, text=line,
-                            chat_kind=ChatKind.GROUP, user_name=speaker,
-                            addressed=self.addressed, chat_title="shopbot chat",
+                incoming, chat.buttons[index].data)
+            return Turn(line, self._print(chat, outcome.reply))
+        incoming = Incoming(chat_id=chat.chat_id, user_id=user_id, text=line.text,
+                            chat_kind=chat.kind, user_name=line.speaker,
+                            addressed=self.addressed or not in_group, chat_title=chat.title,
                             message_id=self.update_id)
         outcome = await self.services.dispatcher.handle_message(incoming)
         if outcome.reply is not None and outcome.reply.key is not None:
-            self.last_text = line
-        self._print(outcome.reply)
+            chat.last_text = line.text
+        return Turn(line, self._print(chat, outcome.reply))
+
+    async def list_text(self, key: str) -> str:
+        """What `/list` would show in a chat now, without changing anything.
+
+        The list handler runs as it does for `/list`, but in a transaction that is rolled
+        back, and nothing of the session moves (buttons, the last reply): it observes. A group
+        is read by a neutral reader, a private chat by its owner.
+        """
+        if key not in self.chats:
+            return ""  # nobody has spoken there: no list yet
+        chat = self.chats[key]
+        owner = key.removesuffix("/" + PRIVATE)
+        user_id, name = ((self.users[owner], owner) if chat.kind is ChatKind.PRIVATE
+                         else (_READER_ID, "reader"))
+        incoming = Incoming(chat_id=chat.chat_id, user_id=user_id, text="/list",
+                            chat_kind=chat.kind, user_name=name, addressed=True,
+                            chat_title=chat.title)
+        routed = Routed(incoming, (Intent.LIST_QUERY,), (Entities(),), 1.0, True, Source.RULE,
+                        chat.last_lang, reason="/list")
+        async with self.services.uow() as uow:
+            reply = await HANDLERS[Intent.LIST_QUERY](routed, uow)
+            await uow.rollback()
+        return plain(render(reply))
 
 
 async def run_chat(services: Services, source: TextIO, addressed: bool = True) -> None:
@@ -100,7 +220,8 @@ async def run_chat(services: Services, source: TextIO, addressed: bool = True) -
     interactive = source.isatty()
     if interactive:
         sys.stdout.write("shopbot chat: type a message (@name: text speaks as name, "
-                         "!N presses a button, Ctrl-D quits)\n")
+                         "@name/private: text in name's private chat, @name/work: text in a "
+                         "group called work, !N presses a button, Ctrl-D quits)\n")
     while True:
         if interactive:
             sys.stdout.write("> ")

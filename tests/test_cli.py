@@ -59,6 +59,26 @@ def test_chat_scripts_a_family_conversation_from_a_pipe(tmp_path: Path) -> None:
     assert "לחם" in last_list and "ביצים" not in last_list
 
 
+def test_chat_speaks_in_private_chats_and_a_second_group_by_line_form(tmp_path: Path) -> None:
+    script = "\n".join([
+        "@dana: תוסיף חלב",
+        "@dana/private: /list",
+        "@yossi/work: add bread and eggs",
+        "@yossi/work: !1",
+        "@dana/family: /list",
+    ]) + "\n"
+    result = run(["chat"], script, tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("bot: ✓")  # the family group keeps the plain prefix
+    private = next(line for line in lines if line.startswith("bot → dana/private: "))
+    assert "חלב" not in private  # her own list, not the family's
+    work = [line for line in lines if line.startswith("bot → work: ")]
+    assert "bread" in work[0] and "Undo" in result.stdout and len(work) == 2
+    family_list = result.stdout[result.stdout.rindex("bot: 🛒"):]
+    assert "• חלב" in family_list and "bread" not in family_list
+
+
 def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:
     result = run(["classify"], "", tmp_path, SHOPBOT_THRESHOLD="seven")
     assert result.returncode == 2
