@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -45,6 +46,40 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind else "sqlite"
+
+
+def _insert(session: AsyncSession) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT; both speak the same form of it."""
+    return postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert
+
+
+# Advisory lock key spaces on PostgreSQL. A group's lock is the single 64-bit key
+# `group_id`; chats and users use the separate two-key space (kind, 32-bit hash), where a
+# hash collision costs only a little waiting, never correctness.
+_LOCK_CHAT = 1
+_LOCK_USER = 2
+
+
+def _int4(value: int) -> int:
+    folded = (value ^ (value >> 32)) & 0xFFFFFFFF
+    return folded - (1 << 32) if folded >= 1 << 31 else folded
+
+
+async def _advisory_lock(session: AsyncSession, *key: int) -> None:
+    # SQLite needs nothing: every transaction begins IMMEDIATE (db/engine.py), so writers
+    # already run one at a time. PostgreSQL holds the lock until commit or rollback, so it
+    # serializes across processes too, where a process-local lock would not.
+    if _dialect(session) != "postgresql":
+        return
+    if len(key) == 1:
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:k)"), {"k": key[0]})
+    else:
+        await session.execute(sql("SELECT pg_advisory_xact_lock(:a, :b)"),
+                              {"a": key[0], "b": _int4(key[1])})
+
+
 class GroupRepo:
     """Groups, the chats that act on them, users and members."""
 
@@ -67,15 +102,34 @@ class GroupRepo:
         await self.session.flush()
         return group
 
+    async def lock(self, group_id: int) -> None:
+        """Serialize changes to one group until this transaction ends (every process).
+
+        Taken when a unit of work starts acting on a group, before it reads the list, so a
+        read-modify-write of one group never interleaves with another's.
+        """
+        await _advisory_lock(self.session, group_id)
+
+    async def lock_chat(self, chat_id: int) -> None:
+        """Serialize first contact in one chat, so two first messages make one group."""
+        await _advisory_lock(self.session, _LOCK_CHAT, chat_id)
+
+    async def lock_user(self, user_id: int) -> None:
+        """Serialize one user's per-user counters (join guesses) across all chats."""
+        await _advisory_lock(self.session, _LOCK_USER, user_id)
+
     async def bind_chat(self, chat_id: int, group_id: int, kind: str) -> Chat:
-        chat = await self.chat(chat_id)
-        if chat is None:
-            chat = Chat(chat_id=chat_id, group_id=group_id, kind=kind, updated_at=utcnow())
-            self.session.add(chat)
-        else:
-            chat.group_id = group_id
-            chat.updated_at = utcnow()
-        await self.session.flush()
+        now = utcnow()
+        insert = _insert(self.session)
+        statement = insert(Chat).values(chat_id=chat_id, group_id=group_id, kind=kind,
+                                        updated_at=now)
+        # An upsert: a concurrent first bind of the same chat must not fail on the key.
+        await self.session.execute(statement.on_conflict_do_update(
+            index_elements=["chat_id"],
+            set_={"group_id": group_id, "kind": kind, "updated_at": now}))
+        chat = (await self.session.execute(
+            select(Chat).where(Chat.chat_id == chat_id)
+            .execution_options(populate_existing=True))).scalar_one()
         return chat
 
     async def set_awaiting(self, chat_id: int, what: str | None, user_id: int | None) -> None:
@@ -89,16 +143,23 @@ class GroupRepo:
 
     async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None,
                          language: str | None = None) -> User:
-        user = await self.user(user_id)
-        if user is None:
-            user = User(user_id=user_id, display_name=name[:128] or str(user_id),
-                        created_at=utcnow())
-            self.session.add(user)
-        elif name:
+        # Insert-or-nothing first: a user's first messages in several chats at once all
+        # reach here, and a plain INSERT would fail every one but the first on the key.
+        await self.session.execute(
+            _insert(self.session)(User)
+            .values(user_id=user_id, display_name=name[:128] or str(user_id),
+                    private_chat_id=private_chat_id, last_language=language,
+                    created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["user_id"]))
+        user = (await self.session.execute(
+            select(User).where(User.user_id == user_id)
+            .execution_options(populate_existing=True))).scalar_one()
+        # Only what changed is written, so most messages take no lock on the user's row.
+        if name and user.display_name != name[:128]:
             user.display_name = name[:128]
-        if private_chat_id is not None:
+        if private_chat_id is not None and user.private_chat_id != private_chat_id:
             user.private_chat_id = private_chat_id
-        if language is not None:
+        if language is not None and user.last_language != language:
             user.last_language = language
         await self.session.flush()
         return user
@@ -113,12 +174,17 @@ class GroupRepo:
         return member if member and member.active else None
 
     async def add_member(self, group_id: int, user_id: int, role: str = "member") -> Member:
-        member = await self.member(group_id, user_id)
-        if member is None:
-            member = Member(group_id=group_id, user_id=user_id, role=role, notify=True,
-                            active=True, joined_at=utcnow(), notified_through=0)
-            self.session.add(member)
-        elif not member.active:
+        # Insert-or-nothing on (group_id, user_id): concurrent first messages of one user
+        # in a group (its chat, their private chat) must not fail on the unique key.
+        await self.session.execute(
+            _insert(self.session)(Member)
+            .values(group_id=group_id, user_id=user_id, role=role, notify=True, active=True,
+                    joined_at=utcnow(), notified_through=0)
+            .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
+        member = (await self.session.execute(
+            select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
+            .execution_options(populate_existing=True))).scalar_one()
+        if not member.active:
             member.active = True
             member.left_at = None
             member.joined_at = utcnow()
@@ -287,11 +353,10 @@ class LogRepo:
 
     async def claim_update(self, update_id: int) -> bool:
         """Mark an update as processed; False when it already was (a redelivery)."""
-        dialect = self.session.bind.dialect.name if self.session.bind else "sqlite"
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
         # One statement, race-free across processes: the second insert of an id is a no-op.
         result = await self.session.execute(
-            insert(ProcessedUpdate).values(update_id=update_id, processed_at=utcnow())
+            _insert(self.session)(ProcessedUpdate)
+            .values(update_id=update_id, processed_at=utcnow())
             .on_conflict_do_nothing(index_elements=["update_id"]))
         return bool(getattr(result, "rowcount", 0))
 

@@ -39,6 +39,10 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
     )
     if user.last_language is None and incoming.language_hint:
         user.last_language = detect_language("", incoming.language_hint)
+    # Locks in one order everywhere (chat, then group, then user) so that transactions
+    # wait for each other and never deadlock. The chat's lock makes two first messages
+    # of a new chat create one group, not two.
+    await uow.groups.lock_chat(incoming.chat_id)
     chat = await uow.groups.chat(incoming.chat_id)
     if incoming.chat_kind is ChatKind.GROUP:
         if chat is None:
@@ -46,13 +50,11 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
                 incoming.chat_title or "Shopping list", "group", None)
             await uow.groups.bind_chat(incoming.chat_id, group.id, "group")
         else:
-            found = await uow.groups.get(chat.group_id)
-            assert found is not None
-            group = found
+            group = await _locked_group(uow, chat.group_id)
         member = await uow.groups.add_member(group.id, incoming.user_id)
         return Context(group=group, member=member)
 
-    group_or_none = await uow.groups.get(chat.group_id) if chat else None
+    group_or_none = await _locked_group(uow, chat.group_id) if chat else None
     member_or_none = (await uow.groups.active_member(group_or_none.id, incoming.user_id)
                       if group_or_none else None)
     if group_or_none is None or member_or_none is None:
@@ -60,7 +62,18 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
         if personal is None:
             personal = await uow.groups.create_group(
                 incoming.user_name or "My list", "personal", None)
+        else:
+            await uow.groups.lock(personal.id)
         group_or_none = personal
         member_or_none = await uow.groups.add_member(personal.id, incoming.user_id, "owner")
         await uow.groups.bind_chat(incoming.chat_id, personal.id, "private")
     return Context(group=group_or_none, member=member_or_none)
+
+
+async def _locked_group(uow: UnitOfWork, group_id: int) -> Group:
+    """The group, once this transaction holds its lock: everything read after this sees
+    the last committed change of any other writer to the same group."""
+    await uow.groups.lock(group_id)
+    group = await uow.groups.get(group_id)
+    assert group is not None
+    return group

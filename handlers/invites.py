@@ -70,6 +70,9 @@ async def handle_revoke_invite(msg: Routed, uow: UnitOfWork) -> Reply:
 async def join_group(incoming: Incoming, code: str, lang: str, uow: UnitOfWork) -> Reply:
     """`/join CODE`: join that group from this chat, rate-limited against guessing."""
     await resolve(incoming, uow)
+    # Guesses from several chats at once would all read the same count before any of
+    # them records its try; the user's lock makes the limit exact.
+    await uow.groups.lock_user(incoming.user_id)
     since = utcnow() - JOIN_WINDOW
     if await uow.invites.failed_attempts_since(incoming.user_id, since) >= JOIN_LIMIT:
         return Reply("join_rate_limited", lang)

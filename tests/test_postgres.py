@@ -6,8 +6,6 @@ module, dropped afterwards. Skipped where no server answers.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -16,34 +14,16 @@ from db.engine import make_engine, make_sessionmaker, upgrade
 from db.store import UnitOfWorkFactory
 from router.types import Intent
 from tests.conftest import YOSSI, handle, open_items, routed
-
-SERVER = os.environ.get("SHOPBOT_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
-
-
-async def _admin(sql: str) -> None:
-    import asyncpg
-
-    dsn = SERVER.replace("postgresql+asyncpg", "postgresql") + "/test"
-    connection = await asyncpg.connect(dsn, timeout=3)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
+from tests.support.postgres import fresh_database
 
 
 @pytest.fixture
 async def pg_uow() -> AsyncIterator[UnitOfWorkFactory]:
-    name = f"shopbot_{uuid.uuid4().hex[:12]}"
-    try:
-        await _admin(f'CREATE DATABASE "{name}"')
-    except (OSError, ImportError) as error:
-        pytest.skip(f"no PostgreSQL here: {error}")
-    url = f"{SERVER}/{name}"
-    await upgrade(url)
-    engine = make_engine(url)
-    yield UnitOfWorkFactory(make_sessionmaker(engine))
-    await engine.dispose()
-    await _admin(f'DROP DATABASE "{name}"')
+    async with fresh_database() as url:
+        await upgrade(url)
+        engine = make_engine(url)
+        yield UnitOfWorkFactory(make_sessionmaker(engine))
+        await engine.dispose()
 
 
 async def test_the_list_works_on_postgresql(pg_uow: UnitOfWorkFactory) -> None:
