@@ -10,6 +10,8 @@ Every line is one message:
   (`@name/family: text` is the same as `@name: text`).
 - `!N` (or `@name: !N`, `@name/private: !N`) presses button N of the bot's last reply in that
   chat, as that speaker.
+- `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
+  say `@samir/private: /join {code}` without knowing the random code in advance.
 
 Replies in the family group are printed as `bot: …`; replies in any other chat name it,
 `bot → dana/private: …` or `bot → work: …`, so a reader sees where each one went. By
@@ -33,7 +35,7 @@ from handlers.i18n import button_text, render
 from handlers.reply import Button, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["DEFAULT_GROUP", "ChatSession", "Line", "Turn", "parse_line", "run_chat"]
+__all__ = ["DEFAULT_GROUP", "PRIVATE", "ChatSession", "Line", "Turn", "parse_line", "run_chat"]
 
 CHAT_ID = -1000000000001
 DEFAULT_GROUP = "family"
@@ -58,12 +60,14 @@ class Line:
     Attributes:
         chat: `family` (the default group), another group's word, or `name/private`.
         press: the button number for a `!N` line, else None.
+        named: the line named its speaker (`@name…:`); otherwise `me` speaks.
     """
 
     speaker: str
     chat: str
     text: str
     press: int | None = None
+    named: bool = False
 
 
 def parse_line(line: str) -> Line:
@@ -79,7 +83,8 @@ def parse_line(line: str) -> Line:
     else:
         chat = where
     press = _PRESS.fullmatch(text)
-    return Line(speaker, chat, text, int(press.group(1)) if press else None)
+    return Line(speaker, chat, text, int(press.group(1)) if press else None,
+                named=match is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +125,7 @@ class ChatSession:
     users: dict[str, int] = field(default_factory=dict)
     chats: dict[str, _Chat] = field(default_factory=dict)
     update_id: int = 0
+    code: str | None = None  # the invite code the bot showed last, for `{code}`
 
     def _user(self, name: str) -> int:
         if name not in self.users:
@@ -152,6 +158,8 @@ class ChatSession:
         text = prefix + plain(render(reply)).replace("\n", "\n     ") + "\n"
         chat.buttons = [button for row in reply.buttons for button in row]
         chat.last_lang = reply.lang
+        if isinstance(reply.params.get("code"), str):
+            self.code = reply.params["code"]
         for number, button in enumerate(chat.buttons, start=1):
             text += f"     [{number}] {button_text(button, reply.lang)}\n"
         self.out.write(text)
@@ -163,6 +171,8 @@ class ChatSession:
         raw = raw.rstrip("\n")
         if not raw.strip():
             return None
+        if self.code is not None:
+            raw = raw.replace("{code}", self.code)
         line = parse_line(raw)
         self.update_id += 1
         user_id = self._user(line.speaker)

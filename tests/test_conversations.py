@@ -1,0 +1,94 @@
+"""Every scripted conversation in tests/conversations/<lang>/*.chat, one test case each.
+
+Each file is played through `shopbot chat`'s session against real services: real settings, a
+real SQLite file, the bundled model, no LLM. A failure prints the whole transcript. Run one
+with `pytest tests/test_conversations.py -k <slug>`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.services import Services, build_services
+from bot.settings import Settings
+from db.engine import upgrade_sync
+from tests.support.conversations import ConversationError, parse, run
+
+CONVERSATIONS = Path(__file__).parent / "conversations"
+FILES = sorted(CONVERSATIONS.glob("*/*.chat"))
+
+
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database for the whole run; each conversation gets a copy of the file."""
+    path = tmp_path_factory.mktemp("template") / "shopbot.db"
+    upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+async def services(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
+    for part in template_db.parent.glob(template_db.name + "*"):
+        shutil.copy(part, tmp_path / part.name)
+    settings = Settings(_env_file=None,  # type: ignore[call-arg]
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / template_db.name}",
+                        llm_enabled=False)
+    built = await build_services(settings, migrate=False)
+    yield built
+    await built.close()
+
+
+@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+async def test_conversation(path: Path, services: Services) -> None:
+    conversation = parse(path)
+    result = await run(conversation, services)
+    if result.failures:
+        summary = [failure.splitlines()[0] for failure in result.failures]
+        pytest.fail("\n".join(["", *result.transcript, "", *summary]), pytrace=False)
+
+
+def test_there_are_conversations_in_every_language() -> None:
+    languages = {path.parent.name for path in FILES}
+    assert {"he", "en", "ar"} <= languages
+
+
+MALFORMED = [
+    ("@dana: milk\n", 1, "starts with its title"),
+    ("# t\n@dana milk\n", 2, "not a speaker line"),
+    ("# t\n> added\n", 2, "must follow the message"),
+    ("# t\n@dana: add milk\n= list\n@dana: hi\n", 3, "needs `•` lines"),
+    ("# t\n@dana: add milk\n• milk\n", 3, "belongs under `= list`"),
+    ("# t\n@dana: add milk\n= list\n(empty)\n• milk\n", 5, "cannot be `(empty)`"),
+    ("# t\n@dana: add milk\n!1\n", 3, "needs its speaker"),
+    ("# t\n@dana: add milk\n>. \n> added\n", 4, "both silent"),
+    ("# t\n@dana: add milk\n# quiet\n", 3, "before the first message"),
+    ("# t\n@dana: add milk\nmilk please\n", 3, "expected `# …`"),
+]
+
+
+@pytest.mark.parametrize(("text", "lineno", "message"), MALFORMED)
+def test_a_malformed_conversation_fails_naming_its_file_and_line(
+        tmp_path: Path, text: str, lineno: int, message: str) -> None:
+    path = tmp_path / "01_broken.chat"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConversationError) as raised:
+        parse(path)
+    assert str(raised.value).startswith(f"{path}:{lineno}: ")
+    assert message in str(raised.value)
+
+
+async def test_a_wrong_expectation_fails_with_the_whole_transcript(
+        tmp_path: Path, services: Services) -> None:
+    path = tmp_path / "01_wrong.chat"
+    path.write_text("# A wrong list\n@dana: תוסיף חלב\n> נוסף\n@yossi: add bread\n> nothing\n"
+                    "= list\n• חלב\n", encoding="utf-8")
+    result = await run(parse(path), services)
+    assert len(result.failures) == 2
+    assert result.failures[0].startswith(f"{path}:4: expected the reply to contain 'nothing'")
+    assert "extra:    bread" in result.failures[1]
+    text = "\n".join(result.transcript)
+    assert "@dana: תוסיף חלב" in text and "bot: ✓" in text and "= list: " in text
