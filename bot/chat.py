@@ -145,9 +145,9 @@ class ChatSession:
                 # Telegram gives a private chat the id of the user in it.
                 chat = _Chat(key, self._user(speaker), ChatKind.PRIVATE, None)
             else:
-                groups = sum(1 for c in self.chats.values() if c.kind is ChatKind.GROUP
-                             and c.key != DEFAULT_GROUP)
-                chat = _Chat(key, CHAT_ID - 1 - groups, ChatKind.GROUP, key)
+                # From the word, like user ids: `work` is the same chat in the next run.
+                chat = _Chat(key, CHAT_ID - 1 - zlib.crc32(key.encode()) % 1_000_000_000,
+                             ChatKind.GROUP, key)
             self.chats[key] = chat
         return self.chats[key]
 
