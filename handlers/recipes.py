@@ -93,15 +93,29 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
             for dish in dishes:
                 if any(v == k for v in phrase_variants for k in dish.keys):
                     return dish, []
-    scored: list[tuple[float, Dish]] = []
+    scored: list[tuple[float, bool, Dish]] = []
     for dish in dishes:
-        best = max((difflib.SequenceMatcher(None, v, k).ratio() for v in variants
-                    for k in dish.keys), default=0.0)
-        scored.append((best, dish))
-    scored.sort(key=lambda pair: -pair[0])
-    if scored and scored[0][0] >= 0.8:
-        return scored[0][1], []
-    return None, [dish for _score, dish in scored[:3]]
+        best, typo = 0.0, False
+        for v in variants:
+            for k in dish.keys:
+                ratio = difflib.SequenceMatcher(None, v, k).ratio()
+                if ratio > best:
+                    best, typo = ratio, _is_typo(v, k, ratio)
+        scored.append((best, typo, dish))
+    scored.sort(key=lambda entry: -entry[0])
+    if scored and scored[0][1]:
+        return scored[0][2], []
+    # Unsure: no dish is taken; the reply asks with the closest names.
+    return None, [dish for _score, _typo, dish in scored[:3]]
+
+
+def _is_typo(query: str, key: str, ratio: float) -> bool:
+    """A misspelling of this very name, not a different dish: short names differ by one letter
+    from other dishes (كبسة, kabsa, is not كبة, kibbeh), so they must match exactly, and a
+    shorter name is taken for a longer query only when nearly all of it is there."""
+    if ratio < 0.8 or min(len(query), len(key)) < 6:
+        return False
+    return len(key) >= len(query) or ratio >= 0.9
 
 
 def _dish_reply(dish: Dish, lang: str) -> Reply:
@@ -133,7 +147,9 @@ async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
     query = msg.entities.dish or msg.incoming.text
     dish, closest = find_dish(query)
     if dish is None and msg.entities.dish:
-        dish, closest = find_dish(msg.incoming.text)
+        # The whole message may still name a catalog dish exactly; the closest names stay
+        # those of the dish the user named, not of the sentence around it.
+        dish, _sentence_closest = find_dish(msg.incoming.text)
     suggested = msg.extra.get("llm_dish")
     if dish is None and suggested:
         return await _offer(ctx, uow, msg, msg.entities.dish or msg.incoming.text, suggested)

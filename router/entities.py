@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
+from pathlib import Path
 
 from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
@@ -197,6 +199,9 @@ _DISH_MARKERS = re.compile(
     r"|حق)\s*",
     re.IGNORECASE,
 )
+_CLAUSES = re.compile(r"[,،;؛\n]|[?؟!.](?:\s|$)")
+_GLUED_PREFIX = re.compile(r"ל|لل?")
+DISH_WORDS = Path(__file__).with_name("data") / "dish_words.tsv"
 _DISH_TAIL = re.compile(
     r"\s*(?:\?|؟|!|\.|,|בבקשה|please|pls|\btonight\b|\btomorrow\b|\bfor\s+\d+.*|הערב|מחר|בשבת"
     r"|لو\s+سمحت|اليوم|بكرا|بكره|الليله).*$",
@@ -554,22 +559,66 @@ def _notification_state(text: str) -> str:
     return "status"
 
 
-def _dish(text: str) -> str | None:
-    text = clean_text(_URL.sub(" ", text))
-    text = _EMOJI.sub(" ", text)
-    last = None
-    for found in _DISH_MARKERS.finditer(text):
-        if found.end() < len(text):
-            last = found
-    tail = text[last.end():] if last else text
-    tail = _DISH_TAIL.sub("", tail)
+@lru_cache(maxsize=1)
+def _dish_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Verbs the dish follows and words never in a dish name (router/data/dish_words.tsv)."""
+    verbs: list[str] = []
+    drops: list[str] = []
+    for line in DISH_WORDS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            _lang, kind, phrase = line.split("\t")
+            (verbs if kind == "verb" else drops).append(re.escape(phrase.strip()))
+    # Longest first, so "to buy" goes before "buy".
+    verbs.sort(key=len, reverse=True)
+    drops.sort(key=len, reverse=True)
+    return (re.compile(r"(?<!\S)(?:" + "|".join(verbs) + r")\s+", re.IGNORECASE),
+            re.compile(r"(?<!\S)(?:" + "|".join(drops) + r")(?![^\s,،;؛.?؟!:])",
+                       re.IGNORECASE))
+
+
+def _dish_in_clause(clause: str) -> tuple[str | None, bool]:
+    """The dish a clause names after its last marker; whether it had a marker."""
+    verbs, _drops = _dish_words()
+    # The marker that ends last wins, overlaps included: in "צריכה להכין מרק" both
+    # "צריכה ל" and "להכין" match, and only the second ends where the dish begins.
+    # A glued ל/لل right after another marker is the dish's own first letter ("בשביל לזניה").
+    last = -1
+    ends: set[int] = set()
+    for start in range(len(clause)):
+        for pattern in (_DISH_MARKERS, verbs):
+            found = pattern.match(clause, start)
+            if not found or found.end() >= len(clause):
+                continue
+            if _GLUED_PREFIX.fullmatch(found.group(0)) and start in ends:
+                continue
+            ends.add(found.end())
+            last = max(last, found.end())
+    tail = _DISH_TAIL.sub("", clause[last:] if last >= 0 else clause)
     words = _clean_segment(tail)
     while words and normalize(words[0]) in ("ה", "את", "the", "a", "an", "ال", "של", "some"):
         words.pop(0)
     if words and words[0].startswith("ה") and len(words[0]) > 3:
         words[0] = words[0][1:]
-    dish = " ".join(words).strip()
-    return dish or None
+    if len(words) == 1 and words[0].startswith("ال") and len(words[0]) > 4:
+        words[0] = words[0][2:]
+    return " ".join(words).strip() or None, last >= 0
+
+
+def _dish(text: str) -> str | None:
+    """The dish a recipe question names, cut from the sentence around it: words that never
+    name a dish go first, then the first clause with a marker ("for", "להכין", "اعمل",
+    a glued ל/لل) gives the words after its last marker."""
+    text = clean_text(_URL.sub(" ", text))
+    text = _EMOJI.sub(" ", text)
+    text = _dish_words()[1].sub(" ", text)
+    clauses = [c for c in _CLAUSES.split(text) if c.strip()]
+    fallback = None
+    for clause in clauses:
+        dish, marked = _dish_in_clause(clause)
+        if dish and marked:
+            return dish
+        fallback = fallback or dish
+    return fallback
 
 
 def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
