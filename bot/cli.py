@@ -10,10 +10,11 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -61,16 +62,53 @@ async def _classify(settings: Settings) -> int:
     return 0
 
 
+class _InterruptibleInput:
+    """stdin for `shopbot chat`, and what Ctrl-C does to it.
+
+    Ctrl-C while the chat waits for a line ends it at once; Ctrl-C while a message is being
+    handled lets that message finish (its transaction commits or not, never half) and ends
+    the chat before the next line. Either way the database is closed normally, so no
+    cancelled close leaves a traceback in the log.
+    """
+
+    def __init__(self, source: TextIO) -> None:
+        self.source = source
+        self.reading = False
+        self.interrupted = False
+
+    def isatty(self) -> bool:
+        return self.source.isatty()
+
+    def readline(self) -> str:
+        if self.interrupted:
+            return ""
+        self.reading = True
+        try:
+            return self.source.readline()
+        finally:
+            self.reading = False
+
+    def on_sigint(self, _signum: int, _frame: object) -> None:
+        self.interrupted = True
+        if self.reading:
+            raise KeyboardInterrupt
+
+
 async def _chat(settings: Settings, quiet: bool) -> int:
     from bot.chat import run_chat
     from bot.services import build_services
 
     services = await build_services(settings)
+    source = _InterruptibleInput(sys.stdin)
+    previous = signal.signal(signal.SIGINT, source.on_sigint)
     try:
-        await run_chat(services, sys.stdin, addressed=not quiet)
+        await run_chat(services, cast(TextIO, source), addressed=not quiet)
+    except KeyboardInterrupt:
+        pass  # raised only out of the blocking read, between messages
     finally:
+        signal.signal(signal.SIGINT, previous)
         await services.close()
-    return 0
+    return 130 if source.interrupted else 0
 
 
 def _run(settings: Settings) -> int:
@@ -149,64 +187,100 @@ async def _feedback(settings: Settings, action: str, out: Path | None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="shopbot", description="A shared shopping list bot.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the Telegram bot (long polling)")
-    chat = sub.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed")
+    parser = argparse.ArgumentParser(
+        prog="shopbot", description="A shared shopping list bot for Telegram.",
+        epilog="Settings come from SHOPBOT_* environment variables or a .env file (README).")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", help="run the Telegram bot (long polling)",
+                   description="Run the bot on Telegram; needs SHOPBOT_TELEGRAM_TOKEN.")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed",
+                          description="The whole bot in a terminal: one message a line "
+                                      "(@name: text, @name/private: text, !N presses a button).")
     chat.add_argument("--group-quiet", action="store_true",
                       help="behave like a family group: stay out of chit-chat")
-    sub.add_parser("classify", help="JSON lines in, one routing decision per line out")
-    sub.add_parser("migrate", help="create or upgrade the database schema")
-    sub.add_parser("stats", help="how many messages were routed by rule, model, LLM, user")
-    feedback = sub.add_parser("feedback", help="the stored fallback decisions")
-    feedback.add_argument("action", choices=["export", "purge"])
-    feedback.add_argument("--out", type=Path)
-    train = sub.add_parser("train", help="rebuild the bundled intent model from the corpus")
-    train.add_argument("--out", type=Path, default=None)
-    train.add_argument("--seed", type=int, default=42)
-    train.add_argument("--arch", choices=["bag", "cnn"], default=None)
+    sub.add_parser("classify", help="JSON lines in, one routing decision per line out",
+                   description="Read {\"text\": …} lines (or plain lines) on stdin; write "
+                               "one JSON routing decision per line on stdout.")
+    sub.add_parser("migrate", help="create or upgrade the database schema",
+                   description="Create or upgrade the database at SHOPBOT_DATABASE_URL.")
+    sub.add_parser("stats", help="how many messages were routed by rule, model, LLM, user",
+                   description="Counts of routed messages by who decided the intent.")
+    feedback = sub.add_parser("feedback", help="the stored fallback decisions",
+                              description="LLM answers and users' \"did you mean\" choices "
+                                          "kept for retraining.")
+    feedback.add_argument("action", choices=["export", "purge"],
+                          help="export them as training lines, or delete them all")
+    feedback.add_argument("--out", type=Path, metavar="FILE",
+                          help="write the exported lines to FILE instead of stdout")
+    train = sub.add_parser("train", help="rebuild the bundled intent model from the corpus",
+                           description="Train the intent model (needs the train extra).")
+    train.add_argument("--out", type=Path, default=None, metavar="DIR",
+                       help="model directory to write (default: SHOPBOT_MODEL_DIR)")
+    train.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    train.add_argument("--arch", choices=["bag", "cnn"], default=None,
+                       help="model architecture (default: the bundled model's)")
     train.add_argument("--compare", action="store_true",
                        help="train every architecture and keep the best on validation")
-    train.add_argument("--extra", type=Path, default=None,
+    train.add_argument("--extra", type=Path, default=None, metavar="FILE",
                        help="more labelled JSON lines (e.g. `shopbot feedback export`)")
-    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--epochs", type=int, default=None,
+                       help="training epochs (default: the architecture's own)")
     train.add_argument("--multi-label", action="store_true",
                        help="one sigmoid per intent, trained with compound messages too")
     train.add_argument("--force", action="store_true",
                        help="replace the model even if the new one is worse on the test split")
-    evaluate = sub.add_parser("eval", help="measure a model on labelled JSON lines")
-    evaluate.add_argument("--data", type=Path, default=None)
-    evaluate.add_argument("--model", type=Path, default=None)
-    evaluate.add_argument("--threshold", type=float, default=None)
-    evaluate.add_argument("--report", type=Path, default=None)
-    evaluate.add_argument("--seeds", type=str, default=None)
+    evaluate = sub.add_parser("eval", help="measure a model on labelled JSON lines",
+                              description="Macro-F1, accuracy, coverage and calibration of "
+                                          "a model directory.")
+    evaluate.add_argument("--data", type=Path, default=None, metavar="FILE",
+                          help="JSON lines with text and intent (default: the held-out "
+                               "test split)")
+    evaluate.add_argument("--model", type=Path, default=None, metavar="DIR",
+                          help="model directory (default: SHOPBOT_MODEL_DIR)")
+    evaluate.add_argument("--threshold", type=float, default=None,
+                          help="confidence threshold (default: SHOPBOT_THRESHOLD)")
+    evaluate.add_argument("--report", type=Path, default=None, metavar="DIR",
+                          help="also write report.md, report.json and a confusion plot here")
+    evaluate.add_argument("--seeds", type=str, default=None, metavar="N,N,…",
+                          help="train one model per seed and report mean ± std")
     evaluate.add_argument("--compound", action="store_true",
                           help="two-intent messages: exact match, order, per-label F1")
     evaluate.add_argument("--llm", action="store_true",
                           help="add a zero-shot row for the configured LLM (one call a message)")
     model = sub.add_parser("model", help="bring your own transformer (needs the train extra "
-                                         "plus transformers and peft)")
-    model_sub = model.add_subparsers(dest="model_command", required=True)
+                                         "plus transformers and peft)",
+                           description="Fine-tune, export or import a Hugging Face encoder.")
+    model_sub = model.add_subparsers(dest="model_command", required=True, metavar="ACTION")
     finetune = model_sub.add_parser("finetune", help="fine-tune a local HF encoder on the corpus")
-    finetune.add_argument("--base", type=Path, required=True)
-    finetune.add_argument("--out", type=Path, required=True)
+    finetune.add_argument("--base", type=Path, required=True, metavar="DIR",
+                          help="a local Hugging Face encoder directory")
+    finetune.add_argument("--out", type=Path, required=True, metavar="DIR",
+                          help="where the fine-tuned model goes")
     finetune.add_argument("--lora", type=str, default=None,
-                          help="r=8,alpha=16,dropout=0.05,targets=q_lin,v_lin")
-    finetune.add_argument("--multi-label", action="store_true")
-    finetune.add_argument("--curriculum", action="store_true")
-    finetune.add_argument("--seeds", type=str, default="42")
-    finetune.add_argument("--epochs", type=int, default=3)
+                          help="LoRA adapters instead of full fine-tuning: "
+                               "r=8,alpha=16,dropout=0.05,targets=q_lin,v_lin")
+    finetune.add_argument("--multi-label", action="store_true",
+                          help="one sigmoid per intent, with compound messages")
+    finetune.add_argument("--curriculum", action="store_true",
+                          help="with --multi-label: single-intent messages first, "
+                               "compound ones after")
+    finetune.add_argument("--seeds", type=str, default="42", metavar="N,N,…",
+                          help="one run per seed (default: 42)")
+    finetune.add_argument("--epochs", type=int, default=3, help="epochs (default: 3)")
     finetune.add_argument("--limit", type=int, default=None,
                           help="train on a sample of this many messages (quick runs)")
     export = model_sub.add_parser("export", help="HF directory to an ONNX model directory")
-    export.add_argument("source", type=Path)
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--int8", action="store_true")
+    export.add_argument("source", type=Path, help="a fine-tuned Hugging Face directory")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="the model directory to write")
+    export.add_argument("--int8", action="store_true", help="also quantize to int8")
     imported = model_sub.add_parser("import", help="an HF classifier or a PEFT adapter (+ base)")
-    imported.add_argument("source", type=Path)
-    imported.add_argument("--out", type=Path, required=True)
-    imported.add_argument("--base", type=Path, default=None)
-    imported.add_argument("--int8", action="store_true")
+    imported.add_argument("source", type=Path, help="an HF classifier or a PEFT adapter")
+    imported.add_argument("--out", type=Path, required=True, metavar="DIR",
+                          help="the model directory to write")
+    imported.add_argument("--base", type=Path, default=None, metavar="DIR",
+                          help="the base encoder an adapter was trained on")
+    imported.add_argument("--int8", action="store_true", help="also quantize to int8")
     return parser
 
 
@@ -235,21 +309,106 @@ def _model_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# Subcommands that open the database: it is checked first, so that a wrong URL or a server
+# that is down is one line, not a traceback from deep inside the first query.
+_DATABASE_COMMANDS = frozenset({"run", "chat", "migrate", "stats", "feedback"})
+
+
+def _check_database(settings: Settings) -> None:
+    from db.engine import DatabaseUnavailable, check_database
+
+    try:
+        asyncio.run(check_database(settings.database_url))
+    except DatabaseUnavailable as error:
+        raise SettingsError(f"SHOPBOT_DATABASE_URL: {error}") from None
+
+
+def _check_model(path: Path, option: str) -> None:
+    from router.classifier import Classifier, ModelDirError
+
+    try:
+        Classifier.from_dir(path)
+    except ModelDirError as error:
+        raise SettingsError(f"{option}: {error}") from None
+
+
+def _check_file(path: Path | None, option: str) -> None:
+    if path is not None and not path.is_file():
+        raise SettingsError(f"{option} {path}: "
+                            f"{'not a file' if path.exists() else 'no such file'}")
+
+
+def _check_dir(path: Path | None, option: str) -> None:
+    if path is not None and not path.is_dir():
+        raise SettingsError(f"{option} {path}: no such directory")
+
+
+def _check_labelled_lines(path: Path, option: str) -> None:
+    """Every line a JSON object with a text and a known intent, or one line saying which."""
+    from router.types import Intent
+
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    row = None
+                if not (isinstance(row, dict) and isinstance(row.get("text"), str)
+                        and isinstance(row.get("intent"), str)):
+                    raise SettingsError(f'{option} {path}: line {number} is not a JSON object '
+                                        f'with "text" and "intent"')
+                if row["intent"] not in Intent.__members__:
+                    raise SettingsError(f"{option} {path}: line {number}: unknown intent "
+                                        f"{row['intent'][:40]!r}")
+    except UnicodeDecodeError:
+        raise SettingsError(f"{option} {path}: not UTF-8 text") from None
+
+
+def _check_arguments(args: argparse.Namespace, settings: Settings) -> None:
+    """Files and directories named on the command line exist and can be read."""
+    if args.command == "eval":
+        if args.data is not None:
+            _check_file(args.data, "--data")
+            _check_labelled_lines(args.data, "--data")
+        if not args.seeds:
+            _check_model(args.model or settings.model_dir,
+                         "--model" if args.model else "SHOPBOT_MODEL_DIR")
+    elif args.command == "train":
+        _check_file(args.extra, "--extra")
+        if args.extra is not None:
+            _check_labelled_lines(args.extra, "--extra")
+    elif args.command == "model":
+        _check_dir(getattr(args, "base", None), "--base")
+        if args.model_command in ("export", "import") and not args.source.exists():
+            raise SettingsError(f"{args.source}: no such file or directory")
+    if args.command == "feedback" and args.out is not None:
+        _check_dir(args.out.parent if str(args.out.parent) else Path("."), "--out")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `shopbot` console script."""
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-        logging.basicConfig(level=settings.log_level.upper(),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                            stream=sys.stderr)
-        for noisy in ("httpx", "apscheduler", "alembic"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        from bot.logs import configure_logging
+
+        configure_logging(settings.log_level, secrets=settings.secrets())
+        # classify and chat are quiet unless SHOPBOT_LOG_LEVEL asks otherwise (their
+        # stdout is the product; the log goes to stderr when asked for).
+        quiet = "log_level" not in settings.model_fields_set
+        _check_arguments(args, settings)
+        if args.command in _DATABASE_COMMANDS:
+            _check_database(settings)
         if args.command == "classify":
-            logging.getLogger().setLevel(logging.WARNING)
+            if quiet:
+                logging.getLogger().setLevel(logging.WARNING)
             return asyncio.run(_classify(settings))
         if args.command == "chat":
-            logging.getLogger().setLevel(logging.WARNING)
+            if quiet:
+                logging.getLogger().setLevel(logging.WARNING)
             return asyncio.run(_chat(settings, args.group_quiet))
         if args.command == "run":
             return _run(settings)
@@ -293,6 +452,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The reader went away (`shopbot chat … | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
+        # A file named in a setting or an option that cannot be read or written.
+        print(f"shopbot: {error.filename or ''}: {(error.strerror or str(error)).lower()}",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as error:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        if not isinstance(error, (OperationalError, InterfaceError)):
+            raise
+        from db.engine import describe_error
+
+        # The database went away after the check (a server stopped, a file locked).
+        print(f"shopbot: SHOPBOT_DATABASE_URL: {describe_error(error)}", file=sys.stderr)
+        return EXIT_CONFIG
     return 1
 
 

@@ -23,7 +23,8 @@ import numpy as np
 from router.classifier import Classifier
 from router.types import Intent
 
-__all__ = ["KEYWORD_RULES", "eval_command", "evaluate", "keyword_baseline", "metrics"]
+__all__ = ["KEYWORD_RULES", "compound_markdown", "eval_command", "evaluate", "keyword_baseline",
+           "metrics", "route_rows"]
 
 LABELS = list(Intent)
 
@@ -231,72 +232,187 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 
 def llm_baseline(llm: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The zero-shot LLM on the same rows; an unusable answer counts as OTHER."""
+    """The zero-shot LLM on the same rows, honestly: what became of every question (answered,
+    valid, rejected, skipped by the circuit or a timeout), latency percentiles, and accuracy
+    over the valid answers only. A message the LLM never answered is not a prediction."""
     import asyncio
 
-    async def ask_all() -> list[int]:
-        out = []
-        for row in rows:
-            proposal = await llm.propose(row["text"], row.get("lang", "he"), ())
-            intent = proposal[0][0] if proposal else Intent.OTHER
-            out.append(LABELS.index(intent))
-        return out
+    async def ask_all() -> list[Any]:
+        # One at a time, as the bot's fallback meets them; each result carries its outcome.
+        return [await llm.ask(row["text"], row.get("lang", "he"), ()) for row in rows]
 
-    gold = [LABELS.index(Intent(row["intent"])) for row in rows]
-    return metrics(gold, asyncio.run(ask_all()))
+    results = asyncio.run(ask_all())
+    valid = [(row, result) for row, result in zip(rows, results, strict=True)
+             if result.proposal]
+    gold = [LABELS.index(Intent(row["intent"])) for row, _result in valid]
+    pred = [LABELS.index(result.proposal[0][0]) for _row, result in valid]
+    scores = metrics(gold, pred)
+    counts = Counter(result.outcome.value for result in results)
+    times = sorted(result.seconds for result in results if result.outcome.value != "circuit")
+
+    def percentile(p: float) -> float | None:
+        return round(times[min(len(times) - 1, int(p * len(times)))] * 1000) if times else None
+
+    scores["llm"] = {
+        "asked": len(rows),
+        "answered": sum(counts[k] for k in ("valid", "rejected", "truncated")),
+        "valid": counts["valid"], "rejected": counts["rejected"],
+        "truncated": counts["truncated"], "skipped_circuit": counts["circuit"],
+        "timeout": counts["timeout"], "failed": counts["failed"],
+        "correct": sum(1 for g, p in zip(gold, pred, strict=True) if g == p),
+        "latency_ms": {"p50": percentile(0.5), "p95": percentile(0.95),
+                       "max": percentile(1.0)},
+        "json_schema_supported": getattr(llm, "json_schema_supported", None),
+    }
+    return scores
 
 
-def evaluate_compound(model_dir: Path, seed: int = 42, count: int = 600) -> dict[str, Any]:
+def _llm_markdown(scores: dict[str, Any]) -> str:
+    """The LLM row's counts, said in words beside the table."""
+    c = scores["llm"]
+    latency = c["latency_ms"]
+    form = {True: "json_schema", False: "json_object + schema"}.get(
+        c["json_schema_supported"], "unknown")
+    return (
+        f"- LLM (zero-shot, {form}): asked {c['asked']}, answered {c['answered']} "
+        f"(valid {c['valid']}, rejected {c['rejected']}, truncated {c['truncated']}), "
+        f"skipped {c['skipped_circuit'] + c['timeout']} (circuit {c['skipped_circuit']}, "
+        f"timeout {c['timeout']}), failed {c['failed']}; latency p50 {latency['p50']} ms, "
+        f"p95 {latency['p95']} ms, max {latency['max']} ms. Its table row covers only its "
+        f"{c['valid']} valid answers ({c['correct']} right); unanswered messages are not "
+        "counted as predictions.\n")
+
+
+def route_rows(router: Any, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Route every row as the bot would (rules, clause splitting, the model; no LLM) and
+    compare the requests it found with the row's `intents` (in order) or `intent`.
+
+    A request counts as done when the router would act on it by itself (`routed`), so a
+    compound message is right only when every one of its requests is done, in the order
+    said. Single-request rows measure what splitting costs: macro-F1 of the first intent,
+    and how many were wrongly cut in two.
+    """
+    from router.types import Incoming
+
+    tp = [0] * len(LABELS)
+    fp = [0] * len(LABELS)
+    fn = [0] * len(LABELS)
+    languages: dict[str, dict[str, Any]] = {}
+    single_gold: dict[str, list[int]] = {}
+    single_pred: dict[str, list[int]] = {}
+    errors = []
+    for row in rows:
+        wanted = tuple(Intent(i) for i in (row.get("intents") or [row["intent"]]))
+        routed = router.decide(Incoming(chat_id=0, user_id=0, text=row["text"]))
+        got = routed.intents
+        lang = row.get("lang", "?")
+        figures = languages.setdefault(lang, {"compound": 0, "compound_done_in_order": 0,
+                                              "compound_in_order": 0, "single": 0,
+                                              "single_right": 0, "single_split": 0})
+        right = routed.routed and tuple(got) == wanted
+        if len(wanted) > 1:
+            figures["compound"] += 1
+            figures["compound_done_in_order"] += right
+            figures["compound_in_order"] += tuple(got) == wanted
+        else:
+            figures["single"] += 1
+            figures["single_right"] += tuple(got) == wanted
+            figures["single_split"] += len(got) > 1
+            single_gold.setdefault(lang, []).append(LABELS.index(wanted[0]))
+            single_pred.setdefault(lang, []).append(LABELS.index(got[0]))
+        if not right:
+            errors.append({"text": row["text"], "lang": lang, "gold": [i.value for i in wanted],
+                           "got": [i.value for i in got], "routed": routed.routed,
+                           "parts": list(routed.part_texts)})
+        for index, label in enumerate(LABELS):
+            predicted, asked = label in got, label in wanted
+            tp[index] += predicted and asked
+            fp[index] += predicted and not asked
+            fn[index] += asked and not predicted
+    for lang, figures in languages.items():
+        if figures["compound"]:
+            figures["compound_done_in_order_pct"] = round(
+                100 * figures["compound_done_in_order"] / figures["compound"], 1)
+        if figures["single"]:
+            figures["single_macro_f1"] = metrics(single_gold[lang],
+                                                 single_pred[lang])["macro_f1"]
+    all_gold = [g for values in single_gold.values() for g in values]
+    all_pred = [p for values in single_pred.values() for p in values]
+    compound = sum(f["compound"] for f in languages.values())
+    done = sum(f["compound_done_in_order"] for f in languages.values())
+    return {
+        "messages": len(rows),
+        "by_language": dict(sorted(languages.items())),
+        "compound_done_in_order_pct": round(100 * done / compound, 1) if compound else None,
+        "single_intent_macro_f1": metrics(all_gold, all_pred)["macro_f1"] if all_gold
+        else None,
+        "single_split": sum(f["single_split"] for f in languages.values()),
+        "per_label_f1": {label.value: round(2 * tp[i] / max(1, 2 * tp[i] + fp[i] + fn[i]), 4)
+                         for i, label in enumerate(LABELS) if tp[i] + fn[i]},
+        "errors": errors[:80],
+    }
+
+
+def compound_markdown(figures: dict[str, Any], data_name: str) -> str:
+    """The per-language table of `route_rows`."""
+    lines = [f"# Requests per message on {data_name} ({figures['messages']} messages)", "",
+             "| language | compound | all requests done, in order | single | single macro-F1 "
+             "| single cut in two |", "|---|---|---|---|---|---|"]
+    for lang, f in figures["by_language"].items():
+        done = (f"{f['compound_done_in_order']} ({f['compound_done_in_order_pct']}%)"
+                if f["compound"] else "-")
+        macro = f"{f['single_macro_f1']:.4f}" if f["single"] else "-"
+        lines.append(f"| {lang} | {f['compound']} | {done} | {f['single']} | {macro} | "
+                     f"{f['single_split'] if f['single'] else '-'} |")
+    if figures["single_intent_macro_f1"] is not None:
+        lines += ["", f"- Single-request macro-F1 (first intent, through the router): "
+                      f"{figures['single_intent_macro_f1']:.4f}"]
+    return "\n".join(lines) + "\n"
+
+
+def evaluate_compound(model_dir: Path, seed: int = 42, count: int = 600,
+                      threshold: float = 0.7, margin: float = 0.1) -> dict[str, Any]:
     """Held-out two-intent messages (built from test-split templates only): how often the
     router gets both intents, in the user's order, and per-label F1; plus single-intent
     macro-F1 on the same test split, to compare with the single-label model."""
     from models.corpus.generate import build_splits
     from models.train import compounds
     from router.router import Router
-    from router.types import Incoming
 
     split = build_splits(seed=seed)
-    router = Router(Classifier.from_dir(model_dir, threads=1))
-    rows = compounds(split.test, random.Random(seed + 7), count)
-    exact = ordered = 0
-    tp = [0] * len(LABELS)
-    fp = [0] * len(LABELS)
-    fn = [0] * len(LABELS)
-    for row in rows:
-        got = router.decide(Incoming(chat_id=0, user_id=0, text=row.text)).intents
-        exact += set(got) == set(row.intents)
-        ordered += tuple(got) == tuple(row.intents)
-        for index, label in enumerate(LABELS):
-            predicted, wanted = label in got, label in row.intents
-            tp[index] += predicted and wanted
-            fp[index] += predicted and not wanted
-            fn[index] += wanted and not predicted
-    per_label = {label.value: 2 * tp[i] / max(1, 2 * tp[i] + fp[i] + fn[i])
-                 for i, label in enumerate(LABELS) if tp[i] + fn[i]}
-    singles = [(LABELS.index(e.intent),
-                LABELS.index(router.decide(Incoming(chat_id=0, user_id=0, text=e.text)).intent))
-               for e in split.test]
-    return {
-        "compound_messages": len(rows),
-        "exact_match": exact / len(rows),
-        "exact_match_in_order": ordered / len(rows),
-        "per_label_f1": per_label,
-        "single_intent_macro_f1": metrics([g for g, _ in singles],
-                                          [p for _, p in singles])["macro_f1"],
-    }
+    router = Router(Classifier.from_dir(model_dir, threads=1), threshold=threshold,
+                    margin=margin)
+    made = compounds(split.test, random.Random(seed + 7), count)
+    rows = [{"text": c.text, "intents": [i.value for i in c.intents], "lang": c.lang}
+            for c in made]
+    rows += [{"text": e.text, "intent": e.intent.value, "lang": e.lang} for e in split.test]
+    return route_rows(router, rows)
 
 
 def eval_command(data: Path | None, model: Path, threshold: float, report: Path | None,
-                 seeds: str | None = None, llm: Any = None, compound: bool = False) -> int:
+                 seeds: str | None = None, llm: Any = None, compound: bool = False,
+                 margin: float = 0.1) -> int:
     """Print (and optionally write) the evaluation report."""
     if seeds:
         return _multi_seed(seeds, data, threshold, report)
     if compound:
-        figures = evaluate_compound(model)
-        print(json.dumps(figures, indent=1))
+        if data is None:
+            figures = evaluate_compound(model, threshold=threshold, margin=margin)
+            data_name = "generated two-request messages and the held-out test split"
+        else:
+            from router.router import Router
+
+            router = Router(Classifier.from_dir(model, threads=1), threshold=threshold,
+                            margin=margin)
+            figures = route_rows(router, _read(data))
+            data_name = data.name
+        print(compound_markdown(figures, data_name))
         if report is not None:
             report.mkdir(parents=True, exist_ok=True)
-            (report / "compound.json").write_text(json.dumps(figures, indent=1))
+            (report / "compound.json").write_text(
+                json.dumps(figures, ensure_ascii=False, indent=1), encoding="utf-8")
+            (report / "compound.md").write_text(compound_markdown(figures, data_name),
+                                                encoding="utf-8")
         return 0
     if data is None:
         from models.corpus.generate import build_splits
@@ -310,6 +426,8 @@ def eval_command(data: Path | None, model: Path, threshold: float, report: Path 
     if llm is not None:
         result["baselines"]["llm (zero-shot)"] = llm_baseline(llm, rows)
     text = _markdown(result, data_name)
+    if "llm" in result["baselines"].get("llm (zero-shot)", {}):
+        text += "\n" + _llm_markdown(result["baselines"]["llm (zero-shot)"])
     print(text)
     if report is not None:
         report.mkdir(parents=True, exist_ok=True)
