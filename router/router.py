@@ -8,11 +8,16 @@ ordinary `Routed` with a logged reason, so nothing downstream special-cases it.
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections.abc import Sequence
+from functools import cache
 from typing import Any, Protocol
 
+import numpy as np
+
 from router.classifier import Classifier
+from router.clauses import Clause, clause_words, clauses, names_an_item, same_request
 from router.entities import extract, is_bare_item_list
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
@@ -33,6 +38,10 @@ def _strip_join(text: str) -> str:
         text = text[1:]
     return text
 
+
+# Requests whose entities are items: a bare list of items after one of these is more of it.
+_TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
+                          Intent.PARTIAL_COMPLETION, Intent.UPDATE_QUANTITY})
 
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
@@ -84,6 +93,11 @@ class Router:
         self.margin = margin
         self.llm = llm
 
+    def _scores(self, text: str) -> np.ndarray:
+        """One text's scores, alone: padding in a batch changes what the bundled model says."""
+        row: np.ndarray = self.classifier.scores([text])[0]
+        return row
+
     def top(self, text: str, k: int = 3) -> tuple[Scored, ...]:
         """The model's k best labels for a text."""
         scores = self.classifier.scores([text])[0]
@@ -105,25 +119,13 @@ class Router:
             intent = Intent.GROCERY_REQUEST
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="only known grocery items")
+        sure = (top[0].score >= self.threshold
+                and top[0].score - (top[1].score if len(top) > 1 else 0.0) >= self.margin)
+        split = self._split(incoming, lang, top, whole_is_sure=sure)
+        if split is not None:
+            return split
         if self.classifier.multi_label and self.classifier.thresholds is not None:
-            thresholds = self.classifier.thresholds
-            chosen = [self.classifier.labels[i] for i in order if scores[i] >= thresholds[i]]
-            if len(chosen) >= 2:
-                ordered = self._in_said_order(text, chosen[0], chosen[1])
-                if ordered is not None:
-                    intents = tuple(intent for intent, _piece in ordered)
-                    return Routed(incoming, intents,
-                                  tuple(extract(i, piece) for i, piece in ordered),
-                                  top[0].score, True, Source.MODEL, lang, top,
-                                  reason="two intents, in the order said")
-            if chosen:
-                intent = chosen[0]
-                return Routed(incoming, (intent,), (extract(intent, text),),
-                              top[0].score, True, Source.MODEL, lang, top,
-                              reason="label above its threshold")
-            return Routed(incoming, (top[0].label,), (extract(top[0].label, text),),
-                          top[0].score, False, Source.MODEL, lang, top,
-                          reason="no label above its threshold")
+            return self._decide_multi(incoming, lang, scores, order, top)
         best = top[0]
         second = top[1].score if len(top) > 1 else 0.0
         confident = best.score >= self.threshold and best.score - second >= self.margin
@@ -132,6 +134,137 @@ class Router:
                   else f"margin {best.score - second:.2f} below {self.margin}")
         return Routed(incoming, (best.label,), (extract(best.label, text),), best.score,
                       confident, Source.MODEL, lang, top, reason=reason)
+
+    def _decide_multi(self, incoming: Incoming, lang: str, scores: np.ndarray,
+                      order: list[int], top: tuple[Scored, ...]) -> Routed:
+        """A multi-label model on a message not cut into clauses.
+
+        Labels above their own thresholds are chosen; the bot acts on its own only when the
+        best is above SHOPBOT_THRESHOLD and the weakest chosen label leads the best one not
+        chosen by SHOPBOT_MARGIN, the same two settings the single-label path has.
+        """
+        text = incoming.text
+        assert self.classifier.thresholds is not None
+        thresholds = self.classifier.thresholds
+        chosen = [i for i in order if scores[i] >= thresholds[i]]
+        rest = [float(scores[i]) for i in order if i not in chosen]
+        weakest = float(scores[chosen[-1]]) if chosen else float(scores[order[0]])
+        lead = weakest - (rest[0] if rest else 0.0)
+        confident = bool(chosen) and top[0].score >= self.threshold and lead >= self.margin
+        reason = ("no label above its threshold" if not chosen else
+                  f"below threshold {self.threshold}" if top[0].score < self.threshold else
+                  f"margin {lead:.2f} below {self.margin}" if lead < self.margin else
+                  "label above its threshold")
+        labels = [self.classifier.labels[i] for i in chosen]
+        if len(labels) >= 2:
+            ordered = self._in_said_order(text, labels[0], labels[1])
+            if ordered is not None:
+                return Routed(incoming, tuple(i for i, _piece in ordered),
+                              tuple(extract(i, piece) for i, piece in ordered),
+                              top[0].score, confident, Source.MODEL, lang, top,
+                              reason=f"two intents, in the order said; {reason}",
+                              part_texts=tuple(piece for _i, piece in ordered))
+        intent = labels[0] if labels else top[0].label
+        return Routed(incoming, (intent,), (extract(intent, text),), top[0].score, confident,
+                      Source.MODEL, lang, top, reason=reason)
+
+    def _clause_verdict(self, text: str, row: np.ndarray) -> tuple[Intent, float, bool]:
+        """One clause on its own: its intent, its confidence, and whether the bot would act
+        on it (the same threshold and margin as a whole message)."""
+        if is_bare_item_list(text):
+            return Intent.GROCERY_REQUEST, 1.0, True
+        order = row.argsort()[::-1]
+        best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
+        confident = best >= self.threshold and best - second >= self.margin
+        return self.classifier.labels[int(order[0])], best, confident
+
+    def _split(self, incoming: Incoming, lang: str, top: tuple[Scored, ...],
+               whole_is_sure: bool = True) -> Routed | None:
+        """Several requests in one message, each carried out in the order said.
+
+        The message is cut into clauses (`router.clauses`) and every run of neighbouring
+        clauses is classified on its own. A way of grouping the clauses into requests counts
+        only when every request is one the bot would act on by itself (threshold and margin),
+        neighbours ask for different things, a request that takes items names some, and a
+        bare run of items after another request says "add" itself ("…, ותוסיף שמנת") or follows
+        a strong join after a request that takes no items: "got everything but cheese, milk"
+        stays one request. Chit-chat clauses ("thanks,") are dropped. Of the groupings that
+        count, the one with the most requests, then the surest, wins. Fewer than two requests
+        leave the message whole (None), except one sure request beside chit-chat in a message
+        the model is unsure of as a whole ("תודה, תוסיף גם לחם").
+        """
+        text = incoming.text
+        found = clauses(text)
+        if len(found) < 2 or len(found) > clause_words().max_clauses:
+            return None
+        count = len(found)
+        spans = [(i, j) for i in range(count) for j in range(i, count)
+                 if (i, j) != (0, count - 1)]
+        pieces = {span: text[found[span[0]].start:found[span[1]].end] for span in spans}
+        verdicts = {span: self._clause_verdict(pieces[span], self._scores(pieces[span]))
+                    for span in spans}
+
+        Best = tuple[int, float, tuple[tuple[int, int], ...]]
+
+        @cache
+        def best_from(start: int, previous: Intent | None) -> Best | None:
+            """The best grouping of clauses start.. given the request before them."""
+            if start == count:
+                return (0, 0.0, ())
+            winner: Best | None = None
+            for end in range(start, count):
+                if (start, end) not in verdicts:
+                    continue
+                intent, score, confident = verdicts[(start, end)]
+                if not confident or intent is previous or (
+                        previous is not None and same_request(previous, intent)):
+                    continue
+                if intent is not Intent.OTHER and start > 0 and not self._stands_alone(
+                        intent, pieces[(start, end)], found[start], previous):
+                    continue
+                rest = best_from(end + 1, previous if intent is Intent.OTHER else intent)
+                if rest is None:
+                    continue
+                candidate = (rest[0] + (intent is not Intent.OTHER),
+                             rest[1] + math.log(max(score, 1e-9)), ((start, end), *rest[2]))
+                if winner is None or candidate[:2] > winner[:2]:
+                    winner = candidate
+            return winner
+
+        grouping = best_from(0, None)
+        if grouping is None:
+            return None
+        chosen = [(verdicts[span][0], pieces[span].strip(), verdicts[span][1])
+                  for span in grouping[2] if verdicts[span][0] is not Intent.OTHER]
+        if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
+            intent, piece, score = chosen[0]
+            return Routed(incoming, (intent,), (extract(intent, piece),), score, True,
+                          Source.MODEL, lang, top, reason="one request beside chit-chat",
+                          part_texts=(piece,))
+        if len(chosen) < 2:
+            return None
+        return Routed(incoming, tuple(intent for intent, _t, _s in chosen),
+                      tuple(extract(intent, piece) for intent, piece, _s in chosen),
+                      min(score for _i, _t, score in chosen), True, Source.MODEL, lang, top,
+                      reason=f"{len(chosen)} requests, in the order said",
+                      part_texts=tuple(piece for _i, piece, _s in chosen))
+
+    @staticmethod
+    def _stands_alone(intent: Intent, piece: str, clause: Clause,
+                      previous: Intent | None) -> bool:
+        """Whether a clause after the first can be a request of its own after `previous`
+        (None when only chit-chat came before)."""
+        names = intent in _TAKES_ITEMS and any(
+            names_an_item(item.name) for item in extract(intent, piece).items)
+        if intent in _TAKES_ITEMS and not names:
+            return False  # "scratch that", "remove" with nothing to remove: not on its own
+        if not clause.strong and not clause.opens:
+            return False  # "…, found a bag": more about the clause before, not a request
+        if clause.refers_back and not names:
+            return False  # "…, cancel it", "…, pop it on the list": about the clause before
+        if intent is Intent.GROCERY_REQUEST and previous is not None and not clause.cue:
+            return clause.strong and previous not in _TAKES_ITEMS
+        return True
 
     def _in_said_order(self, text: str, a: Intent,
                        b: Intent) -> list[tuple[Intent, str]] | None:
@@ -148,7 +281,7 @@ class Router:
         halves = [(left, _strip_join(right)) for left, right in halves if left and right]
         if not halves:
             return None
-        scores = self.classifier.scores([piece for pair in halves for piece in pair])
+        scores = [self._scores(piece) for pair in halves for piece in pair]
         ia, ib = self.classifier.labels.index(a), self.classifier.labels.index(b)
         best: tuple[float, list[tuple[Intent, str]]] | None = None
         for index, (left, right) in enumerate(halves):

@@ -6,7 +6,7 @@ onnxruntime, SQLAlchemy or Telegram.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -136,6 +136,8 @@ class Routed:
     `intents` lists every intent the message asks for in the user's order, with
     `entities_list` beside it; `intent` and `entities` are the first of each. `routed` is
     False when the bot would not act on its own (unsure model and no usable LLM answer).
+    `part_texts` holds the words of each request when the message was cut into several
+    (empty otherwise: every intent then reads the whole text); `texts` gives them either way.
     """
 
     incoming: Incoming
@@ -148,6 +150,7 @@ class Routed:
     top: tuple[Scored, ...] = ()
     reason: str = ""
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    part_texts: tuple[str, ...] = ()
 
     @property
     def intent(self) -> Intent:
@@ -159,10 +162,24 @@ class Routed:
         """The entities of the first intent."""
         return self.entities_list[0] if self.entities_list else Entities()
 
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The words of each request, in order (the whole text for each when not cut)."""
+        if len(self.part_texts) == len(self.intents):
+            return self.part_texts
+        return tuple(self.incoming.text for _ in self.intents)
+
     def single(self, index: int) -> Routed:
-        """The routed message narrowed to its index-th intent, for a compound message."""
+        """The routed message narrowed to its index-th request, for a compound message.
+
+        When the message was cut into requests, the narrowed one reads only its own words
+        (a question it asks, say "mark 3 items bought?", is about those words alone).
+        """
+        incoming = self.incoming
+        if len(self.part_texts) == len(self.intents) and len(self.intents) > 1:
+            incoming = replace(incoming, text=self.part_texts[index])
         return Routed(
-            incoming=self.incoming,
+            incoming=incoming,
             intents=(self.intents[index],),
             entities_list=(self.entities_list[index],),
             confidence=self.confidence,
