@@ -14,27 +14,60 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO, cast
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from router.types import Routed
 
 __all__ = ["main"]
 
 EXIT_CONFIG = 2
 
 
-def _classify_line(line: str) -> str | None:
-    line = line.rstrip("\n")
+def _classify_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
+    """One input line of `shopbot classify`: (text, None), or (None, why it is not input).
+
+    A line is plain text, or a JSON object with a string `text` when it starts with `{`.
+    """
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        return None, f"line {number}: not UTF-8 ({error.reason} at byte {error.start})"
     if not line.strip():
-        return None
-    if line.lstrip().startswith("{"):
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError:
-            return line
-        if isinstance(value, dict) and isinstance(value.get("text"), str):
-            return value["text"]
-    return line
+        return None, f"line {number}: empty"
+    if not line.lstrip().startswith("{"):
+        return line, None
+    try:
+        value = json.loads(line)
+    except json.JSONDecodeError as error:
+        return None, f"line {number}: not valid JSON ({error.msg} at column {error.colno})"
+    if not isinstance(value, dict):
+        return None, f"line {number}: a JSON line must be an object with a `text` field"
+    text = value.get("text")
+    if not isinstance(text, str):
+        return None, f"line {number}: no string `text` field"
+    if not text.strip():
+        return None, f"line {number}: `text` is empty"
+    return text, None
+
+
+def _classify_record(text: str, routed: Routed) -> dict[str, Any]:
+    """What `shopbot classify` prints for one message (ARCHITECTURE.md's contract)."""
+    return {
+        "text": text,
+        "intent": routed.intent.value,
+        "intents": [intent.value for intent in routed.intents],
+        "confidence": round(routed.confidence, 6),
+        "routed": routed.routed,
+        "source": routed.source.value,
+        "top": [{"label": s.label.value, "score": round(s.score, 6)} for s in routed.top],
+        "entities": routed.entities.to_json(),
+        "parts": [{"intent": intent.value, "text": part, "entities": entities.to_json()}
+                  for intent, part, entities in zip(routed.intents, routed.texts,
+                                                      routed.entities_list, strict=True)],
+    }
 
 
 async def _classify(settings: Settings) -> int:
@@ -42,21 +75,12 @@ async def _classify(settings: Settings) -> int:
     from router.types import Incoming
 
     router = build_router(settings)
-    for line in sys.stdin:
-        text = _classify_line(line)
-        if text is None:
-            continue
-        routed = await router.route(Incoming(chat_id=0, user_id=0, text=text))
-        record: dict[str, Any] = {
-            "text": text,
-            "intent": routed.intent.value,
-            "intents": [intent.value for intent in routed.intents],
-            "confidence": round(routed.confidence, 6),
-            "routed": routed.routed,
-            "source": routed.source.value,
-            "top": [{"label": s.label.value, "score": round(s.score, 6)} for s in routed.top],
-            "entities": routed.entities.to_json(),
-        }
+    for number, raw in enumerate(sys.stdin.buffer, start=1):
+        text, error = _classify_line(raw, number)
+        record: dict[str, Any] = {"error": error}
+        if text is not None:
+            routed = await router.route(Incoming(chat_id=0, user_id=0, text=text))
+            record = _classify_record(text, routed)
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
     return 0
@@ -244,7 +268,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seeds", type=str, default=None, metavar="N,N,…",
                           help="train one model per seed and report mean ± std")
     evaluate.add_argument("--compound", action="store_true",
-                          help="two-intent messages: exact match, order, per-label F1")
+                          help="several requests per message, through the router: all done "
+                               "in order, per language (--data: JSON lines with `intents`)")
     evaluate.add_argument("--llm", action="store_true",
                           help="add a zero-shot row for the configured LLM (one call a message)")
     model = sub.add_parser("model", help="bring your own transformer (needs the train extra "
@@ -442,7 +467,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return eval_command(data=args.data, model=args.model or settings.model_dir,
                                 threshold=args.threshold if args.threshold is not None
                                 else settings.threshold, report=args.report, seeds=args.seeds,
-                                llm=llm, compound=args.compound)
+                                llm=llm, compound=args.compound, margin=settings.margin)
     except SettingsError as error:
         print(f"shopbot: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -35,7 +35,7 @@ def test_classify_writes_one_json_object_per_line_in_order(tmp_path: Path) -> No
                                             "بدنا خبز"]
     first = records[0]
     assert set(first) == {"text", "intent", "intents", "confidence", "routed", "source", "top",
-                          "entities"}
+                          "entities", "parts"}
     assert len(first["top"]) == 3 and first["intents"][0] == first["intent"]
     assert first["intent"] == Intent.GROCERY_REQUEST.value
     assert [i["name"] for i in first["entities"]["items"]] == ["חלב", "ביצים"]
