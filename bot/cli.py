@@ -5,20 +5,33 @@ Errors become one line on stderr and an exit code here, in one place.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import json
-import logging
-import os
 import signal
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO, cast
 
-from bot.settings import Settings, SettingsError, load_settings
+
+def _interrupted_while_loading(_signum: int, _frame: object) -> None:
+    raise SystemExit(130)
+
+
+# This module is the console script's entry point and nothing imports it otherwise: Ctrl-C
+# while Python still loads what follows ends the program quietly; `main` then puts back
+# the KeyboardInterrupt that everything after start-up expects.
+signal.signal(signal.SIGINT, _interrupted_while_loading)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import os  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING, Any, TextIO, cast  # noqa: E402
+
+# Light imports only: the heavy ones load inside `main`, where Ctrl-C is handled.
+from bot.errors import SettingsError  # noqa: E402
 
 if TYPE_CHECKING:
+    from bot.settings import Settings
     from router.types import Routed
 
 __all__ = ["main"]
@@ -415,8 +428,11 @@ def _check_arguments(args: argparse.Namespace, settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `shopbot` console script."""
-    args = _parser().parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
+        args = _parser().parse_args(argv)
+        from bot.settings import load_settings
+
         settings = load_settings()
         from bot.logs import configure_logging
 

@@ -7,13 +7,20 @@ from pathlib import Path
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.errors import SettingsError
+
 __all__ = ["BUNDLED_MODEL", "Settings", "SettingsError", "load_settings"]
 
 BUNDLED_MODEL = Path(__file__).resolve().parents[1] / "models" / "intent"
-
-
-class SettingsError(ValueError):
-    """A setting that cannot work, said in one line."""
+# Synchronous schemes people paste from other tools, and the async URL that works here.
+_ASYNC_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite", "sqlite+pysqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg",
+    "postgresql+psycopg2": "postgresql+asyncpg", "postgresql+psycopg": "postgresql+asyncpg",
+    "postgresql+pg8000": "postgresql+asyncpg",
+}
+# Settings whose values are credentials (some belong to features that may not be set up).
+_SECRET_SETTINGS = ("telegram_token", "llm_api_key", "webhook_secret", "stt_api_key")
 
 
 class Settings(BaseSettings):
@@ -45,11 +52,40 @@ class Settings(BaseSettings):
     def _async_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError("must be a SQLAlchemy URL such as sqlite+aiosqlite:///shopbot.db")
-        scheme = value.split("://", 1)[0]
-        if scheme in ("sqlite", "postgresql", "postgres"):
-            raise ValueError(f"use an async driver: {scheme.replace('postgres', 'postgresql')}"
-                             f"+{'aiosqlite' if scheme == 'sqlite' else 'asyncpg'}://…")
+        scheme, rest = value.split("://", 1)
+        driver = _ASYNC_DRIVERS.get(scheme.lower())
+        if driver is not None:
+            # The rest of the URL is left out of the hint: it may hold a password.
+            raise ValueError(f"use an async driver: {driver}://… instead of {scheme}://…")
+        backend = scheme.lower().split("+", 1)[0]
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError(f"{scheme}:// is not supported; use sqlite+aiosqlite:// or "
+                             "postgresql+asyncpg://")
+        if backend == "sqlite" and not rest.startswith("/"):
+            raise ValueError("a SQLite URL has three slashes before a relative path: "
+                             "sqlite+aiosqlite:///shopbot.db")
         return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return level
+
+    def secrets(self) -> list[str]:
+        """Every configured value that must never reach a log: tokens, keys, passwords."""
+        values = [str(getattr(self, name, None) or "") for name in _SECRET_SETTINGS]
+        for url in (self.database_url, self.llm_base_url, self.telegram_api_url,
+                    getattr(self, "stt_base_url", None), getattr(self, "webhook_url", None)):
+            if url and "@" in url.split("?", 1)[0]:
+                userinfo = url.split("://", 1)[-1].split("@", 1)[0]
+                values.extend(part for part in (userinfo, *userinfo.split(":", 1)))
+        token = self.telegram_token
+        if ":" in token:
+            values.append(token.split(":", 1)[1])  # the secret half, should it appear alone
+        return [value for value in values if len(value) >= 4]
 
     @property
     def llm_configured(self) -> bool:
@@ -64,4 +100,5 @@ def load_settings() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         name = "SHOPBOT_" + str(first["loc"][0]).upper() if first.get("loc") else "SHOPBOT_*"
-        raise SettingsError(f"{name}: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: {message}") from None

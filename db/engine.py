@@ -2,16 +2,22 @@
 
 SQLite (aiosqlite) is the embedded default and runs in WAL mode with a busy timeout, so a
 reader never blocks the writer and two processes wait for each other instead of failing.
+Its file holds a family's list, names and chat ids, so it is created readable by its owner
+alone; SQLite gives the -wal and -shm files the main file's mode.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,19 +25,27 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-__all__ = ["make_engine", "make_sessionmaker", "upgrade", "upgrade_sync"]
+__all__ = [
+    "DatabaseUnavailable",
+    "check_database",
+    "describe_error",
+    "make_engine",
+    "make_sessionmaker",
+    "upgrade",
+    "upgrade_sync",
+]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, synchronous: str = "NORMAL") -> None:
     # The driver's own transaction handling is off so that `_begin_immediate` decides.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA synchronous={synchronous}")
     cursor.close()
 
 
@@ -42,17 +56,89 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str) -> AsyncEngine:
-    """An async engine for `url`; a SQLite file's folder is created when missing."""
+def _private_file(path: Path) -> None:
+    """Create the SQLite file 0600 (whatever the umask) before SQLite opens it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
+def make_engine(url: str, *, durable: bool = False) -> AsyncEngine:
+    """An async engine for `url`; a SQLite file's folder is created when missing.
+
+    In WAL mode SQLite's `synchronous=NORMAL` survives any process crash but a power cut
+    may roll back the last commits; `durable=True` (FULL) makes every commit on this engine
+    wait for the disk. The intake commits its inbox on a durable engine before Telegram is
+    told an update arrived: the WAL is one log, so that sync also covers every commit
+    before it, and a power cut can only roll back work the inbox still holds.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 10})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+            _private_file(Path(parsed.database).expanduser())
+        # Statement parameters stay out of error messages: they are users' words, and an
+        # error's message ends up in a traceback in the log.
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+        event.listen(engine.sync_engine, "connect", functools.partial(
+            _sqlite_pragmas, synchronous="FULL" if durable else "NORMAL"))
         event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be used; the message says why in one line, with no password."""
+
+
+def _where(parsed: URL) -> str:
+    if parsed.get_backend_name() == "sqlite":
+        return f"the SQLite file {parsed.database}"
+    host = f"{parsed.host or 'localhost'}:{parsed.port or 5432}"
+    return f"database {parsed.database or '(none)'} at {host}"
+
+
+def describe_error(error: BaseException) -> str:
+    """A database error as a short reason, without the URL or statement parameters."""
+    original = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    name = type(original).__name__
+    if isinstance(original, socket.gaierror):
+        return "unknown host"
+    if isinstance(original, ConnectionRefusedError):
+        return "connection refused: is the server running?"
+    if isinstance(original, TimeoutError):
+        return "no answer in time"
+    if name == "InvalidCatalogNameError":
+        return "it does not exist (create it first, e.g. `createdb`)"
+    if name in ("InvalidPasswordError", "InvalidAuthorizationSpecificationError"):
+        return "authentication failed"
+    if isinstance(original, OSError) and original.strerror:
+        return original.strerror.lower()
+    first = str(original.args[0]) if original.args else name
+    return first.splitlines()[0][:200] if first else name
+
+
+async def check_database(url: str, timeout: float = 10.0) -> None:
+    """Connect once; raise `DatabaseUnavailable` with a one-line reason when that fails."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable("not a database URL") from None
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as error:
+        raise DatabaseUnavailable(f"{_where(parsed)}: {error}") from None
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"cannot use {_where(parsed)}: {describe_error(error)}") from None
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as connection:
+            await connection.exec_driver_sql("SELECT 1")
+    except Exception as error:  # a driver's own connect-time error, whatever its class
+        raise DatabaseUnavailable(
+            f"cannot use {_where(parsed)}: {describe_error(error)}") from None
+    finally:
+        await engine.dispose()
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -88,10 +89,127 @@ def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "model.onnx" in missing.stderr
 
 
-@pytest.mark.parametrize("url", ["sqlite:///x.db", "no-scheme"])
-def test_a_sync_or_malformed_database_url_is_refused(tmp_path: Path, url: str) -> None:
-    result = run(["migrate"], "", tmp_path, SHOPBOT_DATABASE_URL=url)
-    assert result.returncode == 2 and "SHOPBOT_DATABASE_URL" in result.stderr
+def one_line_exit_2(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failed command printed; fails unless that is all it printed."""
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("shopbot: "), result.stderr
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr.strip()
+
+
+@pytest.mark.parametrize(("url", "hint"), [
+    ("sqlite:///x.db", "sqlite+aiosqlite://"),
+    ("postgresql://family:hunter22@db.example/shop", "postgresql+asyncpg://"),
+    ("postgres://family:hunter22@db.example/shop", "postgresql+asyncpg://"),
+    ("mysql+aiomysql://family@db.example/shop", "postgresql+asyncpg://"),
+    ("no-scheme", "sqlite+aiosqlite:///shopbot.db"),
+])
+def test_a_sync_or_malformed_database_url_is_refused_with_the_right_hint(
+        tmp_path: Path, url: str, hint: str) -> None:
+    line = one_line_exit_2(run(["migrate"], "", tmp_path, SHOPBOT_DATABASE_URL=url))
+    assert "SHOPBOT_DATABASE_URL" in line and hint in line
+    assert "postgresqlql" not in line and "hunter22" not in line
+
+
+UNREACHABLE = {
+    "refused": "postgresql+asyncpg://postgres:hunter22@127.0.0.1:9/shop",
+    "unknown host": "postgresql+asyncpg://postgres@no-such-host.invalid/shop",
+    "unwritable file": "sqlite+aiosqlite:////proc/no-such-folder/shop.db",
+}
+
+
+@pytest.mark.parametrize("command", [["migrate"], ["stats"], ["feedback", "export"], ["chat"],
+                                     ["run"]])
+@pytest.mark.parametrize("case", sorted(UNREACHABLE))
+def test_an_unusable_database_is_one_line_in_every_command_that_needs_it(
+        tmp_path: Path, command: list[str], case: str) -> None:
+    result = run(command, "add milk\n", tmp_path, SHOPBOT_DATABASE_URL=UNREACHABLE[case],
+                 SHOPBOT_TELEGRAM_TOKEN="123456:ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghi")
+    line = one_line_exit_2(result)
+    assert "SHOPBOT_DATABASE_URL" in line and "hunter22" not in line
+    assert {"refused": "refused", "unknown host": "unknown host",
+            "unwritable file": "/proc/no-such-folder/shop.db"}[case] in line
+
+
+def test_a_missing_postgresql_database_is_named(tmp_path: Path) -> None:
+    pytest.importorskip("asyncpg")
+    result = run(["migrate"], "", tmp_path, SHOPBOT_DATABASE_URL=(
+        "postgresql+asyncpg://postgres@127.0.0.1:5432/shopbot_no_such_database"))
+    if "refused" in result.stderr:
+        pytest.skip("no PostgreSQL here")
+    assert "shopbot_no_such_database" in one_line_exit_2(result)
+
+
+def test_eval_with_a_missing_model_or_unusable_data_is_one_line(tmp_path: Path) -> None:
+    garbage = tmp_path / "outside.jsonl"  # outside the repository, and not labelled lines
+    garbage.write_text("just some text\n", encoding="utf-8")
+    unknown = tmp_path / "unknown.jsonl"
+    unknown.write_text(json.dumps({"text": "חלב", "intent": "BUY_MILK"}) + "\n",
+                       encoding="utf-8")
+    cases = {
+        ("--model", str(tmp_path / "missing")): "model.onnx",
+        ("--data", str(tmp_path / "missing.jsonl")): "no such file",
+        ("--data", str(tmp_path)): "not a file",
+        ("--data", str(garbage)): "line 1",
+        ("--data", str(unknown)): "BUY_MILK",
+    }
+    for args, words in cases.items():
+        line = one_line_exit_2(run(["eval", *args], "", tmp_path))
+        assert args[0] in line and words in line, line
+
+
+def test_missing_files_named_in_options_are_one_line(tmp_path: Path) -> None:
+    for args in (["train", "--extra", str(tmp_path / "none.jsonl")],
+                 ["model", "export", str(tmp_path / "none"), "--out", str(tmp_path / "o")],
+                 ["feedback", "export", "--out", str(tmp_path / "no" / "dir" / "x.jsonl")]):
+        assert "none" in one_line_exit_2(run(args, "", tmp_path)) or args[0] == "feedback"
+
+
+def test_a_bad_log_level_is_one_line(tmp_path: Path) -> None:
+    assert "SHOPBOT_LOG_LEVEL" in one_line_exit_2(
+        run(["stats"], "", tmp_path, SHOPBOT_LOG_LEVEL="loud"))
+
+
+def test_ctrl_c_in_chat_after_a_message_is_quiet(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
+    environment["SHOPBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    process = subprocess.Popen([*SHOPBOT, "chat"], stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment, cwd=tmp_path)
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("@dana: /help\n")
+    process.stdin.flush()
+    assert process.stdout.readline().startswith("bot: ")
+    process.send_signal(signal.SIGINT)  # while the chat waits for the next line
+    _out, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err == "", err
+
+
+def test_every_subcommand_and_option_has_help() -> None:
+    # In a subprocess: importing the command line module sets its own Ctrl-C handling.
+    script = """
+import argparse
+from bot.cli import _parser
+
+def walk(parser, path):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                if not helps.get(name):
+                    print(path + [name])
+                walk(sub, path + [name])
+        elif not isinstance(action, argparse._HelpAction) and not action.help:
+            print(path + [action.dest])
+
+walk(_parser(), ["shopbot"])
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "", f"without help text:\n{result.stdout}"
 
 
 def test_did_you_mean_choices_are_exported_for_training_and_purged(tmp_path: Path) -> None:
