@@ -18,7 +18,7 @@ from handlers.chat import help_reply
 from handlers.common import resolve
 from handlers.group import rename_to
 from handlers.invites import join_group
-from handlers.items import list_reply, tick_item, undo_action
+from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
 from handlers.reply import Button, Reply
 from router.entities import extract
@@ -178,7 +178,9 @@ class Dispatcher:
             return replies[0]
         effects = tuple(effect for reply in replies for effect in reply.effects)
         buttons = tuple(row for reply in spoken for row in reply.buttons)
-        return replace(spoken[-1], params={**spoken[-1].params, "_before": spoken[:-1]},
+        # The last answer may itself have several sentences (its own `_before`).
+        before = [*spoken[:-1], *spoken[-1].params.get("_before", [])]
+        return replace(spoken[-1], params={**spoken[-1].params, "_before": before},
                        effects=effects, buttons=buttons[:48])
 
     async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
@@ -262,7 +264,8 @@ class Dispatcher:
                 reply = await undo_action(ctx, uow, lang, incoming.user_id, int(rest))
                 return replace(reply, toast=reply.key), None
             if kind == "t" and rest.isdigit():
-                return await tick_item(ctx, uow, lang, incoming.user_id, int(rest)), None
+                return await tick_item(ctx, uow, lang, incoming.user_id, int(rest),
+                                       private=incoming.chat_kind is ChatKind.PRIVATE), None
             if kind == "x":
                 return Reply("cancelled", lang, edit=True), None
             if kind == "c" and rest in ("clear", "partial"):
@@ -286,8 +289,14 @@ class Dispatcher:
                 return await add_offer(routed, uow, int(offer_id), which), routed
             if kind == "p":
                 return await self._picked(incoming, rest, lang, uow)
+            if kind == "iq":
+                question, _, choice = rest.partition(":")
+                if question.isdigit() and len(question) <= 16:
+                    return await answer_question(ctx, uow, lang, incoming.user_id,
+                                                 int(question), choice), None
             if kind == "l":
-                return await list_reply(ctx, uow, lang, edit=True), None
+                return await list_reply(ctx, uow, lang, edit=True,
+                                        private=incoming.chat_kind is ChatKind.PRIVATE), None
             return Reply(None, lang, toast="stale"), None
 
         return await self._run(incoming, press)

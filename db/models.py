@@ -21,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -33,6 +35,7 @@ __all__ = [
     "Group",
     "Invite",
     "Item",
+    "ItemQuestion",
     "JoinAttempt",
     "Member",
     "ProcessedUpdate",
@@ -113,7 +116,14 @@ class Member(Base):
 
 
 class Item(Base):
-    """One line of a list; its status changes, the row stays."""
+    """One line of a list; its status changes, the row stays.
+
+    `name` is the words its author wrote; `concept` what they stand for, one identity in
+    every language (a lexicon concept, or `~` and the loose words for anything else); `note`
+    a brand, size or percentage written beside it. A list has at most one open line per
+    concept, unit and note (`uq_items_open_line`), so concurrent adds of the same thing meet
+    on one row instead of making two.
+    """
 
     __tablename__ = "items"
     __table_args__ = (Index("ix_items_group_status", "group_id", "status"),)
@@ -122,6 +132,8 @@ class Item(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
     name: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(String(200))
+    concept: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    note: Mapped[str | None] = mapped_column(String(100), nullable=True)
     quantity: Mapped[float | None] = mapped_column(Float, nullable=True)
     unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
     category: Mapped[str] = mapped_column(String(32), default="other")
@@ -129,6 +141,32 @@ class Item(Base):
     added_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+# NULL never equals NULL in a unique index, so unit and note take part as '' when absent.
+# Literal '' (not a bound parameter), so ON CONFLICT can name this very index.
+OPEN_LINE_KEY = (Item.group_id, Item.concept, func.coalesce(Item.unit, literal_column("''")),
+                 func.coalesce(Item.note, literal_column("''")))
+Index("uq_items_open_line", *OPEN_LINE_KEY, unique=True,
+      sqlite_where=Item.status == "open", postgresql_where=Item.status == "open")
+
+
+class ItemQuestion(Base):
+    """A question the bot asked about list lines ("which milk?"), answered by a button.
+
+    `payload` holds what the message asked for and the candidate lines, so the answer
+    carries it out without the original message.
+    """
+
+    __tablename__ = "item_questions"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class Action(Base):

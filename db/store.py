@@ -15,9 +15,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import case, literal_column
 
 from db.models import (
+    OPEN_LINE_KEY,
     Action,
     BugReport,
     Chat,
@@ -25,6 +28,7 @@ from db.models import (
     Group,
     Invite,
     Item,
+    ItemQuestion,
     JoinAttempt,
     Member,
     ProcessedUpdate,
@@ -34,6 +38,10 @@ from db.models import (
 )
 
 __all__ = ["UnitOfWork", "UnitOfWorkFactory", "as_utc", "utcnow"]
+
+
+# Amounts are floats; a remainder this small is nothing left.
+EPSILON = 1e-9
 
 
 def utcnow() -> datetime:
@@ -219,18 +227,25 @@ class GroupRepo:
 
 
 class ItemRepo:
-    """Items and the actions that changed them."""
+    """Items and the actions that changed them.
+
+    Every change to a line is one statement that reads and writes at once: an upsert on the
+    open line's unique key (`uq_items_open_line`) or a conditional UPDATE … RETURNING. So two
+    writers of one list never lose an amount or make a second open line of one thing, even
+    where nothing else serializes them (PostgreSQL's READ COMMITTED re-checks an UPDATE's
+    condition on the row's newest version).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def get(self, item_id: int) -> Item | None:
-        return await self.session.get(Item, item_id)
+        return await self.session.get(Item, item_id, populate_existing=True)
 
     async def open_items(self, group_id: int) -> Sequence[Item]:
         rows = await self.session.execute(
             select(Item).where(Item.group_id == group_id, Item.status == "open")
-            .order_by(Item.created_at, Item.id))
+            .order_by(Item.created_at, Item.id).execution_options(populate_existing=True))
         return rows.scalars().all()
 
     async def count_open(self, group_id: int) -> int:
@@ -238,21 +253,103 @@ class ItemRepo:
             select(func.count()).select_from(Item)
             .where(Item.group_id == group_id, Item.status == "open"))).scalar_one())
 
-    async def open_by_key(self, group_id: int, key: str) -> Sequence[Item]:
+    async def open_line(self, group_id: int, concept: str, unit: str | None,
+                        note: str | None) -> Item | None:
+        """The open line of one concept, unit and note, if the list has it."""
         rows = await self.session.execute(
             select(Item).where(Item.group_id == group_id, Item.status == "open",
-                               Item.key == key).order_by(Item.id))
-        return rows.scalars().all()
+                               Item.concept == concept,
+                               func.coalesce(Item.unit, "") == (unit or ""),
+                               func.coalesce(Item.note, "") == (note or ""))
+            .execution_options(populate_existing=True))
+        return rows.scalars().first()
 
-    async def add(self, group_id: int, name: str, key: str, quantity: float | None,
-                  unit: str | None, category: str, user_id: int) -> Item:
+    async def upsert(self, group_id: int, name: str, key: str, concept: str,
+                     quantity: float | None, unit: str | None, note: str | None,
+                     category: str, user_id: int) -> tuple[Item, bool]:
+        """Add a line, or add to the open line of the same concept, unit and note.
+
+        Amounts add up; an amount meets a line without one as that amount; no amount changes
+        nothing. Returns the line and whether this call created it.
+        """
+        postgresql = _dialect(self.session) == "postgresql"
+        # SQLite runs one writer at a time (BEGIN IMMEDIATE), so looking first is exact there;
+        # PostgreSQL says itself whether the row is new (xmax = 0 on a fresh insert).
+        existed = None if postgresql else await self.open_line(group_id, concept, unit, note)
         now = utcnow()
-        item = Item(group_id=group_id, name=name, key=key, quantity=quantity, unit=unit,
-                    category=category, status="open", added_by=user_id, created_at=now,
-                    updated_at=now)
-        self.session.add(item)
-        await self.session.flush()
-        return item
+        statement = _insert(self.session)(Item).values(
+            group_id=group_id, name=name, key=key, concept=concept, quantity=quantity,
+            unit=unit, note=note, category=category, status="open", added_by=user_id,
+            created_at=now, updated_at=now)
+        statement = statement.on_conflict_do_update(
+            index_elements=list(OPEN_LINE_KEY), index_where=Item.status == "open",
+            set_={"quantity": func.coalesce(Item.quantity + statement.excluded.quantity,
+                                             statement.excluded.quantity, Item.quantity),
+                  "updated_at": now})
+        if postgresql:
+            row, fresh = (await self.session.execute(
+                statement.returning(Item, literal_column("(xmax = 0)")),
+                execution_options={"populate_existing": True})).one()
+            return row, bool(fresh)
+        row = (await self.session.scalars(statement.returning(Item),
+                                          execution_options={"populate_existing": True})).one()
+        return row, existed is None
+
+    async def _update(self, item_id: int, *where: Any, **values: Any) -> Item | None:
+        return (await self.session.scalars(
+            update(Item).where(Item.id == item_id, *where)
+            .values(updated_at=utcnow(), **values).returning(Item),
+            execution_options={"populate_existing": True})).first()
+
+    async def add_amount(self, item_id: int, amount: float) -> Item | None:
+        """Add to an open line's amount (an amount on a line without one becomes its
+        amount); None when the line is no longer open."""
+        return await self._update(
+            item_id, Item.status == "open",
+            quantity=func.coalesce(Item.quantity + amount, amount, Item.quantity))
+
+    async def subtract(self, item_id: int, amount: float, remove_when_none: bool
+                       ) -> Item | None:
+        """Take an amount back off an open line. What is left at zero or below is no amount
+        at all; the line itself goes too when `remove_when_none` (the amount made it)."""
+        left = Item.quantity - amount
+        empty = Item.quantity.is_(None) | (left <= EPSILON)
+        return await self._update(
+            item_id, Item.status == "open",
+            quantity=case((empty, None), else_=left),
+            status=case((empty, "removed"), else_=Item.status) if remove_when_none
+            else Item.status)
+
+    async def set_amount(self, item_id: int, quantity: float | None,
+                         unit: str | None) -> Item | None:
+        """Set an open line's amount and unit; None when it is no longer open, or when
+        another open line already has that unit (the caller merges instead)."""
+        try:
+            async with self.session.begin_nested():
+                return await self._update(item_id, Item.status == "open", quantity=quantity,
+                                          unit=unit)
+        except IntegrityError:
+            return None
+
+    async def set_status(self, item_ids: Sequence[int], old: str, new: str) -> list[Item]:
+        """Move lines from one status to another; only those still in `old` move, and only
+        those come back, so two people ticking one line record one change."""
+        if not item_ids:
+            return []
+        rows = await self.session.scalars(
+            update(Item).where(Item.id.in_(list(item_ids)), Item.status == old)
+            .values(status=new, updated_at=utcnow()).returning(Item),
+            execution_options={"populate_existing": True})
+        return list(rows.all())
+
+    async def reopen(self, item_id: int, old: str) -> Item | None:
+        """Put a bought or removed line back on the list; None when it is no longer `old`
+        or when the list meanwhile has an open line of the same thing (merge into that)."""
+        try:
+            async with self.session.begin_nested():
+                return await self._update(item_id, Item.status == old, status="open")
+        except IntegrityError:
+            return None
 
     async def record(self, group_id: int, user_id: int, kind: str, summary: list[Any],
                      undo: list[Any]) -> Action:
@@ -272,6 +369,15 @@ class ItemRepo:
             .order_by(Action.id.desc()).limit(1))
         return rows.scalar_one_or_none()
 
+    async def changes_after(self, group_id: int, action_id: int) -> Sequence[Action]:
+        """The changes made to a list after an action and not undone (undos themselves are
+        not changes of their own)."""
+        rows = await self.session.execute(
+            select(Action).where(Action.group_id == group_id, Action.id > action_id,
+                                 Action.undone_at.is_(None), Action.kind != "undo")
+            .order_by(Action.id))
+        return rows.scalars().all()
+
     async def actions_after(self, group_id: int, after_id: int) -> Sequence[Action]:
         rows = await self.session.execute(
             select(Action).where(Action.group_id == group_id, Action.id > after_id)
@@ -282,6 +388,18 @@ class ItemRepo:
         value = (await self.session.execute(
             select(func.max(Action.id)).where(Action.group_id == group_id))).scalar_one()
         return int(value or 0)
+
+    async def ask(self, group_id: int, user_id: int, kind: str,
+                  payload: dict[str, Any]) -> ItemQuestion:
+        """Keep a question about list lines until a button answers it."""
+        question = ItemQuestion(group_id=group_id, user_id=user_id, kind=kind,
+                                payload=payload, created_at=utcnow())
+        self.session.add(question)
+        await self.session.flush()
+        return question
+
+    async def question(self, question_id: int) -> ItemQuestion | None:
+        return await self.session.get(ItemQuestion, question_id)
 
 
 class RecipeRepo:

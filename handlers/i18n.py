@@ -26,7 +26,7 @@ from handlers.reply import Button, Reply
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "button_text", "has_message", "intent_name",
-    "render", "text",
+    "plain", "render", "text",
 ]
 
 LOCALES = Path(__file__).with_name("locales")
@@ -93,6 +93,13 @@ def text(key: str, lang: str, **params: Any) -> str:
     # Times show in the group's own timezone (`_tz`), Asia/Jerusalem unless it has another.
     tz = str(params.pop("_tz", None) or "Asia/Jerusalem")
     return template.format(**{name: _format_value(v, lang, tz) for name, v in params.items()})
+
+
+def plain(key: str, lang: str, **params: Any) -> str:
+    """A message as plain text, nothing escaped: a fragment that becomes a parameter of
+    another message (which escapes it then), such as "2 eggs (now 5)" in a list of adds."""
+    template = _template(key, lang, params.get("count"))
+    return template.format(**{name: str(value) for name, value in params.items()})
 
 
 def intent_name(label: str, lang: str) -> str:

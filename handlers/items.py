@@ -1,43 +1,65 @@
-"""The list itself: add, show, tick, remove, partial completion, clear, amounts and undo."""
+"""The list itself: add, show, tick, remove, partial completion, clear, amounts and undo.
+
+A line keeps the words its author wrote and is matched by the concept they stand for, in any
+language and form (handlers/matching.py); readers of another language see their own word
+beside it. Adds say what they added and the new total. When a name could mean two lines the
+bot asks, with a button per line, and the answer carries the change out.
+
+Every change records its own inverse, line by line ("this add put 2 on line 7", "this tick
+bought line 9"), so undo takes back exactly that change and nothing anyone did after it:
+amounts are subtracted, lines put back (or merged into the line that took their place), and
+what cannot be taken back cleanly is said, not forced.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from db.models import Item as ItemRow
 from db.store import UnitOfWork, utcnow
 from handlers.common import MAX_QUANTITY, Context, resolve
+from handlers.i18n import plain
+from handlers.matching import (
+    MAX_NAME,
+    Wanted,
+    find_lines,
+    fuzzy_lines,
+    reader_word,
+    same_note,
+    wanted,
+)
 from handlers.reply import Button, Effect, EffectKind, Reply
 from router.entities import MAX_ITEMS
 from router.lexicon import CATEGORIES, lexicon
-from router.normalize import clean_text, normalize
-from router.types import Item, Routed, Source
+from router.normalize import normalize
+from router.types import ChatKind, Item, Routed, Source
 
 __all__ = [
     "add_items",
+    "answer_question",
+    "describe",
+    "entry_label",
+    "format_amount",
     "handle_clear_list",
     "handle_grocery_request",
     "handle_list_query",
     "handle_partial_completion",
     "handle_remove_item",
     "handle_update_quantity",
+    "label",
     "list_reply",
     "tick_item",
     "undo_action",
 ]
 
-MAX_NAME = 100
 # Words that make a leftover phrase a clause ("we have some at home"), not a missing item.
 _SENTENCE_WORDS = frozenset(normalize(w) for w in (
     "יש לנו בבית אמרה אמר כבר have home we said already عنا عندنا بالبيت قالت قال".split()))
-
-
-def item_key(name: str) -> str:
-    """The merge key: the lexicon's name for any of its spellings, normalized."""
-    return normalize(lexicon().canonical(name))
-
+# A question offers at most this many lines (Telegram keyboards stay readable).
+MAX_CHOICES = 8
 
 # Units are stored in one canonical (singular) spelling so amounts merge; shown plural.
 PLURAL_UNITS = {
@@ -60,14 +82,33 @@ def format_amount(quantity: float | None, unit: str | None) -> str:
     return f"{text} {unit}" if unit else text
 
 
-def describe(name: str, quantity: float | None, unit: str | None) -> str:
-    """An item as one line of text: amount first, as people write lists."""
+def describe(name: str, quantity: float | None, unit: str | None,
+             note: str | None = None) -> str:
+    """An item as one line of text: amount first, as people write lists; a note after it."""
     amount = format_amount(quantity, unit)
-    return f"{amount} {name}" if amount else name
+    text = f"{amount} {name}" if amount else name
+    return f"{text} ({note})" if note else text
 
 
-def _snapshot(row: ItemRow) -> dict[str, Any]:
-    return {"id": row.id, "status": row.status, "quantity": row.quantity, "unit": row.unit}
+def label(row: ItemRow, lang: str) -> str:
+    """A line as a reader of `lang` sees it: its author's words, and the reader's own word
+    for it when the author wrote in another language ("خبز / לחם")."""
+    text = describe(row.name, row.quantity, row.unit, row.note)
+    word = reader_word(row.name, row.concept, lang)
+    return f"{text} / {word}" if word else text
+
+
+def entry_label(entry: dict[str, Any], lang: str) -> str:
+    """A recorded change's line (see `_entry`) for a reader of `lang`, as `label` does."""
+    text = str(entry.get("label", ""))
+    word = reader_word(str(entry.get("name", "")), str(entry.get("concept", "")), lang)
+    return f"{text} / {word}" if word else text
+
+
+def _entry(op: str, row: ItemRow, text: str, **more: Any) -> dict[str, Any]:
+    """One line of a change's inverse: what to take back on which line, and how to say it."""
+    return {"op": op, "id": row.id, "label": text, "name": row.name, "concept": row.concept,
+            **more}
 
 
 def _bad_items(items: Sequence[Item]) -> str | None:
@@ -84,49 +125,134 @@ def _bad_items(items: Sequence[Item]) -> str | None:
     return None
 
 
-def _clean_name(name: str) -> str:
-    return clean_text(name)[:MAX_NAME]
+def _undo_button(action_id: int) -> tuple[Button, ...]:
+    return (Button("btn_undo", f"u:{action_id}"),)
+
+
+def _changed(ctx: Context) -> tuple[Effect, ...]:
+    return (Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),)
+
+
+def _compose(parts: Sequence[Reply], buttons: Sequence[tuple[Button, ...]] = (),
+             effects: tuple[Effect, ...] = (), edit: bool = False) -> Reply:
+    """Several sentences as one reply, in order (the earlier ones ride in `_before`)."""
+    last = parts[-1]
+    params = dict(last.params)
+    if len(parts) > 1:
+        params["_before"] = list(parts[:-1])
+    return replace(last, params=params, buttons=tuple(buttons), effects=effects, edit=edit)
+
+
+def _is_item_like(name: str) -> bool:
+    # Longer leftovers are the rest of a sentence ("mom said no"), not an item.
+    words = normalize(name).split()
+    return 0 < len(words) <= 3 and not _SENTENCE_WORDS & set(words)
+
+
+# ---------------------------------------------------------------------------- adding
+
+
+@dataclass
+class _Adds:
+    """What one add did: lines to show, what to record, lines already there, a question."""
+
+    lines: list[str] = field(default_factory=list)
+    summary: list[str] = field(default_factory=list)
+    undo: list[dict[str, Any]] = field(default_factory=list)
+    already: list[str] = field(default_factory=list)
+    question: Reply | None = None
+
+
+async def _who(uow: UnitOfWork, row: ItemRow, lang: str) -> str:
+    user = await uow.groups.user(row.added_by)
+    name = user.display_name if user is not None else str(row.added_by)
+    return plain("item_by", lang, item=label(row, lang), user=name)
+
+
+def _with_total(text: str, row: ItemRow, lang: str) -> str:
+    if row.quantity is None:
+        return text
+    return plain("item_total", lang, item=text, total=format_amount(row.quantity, row.unit))
+
+
+async def _put(ctx: Context, uow: UnitOfWork, item: Wanted, target: ItemRow | None,
+               user_id: int, lang: str, out: _Adds) -> None:
+    """Add one item: onto `target`, or as its own line (merged by the store when the list
+    meanwhile has that very line)."""
+    said = describe(item.name, item.quantity, item.unit, item.note)
+    if target is not None:
+        if item.quantity is None:
+            out.already.append(await _who(uow, target, lang))
+            return
+        row = await uow.items.add_amount(target.id, item.quantity)
+        if row is not None:
+            out.lines.append(_with_total(said, row, lang))
+            out.summary.append(said)
+            out.undo.append(_entry("add", row, said, delta=item.quantity))
+            return
+    row, created = await uow.items.upsert(
+        ctx.group.id, item.name, normalize(item.name), item.concept, item.quantity, item.unit,
+        item.note, lexicon().concept_category(item.concept), user_id)
+    if created:
+        out.lines.append(said)
+        out.summary.append(said)
+        out.undo.append(_entry("create", row, said, delta=item.quantity))
+    elif item.quantity is None:
+        out.already.append(await _who(uow, row, lang))
+    else:
+        out.lines.append(_with_total(said, row, lang))
+        out.summary.append(said)
+        out.undo.append(_entry("add", row, said, delta=item.quantity))
+
+
+async def _add(ctx: Context, uow: UnitOfWork, items: Sequence[Item], user_id: int,
+               lang: str, ask: bool) -> _Adds:
+    """Add items, each onto the line of the same concept, unit and note when the list has
+    one. A name that could go onto two lines, or a word outside the lexicon that is close to
+    a line's name, is asked about (one question per message) when `ask`; otherwise, and for
+    any further such name, it gets its own line."""
+    out = _Adds()
+    for parsed in items:
+        item = wanted(parsed)
+        if item is None:
+            continue
+        rows = await uow.items.open_items(ctx.group.id)
+        same = [row for row in rows if row.concept == item.concept
+                and (row.unit or None) == (item.unit or None)]
+        target = next((row for row in same if same_note(row.note, item.note)), None)
+        candidates: list[ItemRow] = []
+        if target is None and item.note is None and same:
+            # "milk" onto "milk 3%": the one milk line is meant; two of them are a question.
+            if len(same) == 1:
+                target = same[0]
+            else:
+                candidates = same
+        if target is None and not same and not item.known:
+            candidates = [row for row in fuzzy_lines(rows, item)
+                          if (row.unit or None) == (item.unit or None)]
+        if candidates and ask and out.question is None:
+            out.question = await _ask(ctx, uow, "add", item, candidates, user_id, lang)
+            continue
+        await _put(ctx, uow, item, target, user_id, lang, out)
+    return out
 
 
 async def add_items(ctx: Context, items: Sequence[Item], uow: UnitOfWork,
                     user_id: int) -> tuple[list[str], list[dict[str, Any]]]:
-    """Add items, merging with open ones of the same key when the units agree.
+    """Add items without asking anything (recipe buttons): each onto its line or as its own.
 
-    Returns the lines to show and the undo snapshot.
+    Returns the lines to show (those already listed too) and the change's inverse for undo.
     """
-    lines: list[str] = []
-    undo: list[dict[str, Any]] = []
-    for item in items:
-        name = _clean_name(lexicon().canonical(item.name))
-        if not name:
-            continue
-        key = item_key(name)
-        same = [row for row in await uow.items.open_by_key(ctx.group.id, key)
-                if row.unit == item.unit]
-        if same:
-            row = same[0]
-            undo.append(_snapshot(row))
-            if item.quantity is not None or row.quantity is not None:
-                # An unstated amount counts as one of the thing when the other side has one.
-                row.quantity = (row.quantity if row.quantity is not None else 1.0) + (
-                    item.quantity if item.quantity is not None else 1.0)
-                row.updated_at = utcnow()
-            lines.append(describe(row.name, row.quantity, row.unit))
-            continue
-        row = await uow.items.add(ctx.group.id, name, key, item.quantity, item.unit,
-                                  lexicon().category(name), user_id)
-        undo.append({"id": row.id, "status": "removed", "quantity": row.quantity,
-                     "unit": row.unit})
-        lines.append(describe(name, item.quantity, item.unit))
-    return lines, undo
-
-
-def _undo_button(action_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button("btn_undo", f"u:{action_id}"),),)
+    out = await _add(ctx, uow, items, user_id, "he", ask=False)
+    added = {entry["label"] for entry in out.undo}
+    already = [describe(w.name, w.quantity, w.unit, w.note) for w in map(wanted, items)
+               if w is not None and describe(w.name, w.quantity, w.unit, w.note) not in added]
+    return out.summary + already, out.undo
 
 
 async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
-    """Add the message's items to the list."""
+    """Add the message's items: what was added and the new totals, what was already there
+    and who added it, and a question when a name could go onto two lines."""
     ctx = await resolve(msg.incoming, uow)
     items = msg.entities.items
     if not items:
@@ -134,31 +260,126 @@ async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
     problem = _bad_items(items)
     if problem:
         return Reply(problem, msg.lang, {"limit": MAX_ITEMS, "max": int(MAX_QUANTITY)})
-    lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
-    if not lines:
+    adds = await _add(ctx, uow, items, msg.incoming.user_id, msg.lang, ask=True)
+    parts: list[Reply] = []
+    buttons: list[tuple[Button, ...]] = []
+    effects: tuple[Effect, ...] = ()
+    if adds.summary:
+        action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add",
+                                        adds.summary, adds.undo)
+        parts.append(Reply("added", msg.lang, {"items": adds.lines}))
+        buttons.append(_undo_button(action.id))
+        effects = _changed(ctx)
+    if adds.already:
+        parts.append(Reply("already_listed", msg.lang, {"items": adds.already}))
+    if adds.question is not None:
+        parts.append(adds.question)
+        buttons = [*adds.question.buttons, *buttons]
+    if not parts:
         return Reply("add_what", msg.lang)
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
-    return Reply("added", msg.lang, {"items": lines}, buttons=_undo_button(action.id),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+    return _compose(parts, buttons, effects)
 
 
-def _sections(rows: Sequence[ItemRow]) -> list[tuple[str, list[tuple[int, str]]]]:
+# ---------------------------------------------------------------------------- questions
+
+
+_ASKS = {"add": "ask_add", "remove": "ask_remove", "keep": "ask_keep", "update": "ask_update"}
+
+
+async def _ask(ctx: Context, uow: UnitOfWork, kind: str, item: Wanted,
+               lines: Sequence[ItemRow], user_id: int, lang: str,
+               **extra: Any) -> Reply:
+    """Ask which line a name means: a button per line, and "new line" (adds) or "all of
+    them" (removing, keeping). The question is stored, so the answer needs nothing else."""
+    lines = list(lines)[:MAX_CHOICES]
+    question = await uow.items.ask(ctx.group.id, user_id, kind, {
+        "item": item.to_json(), "lines": [row.id for row in lines], **extra})
+    buttons: list[tuple[Button, ...]] = [
+        (Button("btn_line", f"iq:{question.id}:{index}", {"item": label(row, lang)}),)
+        for index, row in enumerate(lines)]
+    said = describe(item.name, item.quantity if kind == "add" else None,
+                    item.unit if kind == "add" else None, item.note)
+    if kind == "add":
+        buttons.append((Button("btn_new_line", f"iq:{question.id}:new", {"item": said}),))
+    elif kind in ("remove", "keep"):
+        buttons.append((Button("btn_all_lines", f"iq:{question.id}:all"),))
+    return Reply(_ASKS[kind], lang, {"item": said,
+                                     "amount": format_amount(item.quantity, item.unit)},
+                 buttons=tuple(buttons))
+
+
+async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                          question_id: int, choice: str) -> Reply:
+    """A button under "which one?": carry out what was asked on the chosen line(s)."""
+    question = await uow.items.question(question_id)
+    if question is None or question.group_id != ctx.group.id:
+        return Reply(None, lang, toast="stale")
+    if question.answered_at is not None:
+        return Reply(None, lang, toast="already_answered")
+    ids = [int(i) for i in question.payload.get("lines", [])]
+    if choice == "all":
+        chosen = ids
+    elif choice.isdigit() and int(choice) < len(ids):
+        chosen = [ids[int(choice)]]
+    elif choice == "new" and question.kind == "add":
+        chosen = []
+    else:
+        return Reply(None, lang, toast="stale")
+    question.answered_at = utcnow()
+    item = Wanted.from_json(question.payload["item"])
+    if question.kind == "add":
+        target = await uow.items.get(chosen[0]) if chosen else None
+        if target is not None and (target.status != "open" or target.group_id != ctx.group.id):
+            target = None
+        out = _Adds()
+        await _put(ctx, uow, item, target, user_id, lang, out)
+        if not out.summary:
+            return replace(Reply("already_listed", lang, {"items": out.already}), edit=True)
+        action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo)
+        return Reply("added", lang, {"items": out.lines}, buttons=(_undo_button(action.id),),
+                     effects=_changed(ctx), edit=True)
+    rows = [row for row in await uow.items.open_items(ctx.group.id) if row.id in chosen]
+    if question.kind == "remove":
+        return await _remove_rows(ctx, uow, lang, user_id, rows, [], edit=True)
+    if question.kind == "keep":
+        keep = {int(i) for i in question.payload.get("keep", [])} | set(chosen)
+        newest = int(question.payload.get("newest", 0))
+        return await _complete_except(ctx, uow, lang, user_id, keep, newest,
+                                      list(question.payload.get("missing", [])), edit=True)
+    if question.kind == "update" and rows:
+        reply = await _set_amounts(ctx, uow, lang, user_id, [(rows[0], item)], [])
+        return replace(reply, edit=True)
+    return Reply(None, lang, toast="stale")
+
+
+# ---------------------------------------------------------------------------- the list
+
+
+def _sections(rows: Sequence[ItemRow], lang: str | None
+              ) -> list[tuple[str, list[tuple[int, str]]]]:
     by_category: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
         category = row.category if row.category in CATEGORIES else "other"
-        by_category.setdefault(category, []).append(
-            (row.id, describe(row.name, row.quantity, row.unit)))
+        text = (label(row, lang) if lang else
+                describe(row.name, row.quantity, row.unit, row.note))
+        by_category.setdefault(category, []).append((row.id, text))
     return [(category, by_category[category]) for category in CATEGORIES
             if category in by_category]
 
 
 async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = False,
-                     toast: str | None = None) -> Reply:
-    """The list grouped by shelf category, with a tick-off button per item."""
+                     toast: str | None = None, private: bool | None = None) -> Reply:
+    """The list grouped by shelf category, with a tick-off button per item.
+
+    A group chat's list message is read by the whole family, so each line shows its
+    author's words; in a private chat (one reader) a line written in another language also
+    shows the reader's word for it. `private` None: only a personal list counts as private.
+    """
     rows = await uow.items.open_items(ctx.group.id)
     if not rows:
         return Reply("list_empty", lang, {"title": ctx.group.title}, edit=edit, toast=toast)
-    sections = _sections(rows)
+    one_reader = private if private is not None else ctx.group.kind == "personal"
+    sections = _sections(rows, lang if one_reader else None)
     buttons: list[tuple[Button, ...]] = []
     row_buttons: list[Button] = []
     for _category, entries in sections:
@@ -178,62 +399,71 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
 async def handle_list_query(msg: Routed, uow: UnitOfWork) -> Reply:
     """Show the open items."""
     ctx = await resolve(msg.incoming, uow)
-    return await list_reply(ctx, uow, msg.lang)
+    return await list_reply(ctx, uow, msg.lang,
+                            private=msg.incoming.chat_kind is ChatKind.PRIVATE)
 
 
-def _matches(rows: Sequence[ItemRow], wanted: Sequence[Item]) -> tuple[list[ItemRow], list[str]]:
-    """Open rows named by the wanted items (by key, then by a word inside the name)."""
-    found: list[ItemRow] = []
-    missing: list[str] = []
-    for item in wanted:
-        key = item_key(item.name)
-        hits = [row for row in rows if row.key == key]
-        if not hits:
-            hits = [row for row in rows if key and (key in row.key.split() or
-                                                     row.key in key.split())]
-        if not hits:
-            # An older row may carry an article the lexicon did not strip ("הקפה").
-            hits = [row for row in rows if (row.key[1:] == key and row.key[:1] in "הו")
-                    or (row.key[2:] == key and row.key[:2] == "ال")]
-        if not hits and len(key) >= 3:
-            hits = [row for row in rows if row.key.startswith(key) or key.startswith(row.key)]
-        if hits:
-            found.extend(row for row in hits if row not in found)
-        elif len(item.name.split()) <= 3 and not _SENTENCE_WORDS & set(key.split()):
-            # Longer leftovers are the rest of a sentence ("mom said no"), not an item.
-            missing.append(item.name)
-    return found, missing
+# ---------------------------------------------------------------------------- removing
+
+
+async def _remove_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                       rows: Sequence[ItemRow], missing: list[str],
+                       edit: bool = False) -> Reply:
+    changed = await uow.items.set_status([row.id for row in rows], "open", "removed")
+    if not changed:
+        return replace(Reply("not_on_list", lang, {"items": missing or
+                                                   [row.name for row in rows]}), edit=edit)
+    texts = [label(row, lang) for row in changed]
+    undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
+                   before="open", after="removed") for row in changed]
+    action = await uow.items.record(ctx.group.id, user_id, "remove",
+                                    [entry["label"] for entry in undo], undo)
+    return Reply("removed", lang, {"items": texts, "missing": missing},
+                 buttons=(_undo_button(action.id),), effects=_changed(ctx), edit=edit)
 
 
 async def handle_remove_item(msg: Routed, uow: UnitOfWork) -> Reply:
-    """Take named items off the list, unbought."""
+    """Take named items off the list, unbought; a name that fits several lines is asked
+    about ("milk" with both milk and soy milk listed)."""
     ctx = await resolve(msg.incoming, uow)
     if not msg.entities.items:
         return Reply("remove_what", msg.lang)
     rows = await uow.items.open_items(ctx.group.id)
-    found, missing = _matches(rows, msg.entities.items)
-    if not found:
+    found: list[ItemRow] = []
+    missing: list[str] = []
+    question: Reply | None = None
+    for parsed in msg.entities.items:
+        item = wanted(parsed)
+        if item is None:
+            continue
+        lines = [row for row in find_lines(rows, item) if row not in found]
+        if not lines:
+            if _is_item_like(parsed.name):
+                missing.append(parsed.name)
+        elif len(lines) == 1:
+            found.append(lines[0])
+        elif question is None:
+            question = await _ask(ctx, uow, "remove", item, lines, msg.incoming.user_id,
+                                  msg.lang)
+    if question is None and not found:
         return Reply("not_on_list", msg.lang, {"items": missing})
-    undo = [_snapshot(row) for row in found]
-    for row in found:
-        row.status = "removed"
-        row.updated_at = utcnow()
-    names = [row.name for row in found]
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "remove", names, undo)
-    return Reply("removed", msg.lang, {"items": names, "missing": missing},
-                 buttons=_undo_button(action.id),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+    parts: list[Reply] = []
+    buttons: list[tuple[Button, ...]] = []
+    effects: tuple[Effect, ...] = ()
+    if found:
+        removed = await _remove_rows(ctx, uow, msg.lang, msg.incoming.user_id, found, missing)
+        parts.append(removed)
+        buttons.extend(removed.buttons)
+        effects = removed.effects
+    elif missing:
+        parts.append(Reply("not_on_list", msg.lang, {"items": missing}))
+    if question is not None:
+        parts.append(question)
+        buttons = [*question.buttons, *buttons]
+    return _compose(parts, buttons, effects)
 
 
-async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], user_id: int,
-                       kind: str) -> int:
-    undo = [_snapshot(row) for row in rows]
-    for row in rows:
-        row.status = "bought"
-        row.updated_at = utcnow()
-    action = await uow.items.record(ctx.group.id, user_id, kind, [row.name for row in rows],
-                                    undo)
-    return action.id
+# ---------------------------------------------------------------------------- buying
 
 
 # Marking the whole list bought on a guess is the costliest mistake the model can make.
@@ -249,6 +479,18 @@ def _needs_confirmation(msg: Routed) -> bool:
     return msg.incoming.forwarded or unsure
 
 
+async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], user_id: int,
+                       kind: str) -> tuple[list[ItemRow], int | None]:
+    changed = await uow.items.set_status([row.id for row in rows], "open", "bought")
+    if not changed:
+        return [], None
+    undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
+                   before="open", after="bought") for row in changed]
+    action = await uow.items.record(ctx.group.id, user_id, kind,
+                                    [entry["label"] for entry in undo], undo)
+    return changed, action.id
+
+
 async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
     """Everything was bought: mark every open item bought (undoable)."""
     ctx = await resolve(msg.incoming, uow)
@@ -258,37 +500,117 @@ async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows)},
                      buttons=((Button("btn_yes_clear", "c:clear"), Button("btn_cancel", "x")),))
-    action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
-    return Reply("cleared", msg.lang, {"count": len(rows)}, buttons=_undo_button(action_id),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+    changed, action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
+    if action_id is None:
+        return Reply("list_empty", msg.lang, {"title": ctx.group.title})
+    return Reply("cleared", msg.lang, {"count": len(changed)},
+                 buttons=(_undo_button(action_id),), effects=_changed(ctx))
+
+
+async def _complete_except(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                           keep: set[int], newest: int | None, missing: list[str],
+                           edit: bool = False) -> Reply:
+    """Mark every open line bought but `keep` (and any added after line `newest`)."""
+    rows = await uow.items.open_items(ctx.group.id)
+    kept = [row for row in rows if row.id in keep]
+    bought = [row for row in rows if row.id not in keep and (not newest or row.id <= newest)]
+    changed, action_id = await _mark_bought(ctx, uow, bought, user_id, "partial")
+    parts: list[Reply] = []
+    if kept:
+        parts.append(Reply("partial_done", lang, {"count": len(changed),
+                                                  "items": [label(r, lang) for r in kept]}))
+    else:
+        parts.append(Reply("cleared", lang, {"count": len(changed)}))
+    if missing:
+        parts.append(Reply("partial_missing", lang, {"items": missing}))
+    buttons = [_undo_button(action_id)] if action_id is not None else []
+    return _compose(parts, buttons, _changed(ctx) if changed else (), edit=edit)
 
 
 async def handle_partial_completion(msg: Routed, uow: UnitOfWork) -> Reply:
-    """Bought everything except the named items, which stay on the list."""
+    """Bought everything except the named items, which stay on the list. A named item that
+    is not on the list does not stop the rest (the reply says so); a name that fits several
+    lines is asked about first."""
     ctx = await resolve(msg.incoming, uow)
     rows = await uow.items.open_items(ctx.group.id)
     if not rows:
         return Reply("list_empty", msg.lang, {"title": ctx.group.title})
     if not msg.entities.items:
         return Reply("partial_which", msg.lang)
-    keep, missing = _matches(rows, msg.entities.items)
-    if missing and not keep:
-        # Marking everything bought because a name did not match would lose items.
-        return Reply("not_on_list", msg.lang, {"items": missing})
+    keep: list[ItemRow] = []
+    missing: list[str] = []
+    unsure: list[tuple[Wanted, list[ItemRow]]] = []
+    for parsed in msg.entities.items:
+        item = wanted(parsed)
+        if item is None:
+            continue
+        lines = [row for row in find_lines(rows, item) if row not in keep]
+        if not lines:
+            if _is_item_like(parsed.name):
+                missing.append(parsed.name)
+        elif len(lines) == 1:
+            keep.append(lines[0])
+        else:
+            unsure.append((item, lines))
+    if not keep and not unsure and not missing:
+        return Reply("partial_which", msg.lang)
+    newest = max(row.id for row in rows)
+    if unsure:
+        item, lines = unsure[0]
+        keep_ids = [row.id for row in keep] + [row.id for _i, more in unsure[1:]
+                                               for row in more]
+        return await _ask(ctx, uow, "keep", item, lines, msg.incoming.user_id, msg.lang,
+                          keep=keep_ids, newest=newest, missing=missing)
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows) - len(keep)},
                      buttons=((Button("btn_yes_clear", "c:partial"), Button("btn_cancel", "x")),))
-    bought = [row for row in rows if row not in keep]
-    action_id = await _mark_bought(ctx, uow, bought, msg.incoming.user_id, "partial")
-    return Reply("partial_done", msg.lang,
-                 {"count": len(bought), "items": [describe(r.name, r.quantity, r.unit)
-                                                  for r in keep], "missing": missing},
-                 buttons=_undo_button(action_id),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+    return await _complete_except(ctx, uow, msg.lang, msg.incoming.user_id,
+                                  {row.id for row in keep}, newest, missing)
+
+
+# ---------------------------------------------------------------------------- amounts
+
+
+async def _set_amounts(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                       pairs: Sequence[tuple[ItemRow, Wanted]], to_add: Sequence[Item],
+                       question: Reply | None = None) -> Reply:
+    lines: list[str] = []
+    undo: list[dict[str, Any]] = []
+    for row, item in pairs:
+        before, unit_before = row.quantity, row.unit
+        changed = await uow.items.set_amount(row.id, item.quantity, item.unit or row.unit)
+        if changed is None:
+            continue
+        text = describe(changed.name, changed.quantity, changed.unit, changed.note)
+        lines.append(label(changed, lang))
+        undo.append(_entry("set", changed, text, before=before, unit_before=unit_before,
+                           after=changed.quantity, unit_after=changed.unit))
+    summary = [entry["label"] for entry in undo]
+    if to_add:
+        added = await _add(ctx, uow, to_add, user_id, lang, ask=False)
+        lines.extend(added.lines)
+        summary.extend(added.summary)
+        undo.extend(added.undo)
+    parts: list[Reply] = []
+    buttons: list[tuple[Button, ...]] = []
+    effects: tuple[Effect, ...] = ()
+    if undo:
+        action = await uow.items.record(ctx.group.id, user_id, "update", summary, undo)
+        parts.append(Reply("updated", lang, {"items": lines}))
+        buttons.append(_undo_button(action.id))
+        effects = _changed(ctx)
+    if question is not None:
+        parts.append(question)
+        buttons = [*question.buttons, *buttons]
+    if not parts:
+        return Reply("update_what", lang)
+    return _compose(parts, buttons, effects)
 
 
 async def handle_update_quantity(msg: Routed, uow: UnitOfWork) -> Reply:
-    """Set the amount of items already on the list (adds the item when it is not there)."""
+    """Set the amount of items already on the list (adds the item when it is not there);
+    the line of the very item named wins over lines that merely contain its name, and
+    several such lines are asked about."""
     ctx = await resolve(msg.incoming, uow)
     items = [item for item in msg.entities.items if item.quantity is not None]
     if not items:
@@ -297,64 +619,136 @@ async def handle_update_quantity(msg: Routed, uow: UnitOfWork) -> Reply:
     if problem:
         return Reply(problem, msg.lang, {"limit": MAX_ITEMS, "max": int(MAX_QUANTITY)})
     rows = await uow.items.open_items(ctx.group.id)
-    undo: list[dict[str, Any]] = []
-    lines: list[str] = []
+    pairs: list[tuple[ItemRow, Wanted]] = []
     to_add: list[Item] = []
-    for item in items:
-        found, _missing = _matches(rows, [item])
-        if not found:
-            to_add.append(item)
+    question: Reply | None = None
+    for parsed in items:
+        item = wanted(parsed)
+        if item is None:
             continue
-        row = found[0]
-        undo.append(_snapshot(row))
-        row.quantity = item.quantity
-        row.unit = item.unit if item.unit else row.unit
-        row.updated_at = utcnow()
-        lines.append(describe(row.name, row.quantity, row.unit))
-    if to_add:
-        added, added_undo = await add_items(ctx, to_add, uow, msg.incoming.user_id)
-        lines.extend(added)
-        undo.extend(added_undo)
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "update", lines, undo)
-    return Reply("updated", msg.lang, {"items": lines}, buttons=_undo_button(action.id),
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+        lines = find_lines(rows, item)
+        exact = [row for row in lines if row.concept == item.concept]
+        if len(exact) == 1 or len(lines) == 1:
+            pairs.append((exact[0] if len(exact) == 1 else lines[0], item))
+        elif not lines:
+            to_add.append(parsed)
+        elif question is None:
+            question = await _ask(ctx, uow, "update", item, lines, msg.incoming.user_id,
+                                  msg.lang)
+    return await _set_amounts(ctx, uow, msg.lang, msg.incoming.user_id, pairs, to_add,
+                              question)
+
+
+# ---------------------------------------------------------------------------- undo
+
+
+async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
+                     since: Sequence[dict[str, Any]]) -> bool:
+    """Apply the inverse of one line of a change; False when it cannot be done cleanly.
+
+    `since` are the later changes to the same line. Adds commute with other adds, so their
+    amounts are simply subtracted; a later amount set or a later tick makes a change
+    impossible to take back without reverting someone else's, so it is refused.
+    """
+    row = await uow.items.get(int(entry["id"]))
+    if row is None or row.group_id != ctx.group.id:
+        return False
+    op = entry.get("op")
+    if op in ("create", "add"):
+        if row.status != "open" or any(e.get("op") in ("set", "status") for e in since):
+            return False
+        delta = entry.get("delta")
+        if delta is None:
+            # A line made without an amount: others may have given it one since, and then
+            # it is theirs to keep.
+            if row.quantity is not None:
+                return False
+            return bool(await uow.items.set_status([row.id], "open", "removed"))
+        return await uow.items.subtract(row.id, float(delta), op == "create") is not None
+    if op == "set":
+        if row.status != "open" or since or row.quantity != entry.get("after"):
+            return False
+        return await uow.items.set_amount(
+            row.id, entry.get("before"), entry.get("unit_before")) is not None
+    if op == "status":
+        if row.status != entry.get("after"):
+            return False
+        # The line came back meanwhile (re-added): put this one's amount on it, so the list
+        # never holds the same thing twice.
+        for _attempt in range(2):
+            there = await uow.items.open_line(ctx.group.id, row.concept, row.unit, row.note)
+            if there is not None:
+                if row.quantity is not None:
+                    await uow.items.add_amount(there.id, row.quantity)
+                return True
+            if await uow.items.reopen(row.id, str(entry["after"])) is not None:
+                return True
+        return False
+    return False
+
+
+async def _restore_snapshot(ctx: Context, uow: UnitOfWork, snapshot: dict[str, Any]) -> bool:
+    # Changes recorded before inverses existed kept a snapshot of each line.
+    row = await uow.items.get(int(snapshot["id"]))
+    if row is None or row.group_id != ctx.group.id:
+        return False
+    row.status = snapshot["status"]
+    row.quantity = snapshot["quantity"]
+    row.unit = snapshot["unit"]
+    row.updated_at = utcnow()
+    return True
 
 
 async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
                       action_id: int | None) -> Reply:
-    """Put the items an action touched back as they were."""
+    """Take back one change (the button's, or the sender's last): exactly what it did, and
+    never what anyone did after it. What cannot be taken back cleanly is named."""
     action = (await uow.items.action(action_id) if action_id is not None
               else await uow.items.last_undoable(ctx.group.id, user_id))
     if action is None or action.group_id != ctx.group.id:
         return Reply("nothing_to_undo", lang)
     if action.undone_at is not None:
         return Reply("already_undone", lang)
-    for snapshot in action.undo:
-        row = await uow.items.get(int(snapshot["id"]))
-        if row is None or row.group_id != ctx.group.id:
+    later: dict[int, list[dict[str, Any]]] = {}
+    for change in await uow.items.changes_after(ctx.group.id, action.id):
+        for entry in change.undo:
+            if isinstance(entry, dict) and "id" in entry:
+                later.setdefault(int(entry["id"]), []).append(entry)
+    done: list[str] = []
+    failed: list[str] = []
+    for entry in action.undo:
+        if "op" not in entry:
+            if await _restore_snapshot(ctx, uow, entry):
+                done = list(action.summary)
             continue
-        row.status = snapshot["status"]
-        row.quantity = snapshot["quantity"]
-        row.unit = snapshot["unit"]
-        row.updated_at = utcnow()
+        ok = await _take_back(ctx, uow, entry, later.get(int(entry["id"]), []))
+        (done if ok else failed).append(entry_label(entry, lang))
+    # Even a change that could not be taken back is settled: the next undo goes further back.
     action.undone_at = utcnow()
-    await uow.items.record(ctx.group.id, user_id, "undo", list(action.summary), [])
-    return Reply("undone", lang, {"items": list(action.summary)},
-                 effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),))
+    await uow.items.record(ctx.group.id, user_id, "undo", done, [])
+    effects = _changed(ctx) if done else ()
+    if failed and done:
+        return Reply("undone_partly", lang, {"items": done, "failed": failed},
+                     effects=effects)
+    if failed:
+        return Reply("cannot_undo", lang, {"items": failed})
+    return Reply("undone", lang, {"items": done}, effects=effects)
+
+
+# ---------------------------------------------------------------------------- ticking
 
 
 async def tick_item(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
-                    item_id: int) -> Reply:
+                    item_id: int, private: bool | None = None) -> Reply:
     """A tick on the list message: mark one item bought and redraw the list in place."""
     row = await uow.items.get(item_id)
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
-    if row.status == "open":
-        undo = [_snapshot(row)]
-        row.status = "bought"
-        row.updated_at = utcnow()
-        await uow.items.record(ctx.group.id, user_id, "tick", [row.name], undo)
-    reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name)
-    return Reply(reply.key, reply.lang, reply.params, reply.buttons,
-                 (Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
+    changed = await uow.items.set_status([row.id], "open", "bought")
+    if changed:
+        text = describe(row.name, row.quantity, row.unit, row.note)
+        await uow.items.record(ctx.group.id, user_id, "tick", [text], [
+            _entry("status", row, text, before="open", after="bought")])
+    reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name, private=private)
+    return Reply(reply.key, reply.lang, reply.params, reply.buttons, _changed(ctx),
                  edit=True, toast=row.name)

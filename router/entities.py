@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -431,20 +432,138 @@ def _split_numbers(words: list[str]) -> list[list[str]]:
 
 
 def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -> list[Item]:
-    """Every item a phrase names, with its amount and unit, in the user's order."""
+    """Every item a phrase names, with its amount, unit and note, in the user's order."""
     lex = lex or lexicon()
     text = clean_text(_URL.sub(" ", text))
     items: list[Item] = []
     definite = definite or bool(re.search(
         r"(?:^|\s)(?:את|נגמר|נגמרה|נגמרו|חסר|חסרה|חסרים|אין|כל)\s", text))
-    for segment in _SPLIT.split(text):
+    for segment, notes in _noted_segments(text, lex):
         words = _clean_segment(segment)
         if not words:
             continue
+        found: list[Item] = []
         for group in _split_conjunctions(words, lex):
             for chunk in _split_numbers(group):
-                items.extend(_parse_chunk(chunk, lex, definite))
+                found.extend(_parse_chunk(chunk, lex, definite))
+        if found and notes:
+            # A bracket or a "- brand" describes the item written just before it.
+            last = found[-1]
+            found[-1] = replace(last, note=_join_notes([*_split_notes(last.note), *notes]))
+        items.extend(found)
     return items[: MAX_ITEMS + 1]
+
+
+# Notes written beside an item: "(גדולה)", "[big]", "3%", "%3" (typed right to left).
+_BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]")
+_PERCENT = re.compile(r"(?<![\w.,])(?:\d+(?:[.,]\d+)?\s?%|%\s?\d+(?:[.,]\d+)?)(?![\w%])")
+_DASH = re.compile(r"^\s*[-–—]\s*$")
+_NOTE_MARK = "\ue000"
+
+
+def _split_notes(note: str | None) -> list[str]:
+    return [part for part in (note or "").split(", ") if part]
+
+
+def _join_notes(notes: list[str]) -> str | None:
+    unique = list(dict.fromkeys(n.strip() for n in notes if n.strip()))
+    return ", ".join(unique)[:100] or None
+
+
+def _percent(found: str) -> str:
+    return found.replace(" ", "").strip("%") + "%"
+
+
+def _noted_segments(text: str, lex: Lexicon) -> list[tuple[str, list[str]]]:
+    """The phrase cut where `_SPLIT` cuts it, each piece with the notes written beside it.
+
+    Brackets and percentages are notes wherever they stand (a comma inside brackets does not
+    cut); a piece after a dash is a note of the one before when it is a brand or note word,
+    has a percentage, or is a short description of a known item ("שמן זית - כתית מעולה"),
+    and another item otherwise ("milk - eggs").
+    """
+    bracketed: list[str] = []
+
+    def keep(found: re.Match[str]) -> str:
+        bracketed.append(found.group(1).strip())
+        return f" {_NOTE_MARK}{len(bracketed) - 1}{_NOTE_MARK} "
+
+    text = _BRACKETS.sub(keep, text)
+    pieces: list[str] = []
+    separators: list[str] = []
+    start = 0
+    for cut in _SPLIT.finditer(text):
+        pieces.append(text[start:cut.start()])
+        separators.append(cut.group(0))
+        start = cut.end()
+    pieces.append(text[start:])
+    out: list[tuple[str, list[str]]] = []
+    for index, piece in enumerate(pieces):
+        piece, notes = _pull_notes(piece, bracketed)
+        if index > 0 and out and _DASH.match(separators[index - 1]) \
+                and _is_note_tail(piece, notes, out[-1][0], lex):
+            described = " ".join(_clean_segment(piece))
+            out[-1][1].extend([*notes, described] if described else notes)
+            continue
+        out.append((piece, notes))
+    return out
+
+
+def _pull_notes(piece: str, bracketed: list[str]) -> tuple[str, list[str]]:
+    """Take brackets and percentages out of a piece, in the order written."""
+    notes: list[str] = []
+    pattern = re.compile(f"{_NOTE_MARK}(\\d+){_NOTE_MARK}|{_PERCENT.pattern}")
+
+    def take(found: re.Match[str]) -> str:
+        if found.group(1) is not None:
+            inner = bracketed[int(found.group(1))]
+            if _number(inner) is not None:
+                return f" {inner} "  # "(2)" is an amount, not a note
+            if inner:
+                notes.append(inner)
+        else:
+            notes.append(_percent(found.group(0)))
+        return " "
+
+    return pattern.sub(take, piece), notes
+
+
+def _is_note_tail(piece: str, notes: list[str], head: str, lex: Lexicon) -> bool:
+    words = _clean_segment(piece)
+    if not words:
+        return bool(notes)
+    phrase = " ".join(words)
+    if normalize(phrase) in lex.notes or any(n.endswith("%") for n in notes):
+        return True
+    if _number(words[0]) is not None or lex.lookup(phrase) is not None \
+            or _split_known_run(words, lex) is not None or len(words) > 3:
+        return False
+    head_words = _clean_segment(head)
+    # An unknown word after a known item describes it; after an unknown one it may be
+    # another item of a dash-separated list.
+    return bool(head_words) and lex.lookup(" ".join(
+        parse_quantity_unit(head_words)[2])) is not None
+
+
+def _edge_notes(words: list[str], lex: Lexicon) -> tuple[list[str], list[str]]:
+    """Brand and note words at either end of an item's name ("low fat milk", "חלב תנובה"),
+    unless the whole name is an item of its own ("light bulbs")."""
+    notes: list[str] = []
+    while len(words) > 1 and lex.lookup(" ".join(words)) is None:
+        for size in (3, 2, 1):
+            if len(words) <= size:
+                continue
+            if normalize(" ".join(words[-size:])) in lex.notes:
+                notes.insert(0, " ".join(words[-size:]))
+                words = words[:-size]
+                break
+            if normalize(" ".join(words[:size])) in lex.notes:
+                notes.append(" ".join(words[:size]))
+                words = words[size:]
+                break
+        else:
+            break
+    return words, notes
 
 
 def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
@@ -453,11 +572,13 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
     rest = _clean_segment(" ".join(rest))
     if not rest:
         return []
-    if quantity is None and unit is None and len(rest) > 1:
+    rest, notes = _edge_notes(rest, lex)
+    if quantity is None and unit is None and len(rest) > 1 and not notes:
         run = _split_known_run(rest, lex)
         if run and len(run) > 1:
             return [_make_item(piece, None, None, lex, definite) for piece in run]
-    return [_make_item(rest, quantity, unit, lex, definite)]
+    item = _make_item(rest, quantity, unit, lex, definite)
+    return [replace(item, note=_join_notes(notes)) if notes else item]
 
 
 def _make_item(words: list[str], quantity: float | None, unit: str | None, lex: Lexicon,

@@ -62,18 +62,24 @@ class ChatKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One list item as the user wrote it: a base noun phrase, an amount and a unit."""
+    """One list item as the user wrote it: a base noun phrase, an amount and a unit, and a
+    note written beside it (a brand, a size, "3%", "low fat"), or None."""
 
     name: str
     quantity: float | None = None
     unit: str | None = None
+    note: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The intents.md shape: `{name, quantity, unit}`, whole numbers as ints."""
+        """The intents.md shape: `{name, quantity, unit}`, whole numbers as ints; `note`
+        only when the item has one."""
         quantity: float | int | None = self.quantity
         if quantity is not None and float(quantity).is_integer():
             quantity = int(quantity)
-        return {"name": self.name, "quantity": quantity, "unit": self.unit}
+        out: dict[str, Any] = {"name": self.name, "quantity": quantity, "unit": self.unit}
+        if self.note:
+            out["note"] = self.note
+        return out
 
 
 @dataclass(frozen=True, slots=True)
