@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,26 @@ def _begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# NUL cannot be stored in a PostgreSQL text column at all, and no control character (but
+# tab and line breaks) belongs in anything a person typed: none reaches either database.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def _printable(value: Any) -> Any:
+    if isinstance(value, str):
+        return _CONTROL.sub("", value) if _CONTROL.search(value) else value
+    if isinstance(value, dict):
+        return {key: _printable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_printable(item) for item in value)
+    return value
+
+
+def _strip_controls(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                    _executemany: bool) -> tuple[str, Any]:
+    return statement, _printable(parameters)
+
+
 def _private_file(path: Path) -> None:
     """Create the SQLite file 0600 (whatever the umask) before SQLite opens it."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,8 +104,10 @@ def make_engine(url: str, *, durable: bool = False) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", functools.partial(
             _sqlite_pragmas, synchronous="FULL" if durable else "NORMAL"))
         event.listen(engine.sync_engine, "begin", _begin_immediate)
-        return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    else:
+        engine = create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    event.listen(engine.sync_engine, "before_cursor_execute", _strip_controls, retval=True)
+    return engine
 
 
 class DatabaseUnavailable(Exception):

@@ -16,12 +16,18 @@ from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
 
-__all__ = ["MAX_ITEMS", "extract", "parse_items", "parse_quantity_unit"]
+__all__ = ["MAX_ITEMS", "extract", "is_bare_item_list", "is_bare_removal", "parse_items",
+           "parse_quantity_unit"]
 
 MAX_ITEMS = 100
 
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"']+", re.IGNORECASE)
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?|\d+/\d+|[½¼¾⅓⅔])$")
+# A minus glued to a number ("-5 milk") is kept as the minus sign, which no punctuation rule
+# strips, so the amount stays negative and the handler refuses it instead of adding 5.
+_MINUS = "\u2212"
+_NEGATIVE = re.compile(r"(?<!\S)[-–](?=\d)")
+_BULLETS = re.compile(r"(?m)^[ \t]*[-–—•*][ \t]*")
 _MIXED = re.compile(r"^(\d+)([½¼¾⅓⅔])$")
 _GLUED = re.compile(r"^(\d+(?:[.,]\d+)?)([^\d\s.,/].*)$")
 _TIMES = re.compile(r"^(?:x|×)(\d+)$|^(\d+)(?:x|×)$", re.IGNORECASE)
@@ -215,6 +221,9 @@ def _number(token: str) -> float | None:
     token = token.strip()
     if not token:
         return None
+    if token[0] == _MINUS and len(token) > 1:
+        value = _number(token[1:])
+        return -value if value is not None else None
     mixed = _MIXED.match(token)
     if mixed:
         return float(mixed.group(1)) + _FRACTIONS[mixed.group(2)]
@@ -434,7 +443,9 @@ def _split_numbers(words: list[str]) -> list[list[str]]:
 def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -> list[Item]:
     """Every item a phrase names, with its amount, unit and note, in the user's order."""
     lex = lex or lexicon()
-    text = clean_text(_URL.sub(" ", text))
+    if "\n" in text:
+        text = _BULLETS.sub("", text)  # "-2 eggs" on its own line is a list, not minus two
+    text = _NEGATIVE.sub(_MINUS, clean_text(_URL.sub(" ", text)))
     items: list[Item] = []
     definite = definite or bool(re.search(
         r"(?:^|\s)(?:את|נגמר|נגמרה|נגמרו|חסר|חסרה|חסרים|אין|כל)\s", text))

@@ -22,8 +22,11 @@ __all__ = [
 NORMALIZATION_NAME = "shopbot-v1"
 
 # Zero-width and bidi controls: invisible, yet they split words for a tokenizer and would
-# make "חלב" and "\u200fחלב" two different items on the list.
-_CONTROLS = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+# make "חלב" and "\u200fחלב" two different items on the list. C0 and C1 control characters
+# too (NUL, bell, escape…; the whitespace ones stay for the space rule): nothing a person
+# means, and PostgreSQL cannot even store a NUL.
+_CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
+                       "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
 # Hebrew points and cantillation (niqqud), keeping maqaf (05BE), paseq and sof pasuq.
 _HEBREW_MARKS = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 # Arabic harakat, superscript alef, Quranic marks and tatweel.

@@ -3,7 +3,10 @@
 The bot fetches pages users send, so the fetch must not become a way into the machine or
 its network: http(s) only, every address the host resolves to must be public (checked
 again at every redirect, and the connection goes to the vetted address itself, so a DNS
-answer cannot change in between), at most 5 redirects, 10 s, 2 MB, HTML only.
+answer cannot change in between; IPv6 forms that carry an IPv4 address, 6to4, Teredo and
+NAT64, are judged by that address too), at most 5 redirects, 10 s, HTML only, and 2 MB
+counted after decompression, which is done here in bounded steps so that a small gzip bomb
+never inflates past the cap in memory.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import ipaddress
 import re
 import socket
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -43,13 +47,40 @@ class RecipeResult:
     lines: tuple[str, ...] = field(default=(), compare=False)
 
 
-def is_public_address(address: str) -> bool:
-    """True only for globally routable unicast addresses."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address reaches through: 6to4 (2002::/16), Teredo
+    (2001::/32, its server and client), NAT64 (64:ff9b::/96) and IPv4-compatible (::/96)."""
+    found: list[ipaddress.IPv4Address] = []
+    if ip.sixtofour is not None:
+        found.append(ip.sixtofour)
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if ip in _NAT64_WELL_KNOWN or ip in _IPV4_COMPATIBLE:
+        found.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return found
+
+
+def _globally_routable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return bool(ip.is_global and not ip.is_multicast and not ip.is_reserved
                 and not ip.is_loopback and not ip.is_link_local and not ip.is_private)
+
+
+def is_public_address(address: str) -> bool:
+    """True only for globally routable unicast addresses, through any IPv4 they embed."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return _globally_routable(ip.ipv4_mapped)
+        if ip in _NAT64_LOCAL:
+            return False  # a site's own translator: always inside its network
+        if not all(_globally_routable(inner) for inner in _embedded_ipv4(ip)):
+            return False
+    return _globally_routable(ip)
 
 
 def ingredient_item(line: str) -> Item | None:
@@ -75,6 +106,48 @@ def ingredient_item(line: str) -> Item | None:
 
 
 _KITCHEN_UNITS = frozenset({"cup", "tbsp", "tsp", "כוס", "כף", "כפית", "كوب", "ملعقة"})
+
+
+class _Inflater:
+    """gzip or deflate, decompressed with a limit on what each step may produce."""
+
+    def __init__(self, wbits: int) -> None:
+        self.wbits = wbits
+        self.raw_fallback = wbits == zlib.MAX_WBITS  # "deflate" is sometimes raw deflate
+        self.started = False
+        self.inflater = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes, out: bytearray, room: int) -> None:
+        """Inflate `data` into `out`, stopping once `room` more bytes were produced."""
+        while data and room > 0:
+            try:
+                produced = self.inflater.decompress(data, room)
+            except zlib.error:
+                if self.started or not self.raw_fallback:
+                    raise
+                self.raw_fallback = False
+                self.inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self.started = True
+            out.extend(produced)
+            room -= len(produced)
+            data = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                # A gzip stream may hold several members one after another.
+                data = self.inflater.unused_data
+                self.inflater = zlib.decompressobj(self.wbits)
+                self.started = False
+
+
+def _inflater(encoding: str) -> _Inflater | None:
+    """An inflater for a Content-Encoding; None for none; ValueError for one not asked for."""
+    if encoding in ("", "identity"):
+        return None
+    if encoding in ("gzip", "x-gzip"):
+        return _Inflater(16 + zlib.MAX_WBITS)
+    if encoding == "deflate":
+        return _Inflater(zlib.MAX_WBITS)
+    raise ValueError(encoding)
 
 
 class RecipeReader:
@@ -126,7 +199,9 @@ class RecipeReader:
                 direct = urlunsplit((parts.scheme, f"{host_for_url}:{port}", parts.path or "/",
                                      parts.query, ""))
                 headers = {"Host": parts.netloc.rsplit("@", 1)[-1], "User-Agent": USER_AGENT,
-                           "Accept": "text/html,application/xhtml+xml"}
+                           "Accept": "text/html,application/xhtml+xml",
+                           # Only what `_inflate` can decode in bounded steps.
+                           "Accept-Encoding": "gzip, deflate"}
                 async with client.stream("GET", direct, headers=headers, extensions={
                         "sni_hostname": parts.hostname}) as response:
                     if response.status_code in (301, 302, 303, 307, 308):
@@ -143,13 +218,37 @@ class RecipeReader:
                     declared = response.headers.get("content-length")
                     if declared and declared.isdigit() and int(declared) > self.max_bytes:
                         return "recipe_too_big"
-                    body = bytearray()
-                    async for chunk in response.aiter_bytes():
-                        body.extend(chunk)
-                        if len(body) > self.max_bytes:
-                            return "recipe_too_big"
-                    return bytes(body), kind, url
+                    body = await self._body(response)
+                    if body is None:
+                        return "recipe_too_big"
+                    if isinstance(body, str):
+                        return body
+                    return body, kind, url
             return "recipe_refused"
+
+    async def _body(self, response: httpx.Response) -> bytes | str | None:
+        """The decompressed body; None past `max_bytes`, an error key when undecodable.
+
+        httpx's own decoding inflates each network chunk whole, and one 64 KB chunk of a
+        gzip bomb is 64 MB; here the raw bytes are inflated at most up to the cap.
+        """
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        try:
+            inflate = _inflater(encoding)
+        except ValueError:
+            return "recipe_failed"
+        body = bytearray()
+        async for raw in response.aiter_raw():
+            if inflate is None:
+                body.extend(raw)
+            else:
+                try:
+                    inflate.feed(raw, body, self.max_bytes + 1 - len(body))
+                except zlib.error:
+                    return "recipe_failed"
+            if len(body) > self.max_bytes:
+                return None
+        return bytes(body)
 
     @staticmethod
     def decode(body: bytes, content_type: str) -> str:
