@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
+from bot.logs import remember_user_text
 from db.store import UnitOfWork, UnitOfWorkFactory
 from handlers import HANDLERS
 from handlers.chat import help_reply
@@ -109,6 +110,7 @@ class Dispatcher:
 
     async def handle_message(self, incoming: Incoming) -> Outcome:
         """A text message: a command, an answer the bot asked for, or routed by the model."""
+        remember_user_text(incoming.text)
         text = incoming.text.strip()
         if len(text) > TELEGRAM_TEXT_LIMIT:
             lang = detect_language(text[:500], incoming.language_hint)
@@ -255,8 +257,13 @@ class Dispatcher:
 
     async def handle_button(self, incoming: Incoming, data: str) -> Outcome:
         """A button press; `incoming.text` is the text of the message the bot answered."""
+        remember_user_text(incoming.text)
         lang = await self._language(incoming, incoming.text)
         kind, _, rest = data.partition(":")
+        # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
+        # "²") is a stale button, never an OverflowError from the database driver.
+        if kind in ("u", "t", "o", "k", "iq") and _row_id(rest.partition(":")[0]) is None:
+            return Outcome(Reply(None, lang, toast="stale"))
 
         async def press(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
             ctx = await resolve(incoming, uow)
@@ -314,6 +321,13 @@ class Dispatcher:
             await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user")
         reply = await HANDLERS[intent](routed, uow)
         return replace(reply, edit=True), routed
+
+
+def _row_id(text: str) -> int | None:
+    """A database id from callback data: ASCII digits that fit a signed 64-bit integer."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        return None
+    return int(text)
 
 
 def _fields(incoming: Incoming) -> dict[str, object]:

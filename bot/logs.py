@@ -16,7 +16,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-__all__ = ["REDACTED", "RedactingFilter", "configure_logging", "handling_text", "redact"]
+__all__ = [
+    "REDACTED",
+    "RedactingFilter",
+    "configure_logging",
+    "handling_text",
+    "redact",
+    "remember_user_text",
+]
 
 REDACTED = "***"
 USER_TEXT = "‹user text›"
@@ -50,6 +57,11 @@ def redact(message: str, secrets: Iterable[str] = ()) -> str:
     for pattern, replacement in _PATTERNS:
         message = pattern.sub(replacement, message)
     return message
+
+
+def remember_user_text(text: str) -> None:
+    """From here to the end of this task (one update's), `text` is logged only at DEBUG."""
+    _current_text.set(text if len(text.strip()) >= 3 else None)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import gzip
 import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -204,3 +205,17 @@ def test_a_dashed_list_on_several_lines_is_not_negative() -> None:
     assert [(i.name, i.quantity) for i in items.items] == [("eggs", 2.0), ("milk", 3.0)]
     hyphen = extract(Intent.GROCERY_REQUEST, "ו-2 מלפפונים")
     assert [i.quantity for i in hyphen.items] == [2.0]
+
+
+@pytest.mark.parametrize("data", [
+    "u:" + "9" * 30, "t:" + "1" * 30, "o:" + "9" * 30 + ":all", "t:²", "u:-1",
+    "t:" + str(2**63), "iq:" + "7" * 25 + ":1",
+])
+async def test_a_button_with_an_out_of_range_id_is_out_of_date(
+        classifier: Classifier, store: UnitOfWorkFactory, data: str) -> None:
+    dispatcher = Dispatcher(Router(classifier), store)
+    await dispatcher.handle_message(say("/add חלב"))
+    outcome = await dispatcher.handle_button(say("תוסיף חלב"), data)
+    assert outcome.reply is not None and outcome.reply.toast == "stale"
+    assert "out of date" in render(replace(outcome.reply, key="stale", lang="en")).lower()
+    assert await open_lines(store) == [("חלב", None)]
