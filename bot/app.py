@@ -1,8 +1,9 @@
 """The Telegram side: PTB's Application, wired to the dispatcher. The bot's table of contents.
 
-Handler order matters in one place: the bot's own membership changes come first, then
-button presses, then text; edited messages are not matched at all, so an edit never runs
-a request twice.
+Handler order matters in one place: membership changes (the bot's own, then its members')
+come first, then button presses, then service messages (joins, leaves, a move to a
+supergroup), then text; edited messages are not matched at all, so an edit never runs a
+request twice. Updates reach the application from the durable inbox (bot/intake.py).
 """
 
 from __future__ import annotations
@@ -21,14 +22,24 @@ from typing import Any, TypeVar
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
+    ChatMember,
+    ChatMemberUpdated,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
     ReplyParameters,
     Update,
+    User,
 )
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -42,10 +53,11 @@ from telegram.ext import (
 
 from bot.dispatch import COMMANDS, Outcome
 from bot.services import Services
-from db.store import as_utc, utcnow
+from db.store import UnitOfWork, as_utc, utcnow
 from handlers.digest import collect_digests
+from handlers.group import bot_added, bot_removed, chat_migrated, member_joined, member_left
 from handlers.i18n import LANGUAGES, button_text, has_message, render, text
-from handlers.reply import EffectKind, Reply
+from handlers.reply import Effect, EffectKind, Reply
 from router.types import ChatKind, Incoming
 
 __all__ = ["build_application", "incoming_from_update", "send_reply"]
@@ -55,6 +67,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 # A message older than this is treated like a forward: destructive intents ask first.
 STALE_AFTER = timedelta(hours=1)
+# Telegram's limit on a message's text after entity parsing.
+MESSAGE_LIMIT = 4096
+_TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*>")
 
 def _retry_seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():
@@ -114,6 +129,56 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         return None
 
 
+def _visible_length(body: str) -> int:
+    """A message's length as Telegram counts it: text without tags, in UTF-16 units."""
+    return len(html.unescape(_TAG.sub("", body)).encode("utf-16-le")) // 2
+
+
+def split_message(body: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Telegram HTML cut at line ends into messages of at most `limit` characters each.
+
+    A tag open at a cut is closed at the end of one part and opened again at the start of
+    the next, so every part parses on its own; a single line longer than a message is cut
+    inside, as plain text.
+    """
+    if _visible_length(body) <= limit:
+        return [body]
+    parts: list[str] = []
+    lines: list[str] = []
+    size = 0
+    open_tags: list[tuple[str, str]] = []  # (name, the opening tag as written)
+
+    def flush() -> None:
+        nonlocal lines, size
+        if lines:
+            closing = "".join(f"</{name}>" for name, _ in reversed(open_tags))
+            parts.append("\n".join(lines) + closing)
+        lines = ["".join(tag for _, tag in open_tags)] if open_tags else []
+        size = 0
+
+    for line in body.split("\n"):
+        length = _visible_length(line) + 1
+        if length > limit:
+            flush()
+            plain = html.unescape(_TAG.sub("", line))
+            parts.extend(html.escape(plain[start:start + limit - 1], quote=False)
+                         for start in range(0, len(plain), limit - 1))
+            continue
+        if size + length > limit and any(part.strip() for part in lines):
+            flush()
+        lines.append(line)
+        size += length
+        for match in _TAG.finditer(line):
+            if match.group(1):
+                if open_tags and open_tags[-1][0] == match.group(2).lower():
+                    open_tags.pop()
+            else:
+                open_tags.append((match.group(2).lower(), match.group(0)))
+    if any(part.strip() for part in lines):
+        parts.append("\n".join(lines))
+    return [part for part in parts if part.strip()]
+
+
 def _keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
     if not reply.buttons:
         return None
@@ -168,11 +233,25 @@ def incoming_from_update(update: Update, bot_id: int, bot_username: str) -> Inco
 async def send_reply(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int,
                      reply: Reply, reply_to: int | None = None,
                      edit_message_id: int | None = None) -> None:
-    """Render and send (or edit in place) one reply."""
+    """Render and send (or edit in place) one reply; a long one goes out in several parts,
+    the buttons under the last."""
     body = render(reply)
     if not body:
         return
     markup = _keyboard(reply)
+    parts = split_message(body)
+    if len(parts) > 1:
+        # A list too long for one message cannot replace the one whose button was pressed:
+        # it is sent again, whole, in parts.
+        for number, part in enumerate(parts):
+            last = number == len(parts) - 1
+            parameters = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                          if reply_to is not None and number == 0 else None)
+            await with_retries(lambda part=part, last=last, parameters=parameters:  # type: ignore[misc]
+                               app.bot.send_message(chat_id, part, parse_mode=ParseMode.HTML,
+                                                    reply_markup=markup if last else None,
+                                                    reply_parameters=parameters))
+        return
     if edit_message_id is not None:
         try:
             await with_retries(lambda: app.bot.edit_message_text(
@@ -202,7 +281,9 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
     if outcome.reply is None:
         return
     for effect in outcome.reply.effects:
-        if effect.kind is EffectKind.LIST_CHANGED:
+        if effect.kind is EffectKind.NOTICE:
+            await _notice(app, effect)
+        elif effect.kind is EffectKind.LIST_CHANGED:
             await schedule_digest(app, services, int(effect.payload["group_id"]))
         elif effect.kind is EffectKind.FORWARD_BUG and services.settings.admin_chat_id:
             payload = effect.payload
@@ -214,6 +295,130 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
                     services.settings.admin_chat_id, note, parse_mode=ParseMode.HTML))
             except (Forbidden, BadRequest, NetworkError) as error:
                 log.warning("could not forward bug #%s: %s", payload["id"], error)
+
+
+async def _notice(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect) -> None:
+    """A line for another chat (a member joined or left); a chat that refuses is skipped."""
+    reply = effect.payload["reply"]
+    assert isinstance(reply, Reply)
+    try:
+        await send_reply(app, int(effect.payload["chat_id"]), reply)
+    except (Forbidden, BadRequest) as error:
+        log.info("notice to chat %s not sent: %s", effect.payload["chat_id"], error)
+
+
+async def _member_status(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int,
+                         user_id: int) -> str | None:
+    """The user's status in the chat, asked of Telegram now; None when it cannot say."""
+    try:
+        member = await with_retries(lambda: app.bot.get_chat_member(chat_id, user_id))
+    except TelegramError as error:
+        log.info("getChatMember %s in %s failed: %s", user_id, chat_id, error)
+        return None
+    return str(member.status)
+
+
+def _name(user: User) -> str:
+    return user.full_name or user.username or str(user.id)
+
+
+def _member_incoming(update: Update, chat_id: int, user: User,
+                     title: str | None) -> Incoming:
+    """A membership change as the handlers see it: the member speaking, saying nothing."""
+    return Incoming(chat_id=chat_id, user_id=user.id, text="", chat_kind=ChatKind.GROUP,
+                    user_name=_name(user), language_hint=user.language_code,
+                    update_id=update.update_id, addressed=False, chat_title=title)
+
+
+def _is_member(change: ChatMemberUpdated) -> tuple[bool, bool]:
+    """Whether the user was, and is, in the chat (a restricted user may be either)."""
+    def inside(member: ChatMember) -> bool:
+        if member.status == ChatMember.RESTRICTED:
+            return bool(getattr(member, "is_member", False))
+        return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
+    return inside(change.old_chat_member), inside(change.new_chat_member)
+
+
+async def _membership(context: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int,
+                      joined: list[User], left: list[User], title: str | None) -> None:
+    """People joined or left a group chat: update the list's members, then say so once."""
+    services = _services(context)
+    people = [*joined, *left]
+    if not people:
+        return
+    first = _member_incoming(update, chat_id, people[0], title)
+
+    async def work(uow: UnitOfWork) -> tuple[Reply | None, None]:
+        replies: list[Reply] = []
+        for user in joined:
+            replies.append(await member_joined(uow, _member_incoming(update, chat_id, user,
+                                                                     title)))
+        for user in left:
+            replies.append(await member_left(uow, chat_id, user.id, _name(user),
+                                             (user.language_code or "he")[:2]))
+        spoken = [reply for reply in replies if reply.key is not None]
+        effects = tuple(effect for reply in replies for effect in reply.effects)
+        # One update, one reply: further lines for this chat go out as notices.
+        extra = tuple(Effect(EffectKind.NOTICE, {"chat_id": chat_id, "reply": reply})
+                      for reply in spoken[1:])
+        if not spoken:
+            return Reply(None, replies[0].lang, effects=effects), None
+        return replace(spoken[0], effects=(*effects, *extra)), None
+
+    outcome = await services.dispatcher.run(first, work)
+    if outcome.reply is not None:
+        await send_reply(context.application, chat_id, outcome.reply)
+        await _after(context.application, services, outcome)
+
+
+async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Someone joined or left a group chat (sent to a bot that is an admin there)."""
+    change = update.chat_member
+    if change is None or change.new_chat_member.user.is_bot:
+        return
+    was, now = _is_member(change)
+    if was == now:
+        return
+    user = change.new_chat_member.user
+    await _membership(context, update, change.chat.id, [user] if now else [],
+                      [] if now else [user], change.chat.title)
+
+
+async def on_service_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Join and leave service messages (any bot gets these), and a move to a supergroup."""
+    message = update.effective_message
+    if message is None:
+        return
+    chat = message.chat
+    if message.migrate_to_chat_id or message.migrate_from_chat_id:
+        old, new = ((chat.id, message.migrate_to_chat_id) if message.migrate_to_chat_id
+                    else (message.migrate_from_chat_id, chat.id))
+        assert old is not None and new is not None
+        incoming = Incoming(chat_id=chat.id, user_id=0, text="", chat_kind=ChatKind.GROUP,
+                            update_id=update.update_id)
+        await _services(context).dispatcher.run(
+            incoming, lambda uow: _silent(chat_migrated(uow, old, new)))
+        return
+    bot_id = context.bot.id
+    if message.left_chat_member is not None and message.left_chat_member.id == bot_id:
+        await _bot_left(context, update, chat.id)
+        return
+    joined = [user for user in message.new_chat_members or () if user.id != bot_id]
+    left = ([message.left_chat_member] if message.left_chat_member is not None
+            and not message.left_chat_member.is_bot else [])
+    await _membership(context, update, chat.id, joined, left, chat.title)
+
+
+async def _silent(awaitable: Awaitable[Reply]) -> tuple[Reply | None, None]:
+    await awaitable
+    return None, None
+
+
+async def _bot_left(context: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int) -> None:
+    incoming = Incoming(chat_id=chat_id, user_id=0, text="", chat_kind=ChatKind.GROUP,
+                        update_id=update.update_id)
+    await _services(context).dispatcher.run(incoming,
+                                            lambda uow: _silent(bot_removed(uow, chat_id)))
 
 
 async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -257,13 +462,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The bot was added to a group: greet it, which also creates its list."""
+    """The bot was added to a group: greet it, which also creates its list. Removed from
+    one: nothing is sent there any more."""
     change = update.my_chat_member
-    if change is None or change.new_chat_member.status not in ("member", "administrator"):
+    if change is None or change.chat.type == ChatType.PRIVATE:
         return
-    if change.old_chat_member.status in ("member", "administrator"):
+    was, now = _is_member(change)
+    if was and not now:
+        await _bot_left(context, update, change.chat.id)
+        return
+    if was or not now:
         return
     services = _services(context)
+    async with services.uow() as uow:
+        await bot_added(uow, change.chat.id)
+        await uow.commit()
     language = change.from_user.language_code if change.from_user else None
     incoming = Incoming(chat_id=change.chat.id, user_id=change.from_user.id,
                         text="/start", chat_kind=ChatKind.GROUP,
@@ -334,6 +547,8 @@ async def _digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data["services"]
     assert isinstance(services, Services)
+    # Known once the bot has met Telegram: commands for other bots are then ignored.
+    services.dispatcher.bot_username = app.bot.username
     for language in LANGUAGES:
         commands = [BotCommand(name, text(f"command.{name}", language)) for name in COMMANDS]
         # English is the menu for every language without its own.
@@ -357,11 +572,20 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_url(settings.telegram_api_url)
         .post_init(_post_init)
         .concurrent_updates(ChatOrderedUpdateProcessor())
+        # Updates come from the durable inbox (bot/intake.py), never from PTB's Updater,
+        # which confirms a batch to Telegram before it is processed.
+        .updater(None)
         .build()
     )
     app.bot_data["services"] = services
+    services.dispatcher.member_status = functools.partial(_member_status, app)
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(ChatMemberHandler(on_chat_member, ChatMemberHandler.CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(on_button))
+    app.add_handler(MessageHandler(
+        filters.UpdateType.MESSAGE & (filters.StatusUpdate.NEW_CHAT_MEMBERS
+                                      | filters.StatusUpdate.LEFT_CHAT_MEMBER
+                                      | filters.StatusUpdate.MIGRATE), on_service_message))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_message))
     app.add_error_handler(on_error)
     return app

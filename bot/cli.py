@@ -148,10 +148,25 @@ async def _chat(settings: Settings, quiet: bool) -> int:
     return 130 if source.interrupted else 0
 
 
-def _run(settings: Settings) -> int:
+async def _serve(settings: Settings) -> None:
+    """Build the bot and poll through the durable inbox until SIGINT or SIGTERM."""
     from bot.app import build_application
+    from bot.intake import serve_polling
     from bot.services import build_services
 
+    services = await build_services(settings)
+    try:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, stop.set)
+        await serve_polling(build_application(services), services.uow,
+                            settings.database_url, stop)
+    finally:
+        await services.close()
+
+
+def _run(settings: Settings) -> int:
     if not settings.telegram_token:
         raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: not set (talk to @BotFather; "
                             "or try `shopbot chat`, which needs no token)")
@@ -165,13 +180,7 @@ def _run(settings: Settings) -> int:
 
     try:
         asyncio.run(preflight())
-        services = asyncio.run(build_services(settings))
-        app = build_application(services)
-        try:
-            app.run_polling(allowed_updates=["message", "callback_query", "my_chat_member"],
-                            close_loop=False)
-        finally:
-            asyncio.run(services.close())
+        asyncio.run(_serve(settings))
     except InvalidToken:
         raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
                             "(ask @BotFather for a new one)") from None

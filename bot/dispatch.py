@@ -17,7 +17,7 @@ from db.store import UnitOfWork, UnitOfWorkFactory
 from handlers import HANDLERS
 from handlers.chat import help_reply
 from handlers.common import resolve
-from handlers.group import rename_to
+from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
@@ -29,7 +29,7 @@ from router.recipes import RecipeReader
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["COMMANDS", "TELEGRAM_TEXT_LIMIT", "Dispatcher", "Outcome"]
+__all__ = ["COMMANDS", "TELEGRAM_TEXT_LIMIT", "Dispatcher", "MemberStatus", "Outcome"]
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,11 @@ COMMAND_INTENTS: dict[str, Intent] = {
 }
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
-    "leave", "members", "notify", "lang", "bug", "help",
+    "leave", "members", "kick", "notify", "lang", "bug", "help",
 ]
+# Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
+# asked of Telegram at the time; None when it could not be asked.
+MemberStatus = Callable[[int, int], Awaitable[str | None]]
 _LETTERS = re.compile(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]")
 _URLS = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _Work = Callable[[UnitOfWork], Awaitable[tuple[Reply | None, Routed | None]]]
@@ -83,6 +86,8 @@ class Dispatcher:
         self.admin_chat_id = admin_chat_id
         self.llm_all_group_messages = llm_all_group_messages
         self.store_fallbacks = store_fallbacks
+        # Set by whoever talks to Telegram (bot/app.py; `shopbot chat` has its own).
+        self.member_status: MemberStatus | None = None
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
@@ -95,6 +100,26 @@ class Dispatcher:
             if user is not None and (user.language or user.last_language):
                 return str(user.language or user.last_language)
         return detect_language("", incoming.language_hint)
+
+    async def run(self, incoming: Incoming, work: _Work) -> Outcome:
+        """Run `work` in the update's transaction (skipped for an update seen before)."""
+        return await self._run(incoming, work)
+
+    async def _remove_member(self, incoming: Incoming, lang: str, name: str | None,
+                             user_id: int | None) -> Outcome:
+        """`/kick NAME` or a remove button: asks Telegram whether the sender administers
+        the list's group chat, then removes in the update's transaction."""
+        async with self.uow() as uow:
+            chat = await uow.groups.chat(incoming.chat_id)
+            chats = await uow.groups.group_chats(chat.group_id) if chat else []
+            chat_ids = [c.chat_id for c in chats]
+        admin: bool | None = False
+        if chat_ids:
+            status = (await self.member_status(chat_ids[0], incoming.user_id)
+                      if self.member_status is not None else None)
+            admin = None if status is None else status in ADMIN_STATUSES
+        return await self._run(incoming, lambda uow: _pair(remove_member(
+            incoming, uow, lang, name, user_id, admin)))
 
     async def _run(self, incoming: Incoming, work: _Work) -> Outcome:
         async with self.uow() as uow:
@@ -206,6 +231,8 @@ class Dispatcher:
                     return Reply("start", lang, {"title": ctx.group.title}), None
                 return help_reply(lang), None
             return await self._run(incoming, greet)
+        if name == "kick":
+            return await self._remove_member(incoming, lang, args, None)
         if name == "join":
             if not args:
                 return Outcome(Reply("join_usage", lang))
@@ -260,6 +287,8 @@ class Dispatcher:
         remember_user_text(incoming.text)
         lang = await self._language(incoming, incoming.text)
         kind, _, rest = data.partition(":")
+        if kind == "k" and rest.isdigit() and len(rest) <= 16:
+            return await self._remove_member(incoming, lang, None, int(rest))
         # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
         # "²") is a stale button, never an OverflowError from the database driver.
         if kind in ("u", "t", "o", "k", "iq") and _row_id(rest.partition(":")[0]) is None:

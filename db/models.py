@@ -33,6 +33,7 @@ __all__ = [
     "Chat",
     "FallbackDecision",
     "Group",
+    "InboxUpdate",
     "Invite",
     "Item",
     "ItemQuestion",
@@ -83,6 +84,9 @@ class Chat(Base):
     awaiting: Mapped[str | None] = mapped_column(String(32), nullable=True)
     awaiting_user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime]
+    # Set when the bot can no longer write here: it was removed from the group, or the group
+    # moved to a supergroup (a new chat id). Nothing is sent to a gone chat.
+    gone_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class User(Base):
@@ -113,6 +117,11 @@ class Member(Base):
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None] = mapped_column(nullable=True)
     notified_through: Mapped[int] = mapped_column(Integer, default=0)
+    # "code" for someone who joined with an invite code (not through the Telegram group).
+    joined_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The admin who removed this member; an invite code older than that removal no longer
+    # lets them back in.
+    removed_by: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Item(Base):
@@ -216,6 +225,26 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     processed_at: Mapped[datetime]
+
+
+class InboxUpdate(Base):
+    """A Telegram update stored before Telegram is told it arrived; removed once applied.
+
+    Rows are applied in `update_id` order within a chat. A worker leases a chat's oldest
+    row (`lease_owner`, `lease_until`) while it applies it, so no other worker of any
+    process takes that chat meanwhile; an expired lease (a crashed worker) is taken over.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_chat_update", "chat_id", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class BugReport(Base):

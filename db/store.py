@@ -7,11 +7,12 @@ commits it; the handler never commits, so one update is one atomic change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -26,6 +27,7 @@ from db.models import (
     Chat,
     FallbackDecision,
     Group,
+    InboxUpdate,
     Invite,
     Item,
     ItemQuestion,
@@ -37,7 +39,7 @@ from db.models import (
     User,
 )
 
-__all__ = ["UnitOfWork", "UnitOfWorkFactory", "as_utc", "utcnow"]
+__all__ = ["InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
@@ -224,6 +226,130 @@ class GroupRepo:
         rows = await self.session.execute(
             select(Group).where(Group.digest_due_at.is_not(None)))
         return rows.scalars().all()
+
+
+    async def group_chats(self, group_id: int) -> Sequence[Chat]:
+        """The Telegram group chats that act on a group and still have the bot in them."""
+        rows = await self.session.execute(
+            select(Chat).where(Chat.group_id == group_id, Chat.kind == "group",
+                               Chat.gone_at.is_(None)).order_by(Chat.updated_at))
+        return rows.scalars().all()
+
+    async def set_chat_gone(self, chat_id: int, gone: bool) -> Chat | None:
+        """Mark a group chat as one the bot can no longer write to (or can again)."""
+        chat = await self.chat(chat_id)
+        if chat is not None:
+            chat.gone_at = utcnow() if gone else None
+            await self.session.flush()
+        return chat
+
+    async def private_chats_on(self, group_id: int, user_id: int) -> Sequence[Chat]:
+        """A user's private chats that act on this group."""
+        rows = await self.session.execute(
+            select(Chat).where(Chat.chat_id == user_id, Chat.group_id == group_id,
+                               Chat.kind == "private"))
+        return rows.scalars().all()
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    """One stored Telegram update: its id, its chat (0 for none) and its JSON."""
+
+    update_id: int
+    chat_id: int
+    payload: str
+    attempts: int = 0
+
+
+class InboxRepo:
+    """The durable inbox: updates are stored here before Telegram hears they arrived.
+
+    Claiming is safe across processes. A worker takes only a chat's oldest row (its head)
+    and leases it; the next row of that chat is no head while the first is still there, so
+    one chat's updates are applied one after another, in update id order, whichever process
+    applies them. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets workers claim side by side; on
+    SQLite every transaction begins IMMEDIATE (db/engine.py), so claims simply queue.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def store(self, rows: Sequence[InboxRow]) -> None:
+        """Insert fetched updates; an id stored before (fetched twice) is left alone."""
+        if not rows:
+            return
+        now = utcnow()
+        await self.session.execute(
+            _insert(self.session)(InboxUpdate)
+            .values([{"update_id": row.update_id, "chat_id": row.chat_id,
+                      "payload": row.payload, "received_at": now, "attempts": 0}
+                     for row in rows])
+            .on_conflict_do_nothing(index_elements=["update_id"]))
+
+    @staticmethod
+    def _free(now: datetime) -> Any:
+        return or_(InboxUpdate.lease_until.is_(None), InboxUpdate.lease_until < now)
+
+    async def _lease(self, update_ids: Sequence[int], owner: str, until: datetime,
+                     now: datetime) -> int:
+        result = await self.session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(update_ids), self._free(now))
+            .values(lease_owner=owner, lease_until=until, attempts=InboxUpdate.attempts + 1))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def claim(self, owner: str, limit: int, lease: timedelta) -> list[InboxRow]:
+        """Lease the oldest row of up to `limit` chats nobody is working on, oldest first."""
+        now = utcnow()
+        earlier = InboxUpdate.__table__.alias("earlier")
+        rows = (await self.session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.chat_id, InboxUpdate.payload,
+                   InboxUpdate.attempts)
+            .where(self._free(now),
+                   ~exists().where(earlier.c.chat_id == InboxUpdate.chat_id,
+                                   earlier.c.update_id < InboxUpdate.update_id))
+            .order_by(InboxUpdate.update_id).limit(limit)
+            .with_for_update(skip_locked=True))).all()
+        if not rows:
+            return []
+        await self._lease([row.update_id for row in rows], owner, now + lease, now)
+        return [InboxRow(row.update_id, row.chat_id, row.payload, row.attempts + 1)
+                for row in rows]
+
+    async def finish(self, update_id: int, chat_id: int, owner: str, lease: timedelta,
+                     claim_next: bool = True) -> InboxRow | None:
+        """Remove an applied row and lease the next row of its chat, if nobody holds it."""
+        await self.session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id))
+        if not claim_next:
+            return None
+        # No SKIP LOCKED here: skipping a locked head would hand out the row after it.
+        head = (await self.session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
+            .where(InboxUpdate.chat_id == chat_id)
+            .order_by(InboxUpdate.update_id).limit(1))).first()
+        if head is None:
+            return None
+        now = utcnow()
+        if not await self._lease([head.update_id], owner, now + lease, now):
+            return None
+        return InboxRow(head.update_id, chat_id, head.payload, head.attempts + 1)
+
+    async def release(self, owner: str | None = None, update_id: int | None = None) -> int:
+        """Give up leases: one owner's (or one of its rows), or all of them (a lone poller
+        starting after a crash)."""
+        statement = update(InboxUpdate).where(InboxUpdate.lease_owner.is_not(None))
+        if owner is not None:
+            statement = statement.where(InboxUpdate.lease_owner == owner)
+        if update_id is not None:
+            statement = statement.where(InboxUpdate.update_id == update_id)
+        result = await self.session.execute(statement.values(lease_owner=None,
+                                                             lease_until=None))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def depth(self) -> int:
+        """How many stored updates wait to be applied."""
+        return int((await self.session.execute(
+            select(func.count()).select_from(InboxUpdate))).scalar_one())
 
 
 class ItemRepo:
@@ -521,6 +647,7 @@ class UnitOfWork:
         self.invites = InviteRepo(session)
         self.recipes = RecipeRepo(session)
         self.log = LogRepo(session)
+        self.inbox = InboxRepo(session)
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.common import resolve
+from handlers.group import JOINED_BY_CODE, removed_before, tell_members
 from handlers.reply import Reply
 from router.types import ChatKind, Incoming, Routed
 
@@ -85,7 +86,18 @@ async def join_group(incoming: Incoming, code: str, lang: str, uow: UnitOfWork) 
     await uow.invites.record_attempt(incoming.user_id, True)
     group = await uow.groups.get(invite.group_id)
     assert group is not None
-    await uow.groups.add_member(group.id, incoming.user_id)
+    before = await uow.groups.member(group.id, incoming.user_id)
+    if removed_before(before, invite.created_at):
+        return Reply("join_removed", lang, {"title": group.title})
+    was_active = before is not None and before.active
+    member = await uow.groups.add_member(group.id, incoming.user_id)
     if incoming.chat_kind is ChatKind.PRIVATE:
         await uow.groups.bind_chat(incoming.chat_id, group.id, "private")
-    return Reply("joined", lang, {"title": group.title})
+    if was_active:
+        return Reply("joined", lang, {"title": group.title})
+    member.joined_via = JOINED_BY_CODE
+    member.removed_by = None
+    notices = await tell_members(uow, group, "member_joined",
+                                 {"name": incoming.user_name, "title": group.title}, lang,
+                                 exclude={incoming.user_id})
+    return Reply("joined", lang, {"title": group.title}, effects=notices)

@@ -6,16 +6,32 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Button", "Effect", "EffectKind", "Reply"]
+__all__ = ["Button", "Effect", "EffectKind", "Reply", "Role"]
+
+
+class Role(StrEnum):
+    """What pressing a button answers when its reply asks a question.
+
+    A reply whose buttons carry roles is a question: the dispatcher remembers it, and words
+    from the member it asked ("yes", "the second one", "add them all") press the button
+    they name. Buttons without a role (undo, tick) answer nothing.
+    """
+
+    YES = "yes"  # the affirmative answer ("yes", "כן", "اه")
+    NO = "no"  # declining ("no", "לא", "لا")
+    ALL = "all"  # every option at once ("add them all", "תוסיף את כולם", "ضيفهم كلهم")
+    OPTION = "option"  # one of several choices ("the second one", "the soy one")
 
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """An inline button: a message key for its label and the callback data it sends."""
+    """An inline button: a message key for its label and the callback data it sends, and
+    the role it plays when its reply asks a question."""
 
     key: str
     data: str
     params: dict[str, Any] = field(default_factory=dict)
+    role: Role | None = None
 
 
 class EffectKind(StrEnum):
@@ -23,6 +39,7 @@ class EffectKind(StrEnum):
 
     LIST_CHANGED = "list_changed"  # schedule the members' digest
     FORWARD_BUG = "forward_bug"  # tell the admin chat
+    NOTICE = "notice"  # one more message to another chat: payload chat_id and reply
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ import pytest
 from telegram import Update
 
 from bot.app import build_application
+from bot.intake import serve_polling
 from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.support.botapi import BotApiEmulator
@@ -39,22 +40,22 @@ class Bot:
                                  admin_chat_id=admin)
         self.services: Services | None = None
         self.app: Any = None
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> Bot:
+        """`shopbot run`'s own serving loop (durable inbox, long polling) in this loop."""
         self.services = await build_services(self.settings)
         self.app = build_application(self.services)
-        await self.app.initialize()
-        await self.app.post_init(self.app)
-        await self.app.start()
-        await self.app.updater.start_polling(poll_interval=0.0, timeout=1,
-                                             allowed_updates=Update.ALL_TYPES)
+        self._task = asyncio.create_task(serve_polling(
+            self.app, self.services.uow, self.settings.database_url, self._stop))
+        await until(lambda: self.app.running or self._task.done())
         return self
 
     async def stop(self) -> None:
-        await self.app.updater.stop()
-        await self.app.stop()
-        await self.app.shutdown()
-        assert self.services is not None
+        self._stop.set()
+        assert self._task is not None and self.services is not None
+        await self._task
         await self.services.close()
 
 

@@ -95,10 +95,11 @@ async def test_rename_with_a_name_and_without_one(uow: UnitOfWorkFactory) -> Non
 
 
 async def test_leaving_keeps_the_items_for_the_others(uow: UnitOfWorkFactory) -> None:
+    await handle(uow, routed("bread", Intent.GROCERY_REQUEST))
     await handle(uow, routed("milk", Intent.GROCERY_REQUEST, user_id=YOSSI))
     reply = await handle(uow, routed("I want to leave", Intent.LEAVE_GROUP, user_id=YOSSI))
     assert reply.key == "left"
-    assert await open_items(uow) == [("milk", None, None)]
+    assert await open_items(uow) == [("bread", None, None), ("milk", None, None)]
     info = await handle(uow, routed("who's in this list", Intent.GROUP_INFO))
     assert "Yossi" not in render(info)
 

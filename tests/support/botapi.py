@@ -9,7 +9,10 @@ follows https://core.telegram.org/bots/api for the methods it serves: the answer
 modified", long polling with offset confirmation, and the 401/403/404/409/429 cases.
 
 The test side injects updates (`send_text`, `press_button`, `edit_text`, `add_bot_to_group`,
-`new_members`), inspects what the bot did (`sent`, `calls`, `reactions`, `commands`,
+`new_members`, `join_group`, `leave_group`, `remove_bot`, `migrate_to_supergroup`), keeps
+who is in which group with what status (`set_status`, served by `getChatMember`; a
+`chat_member` update reaches only a bot that is an administrator there and asked for it, as
+on Telegram), inspects what the bot did (`sent`, `calls`, `reactions`, `commands`,
 `answered_callbacks`, `wait_for`) and injects failures (`fail_next`).
 
 Standard library only.
@@ -425,6 +428,24 @@ def _parse_body(content_type: str, body: bytes) -> JSONDict:
 # --------------------------------------------------------------------------- emulator
 
 
+def _chat_member(user: JSONDict, status: str) -> JSONDict:
+    """A ChatMember object of the given status with the fields Telegram sends for it."""
+    member: JSONDict = {"status": status, "user": user}
+    if status == "creator":
+        member["is_anonymous"] = False
+    elif status == "administrator":
+        member.update({key: key in ("can_manage_chat", "can_delete_messages",
+                                    "can_restrict_members", "can_invite_users")
+                       for key in ("can_be_edited", "is_anonymous", "can_manage_chat",
+                                   "can_delete_messages", "can_manage_video_chats",
+                                   "can_restrict_members", "can_promote_members",
+                                   "can_change_info", "can_invite_users", "can_post_stories",
+                                   "can_edit_stories", "can_delete_stories")})
+    elif status == "kicked":
+        member["until_date"] = 0
+    return member
+
+
 def _update_kind(update: JSONDict) -> str:
     return next((key for key in update if key != "update_id"), "")
 
@@ -465,6 +486,9 @@ class BotApiEmulator:
         self._users: dict[int, JSONDict] = {}
         self._chats: dict[int, JSONDict] = {}
         self._bot_member: dict[int, bool] = {}
+        self._bot_admin: dict[int, bool] = {}
+        self._statuses: dict[int, dict[int, str]] = {}  # chat -> user -> status
+        self._migrated: dict[int, int] = {}  # old group id -> its supergroup's id
         self._blocked: set[int] = set()
         self._messages: dict[int, dict[int, JSONDict]] = {}  # chat -> id -> record
         self._next_message_id: dict[int, int] = {}
@@ -495,6 +519,7 @@ class BotApiEmulator:
                 ("setMessageReaction", self._set_message_reaction),
                 ("sendChatAction", self._send_chat_action), ("getChat", self._get_chat),
                 ("leaveChat", self._leave_chat), ("close", lambda p: True),
+                ("getChatMember", self._get_chat_member),
                 ("logOut", lambda p: True),
             )
         }
@@ -674,6 +699,9 @@ class BotApiEmulator:
                 raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
             raise bad_request("chat not found")
         if sending:
+            if chat_id in self._migrated:
+                raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                               {"migrate_to_chat_id": self._migrated[chat_id]})
             if chat["type"] == "private" and chat_id in self._blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
             if chat["type"] != "private" and not self._bot_member.get(chat_id, False):
@@ -1046,6 +1074,24 @@ class BotApiEmulator:
             self._member_update(chat, self._bot_user(), "member", "left")
             return True
 
+    def _get_chat_member(self, params: JSONDict) -> JSONDict:
+        with self._lock:
+            chat = self._resolve_chat(params, sending=False)
+            user_id = _as_int(params, "user_id")
+            if user_id is None:
+                raise bad_request("user_id is empty")
+            if user_id == self.bot_id:
+                user = self._bot_user()
+                status = ("administrator" if self._bot_admin.get(chat["id"])
+                          else "member" if self._bot_member.get(chat["id"]) else "left")
+            else:
+                if user_id not in self._users:
+                    raise bad_request("user not found")
+                user = copy.deepcopy(self._users[user_id])
+                status = ("member" if chat["type"] == "private" and chat["id"] == user_id
+                          else self._statuses.get(chat["id"], {}).get(user_id, "left"))
+            return _chat_member(user, status)
+
     def _bot_user(self) -> JSONDict:
         return {key: self._me[key] for key in ("id", "is_bot", "first_name", "username")}
 
@@ -1054,8 +1100,19 @@ class BotApiEmulator:
         bot = self._bot_user()
         return self._enqueue({"my_chat_member": {
             "chat": chat, "from": by, "date": now,
-            "old_chat_member": {"status": old, "user": bot},
-            "new_chat_member": {"status": new, "user": bot},
+            "old_chat_member": _chat_member(bot, old),
+            "new_chat_member": _chat_member(bot, new),
+        }})
+
+    def _chat_member_update(self, chat: JSONDict, by: JSONDict, user: JSONDict, old: str,
+                            new: str) -> JSONDict | None:
+        """A `chat_member` update, which Telegram sends only to an administrator bot."""
+        if not self._bot_admin.get(chat["id"]):
+            return None
+        return self._enqueue({"chat_member": {
+            "chat": copy.deepcopy(chat), "from": copy.deepcopy(by), "date": int(time.time()),
+            "old_chat_member": _chat_member(copy.deepcopy(user), old),
+            "new_chat_member": _chat_member(copy.deepcopy(user), new),
         }})
 
     # ----------------------------------------------------------------- test side: world
@@ -1119,6 +1176,10 @@ class BotApiEmulator:
         known = self._known_chat(chat)
         with self._lock:
             self._users.setdefault(from_user["id"], copy.deepcopy(from_user))
+            if known["type"] != "private":
+                # Whoever writes in a group is in it.
+                self._statuses.setdefault(known["id"], {}).setdefault(from_user["id"],
+                                                                       "member")
             return {"message_id": self._new_message_id(known["id"]),
                     "from": copy.deepcopy(from_user), "chat": copy.deepcopy(known),
                     "date": _timestamp(date)}
@@ -1183,13 +1244,92 @@ class BotApiEmulator:
             record["edits"] += 1
             return self._enqueue({"edited_message": copy.deepcopy(message)})
 
-    def add_bot_to_group(self, chat: JSONDict, by_user: JSONDict) -> JSONDict:
-        """`by_user` adds the bot to the group: a `my_chat_member` left -> member Update."""
+    def add_bot_to_group(self, chat: JSONDict, by_user: JSONDict,
+                         admin: bool = False) -> JSONDict:
+        """`by_user` adds the bot to the group: a `my_chat_member` left -> member (or
+        administrator) Update. `by_user` becomes the group's creator unless it has one."""
         with self._cond:
             known = self._known_chat(chat)
             self._bot_member[known["id"]] = True
+            self._bot_admin[known["id"]] = admin
             self._users.setdefault(by_user["id"], copy.deepcopy(by_user))
-            return self._member_update(known, copy.deepcopy(by_user), "left", "member")
+            statuses = self._statuses.setdefault(known["id"], {})
+            if "creator" not in statuses.values():
+                statuses[by_user["id"]] = "creator"
+            return self._member_update(known, copy.deepcopy(by_user), "left",
+                                       "administrator" if admin else "member")
+
+    def set_status(self, chat: JSONDict, user: JSONDict, status: str) -> None:
+        """Who `user` is in the group now ("creator", "administrator", "member", "left",
+        "kicked"), as getChatMember answers; no update is sent."""
+        with self._lock:
+            self._users.setdefault(user["id"], copy.deepcopy(user))
+            self._statuses.setdefault(chat["id"], {})[user["id"]] = status
+
+    def join_group(self, chat: JSONDict, user: JSONDict) -> JSONDict:
+        """`user` joins the group: a `new_chat_members` service message (and a
+        `chat_member` update when the bot is an administrator there)."""
+        with self._cond:
+            known = self._known_chat(chat)
+            self._users.setdefault(user["id"], copy.deepcopy(user))
+            statuses = self._statuses.setdefault(known["id"], {})
+            old = statuses.get(user["id"], "left")
+            statuses[user["id"]] = "member"
+            self._chat_member_update(known, user, user, old, "member")
+            message = self._user_message(known, user, None)
+            message["new_chat_members"] = [copy.deepcopy(user)]
+            self._store(copy.deepcopy(message), outgoing=False)
+            return self._enqueue({"message": message})
+
+    def leave_group(self, chat: JSONDict, user: JSONDict,
+                    removed_by: JSONDict | None = None) -> JSONDict:
+        """`user` leaves the group (or `removed_by` removes them): a `left_chat_member`
+        service message (and a `chat_member` update when the bot is an administrator)."""
+        with self._cond:
+            known = self._known_chat(chat)
+            statuses = self._statuses.setdefault(known["id"], {})
+            old = statuses.get(user["id"], "member")
+            new = "kicked" if removed_by is not None else "left"
+            statuses[user["id"]] = new
+            actor = removed_by or user
+            self._chat_member_update(known, actor, user, old, new)
+            message = self._user_message(known, actor, None)
+            message["left_chat_member"] = copy.deepcopy(user)
+            self._store(copy.deepcopy(message), outgoing=False)
+            return self._enqueue({"message": message})
+
+    def remove_bot(self, chat: JSONDict, by_user: JSONDict) -> JSONDict:
+        """`by_user` removes the bot from the group: a `my_chat_member` -> kicked update;
+        sends there fail with 403 from now on."""
+        with self._cond:
+            known = self._known_chat(chat)
+            old = "administrator" if self._bot_admin.get(known["id"]) else "member"
+            self._bot_member[known["id"]] = False
+            self._bot_admin[known["id"]] = False
+            return self._member_update(known, copy.deepcopy(by_user), old, "kicked")
+
+    def migrate_to_supergroup(self, chat: JSONDict, new_id: int,
+                              by_user: JSONDict) -> JSONDict:
+        """The group becomes a supergroup with a new id: a `migrate_to_chat_id` message in
+        the old chat, then a `migrate_from_chat_id` message as the new chat's first; sends
+        to the old id fail with 400 and `migrate_to_chat_id`. Returns the new chat."""
+        with self._cond:
+            old = self._known_chat(chat)
+            new: JSONDict = {"id": new_id, "type": "supergroup", "title": old.get("title", "")}
+            self._chats[new_id] = new
+            self._bot_member[new_id] = self._bot_member.get(old["id"], False)
+            self._bot_admin[new_id] = self._bot_admin.get(old["id"], False)
+            self._statuses[new_id] = dict(self._statuses.get(old["id"], {}))
+            moved = self._user_message(old, by_user, None)
+            moved["migrate_to_chat_id"] = new_id
+            self._store(copy.deepcopy(moved), outgoing=False)
+            self._enqueue({"message": moved})
+            self._migrated[old["id"]] = new_id
+            first = self._user_message(new, by_user, None)
+            first["migrate_from_chat_id"] = old["id"]
+            self._store(copy.deepcopy(first), outgoing=False)
+            self._enqueue({"message": first})
+            return copy.deepcopy(new)
 
     def new_members(self, chat: JSONDict, by_user: JSONDict,
                     users: Iterable[JSONDict]) -> JSONDict:

@@ -1,0 +1,269 @@
+"""Durable intake: no update is confirmed to Telegram before it is stored.
+
+Telegram forgets an update only when a later `getUpdates` offset confirms it, so the poller
+stores each fetched batch in the database's inbox and commits *before* it asks for the next
+offset. Workers then apply the stored rows: one chat's updates one after another, in update
+id order, different chats side by side. A row leaves the inbox only after its update was
+applied (the change and its processed update id commit together, so a row applied twice
+changes nothing the second time). After a crash, whatever the inbox still holds is applied
+on the next start, before anything new.
+
+Claiming goes through the database (`InboxRepo.claim`), not process memory, so workers of
+several processes can share one inbox: a chat's oldest row is leased by one worker at a
+time and the rest of that chat waits behind it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.ext import Application
+
+from db.engine import make_engine, make_sessionmaker
+from db.store import InboxRow, UnitOfWorkFactory
+
+__all__ = ["ALLOWED_UPDATES", "Intake", "serve_polling"]
+
+log = logging.getLogger(__name__)
+
+# `chat_member` comes only when asked for here (and only to a bot that is a group admin).
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "chat_member")
+# A row whose update failed this many times outside the handlers (which have their own error
+# handler) is dropped with an error in the log rather than retried forever.
+MAX_ATTEMPTS = 5
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+def inbox_row(update: Update) -> InboxRow:
+    """The inbox row of a fetched update: its id, its chat (0 when it has none), its JSON."""
+    chat = update.effective_chat
+    return InboxRow(update.update_id, chat.id if chat is not None else 0,
+                    json.dumps(update.to_dict(), ensure_ascii=False))
+
+
+class Intake:
+    """Fetches updates into the inbox and applies them through the PTB application.
+
+    Args:
+        app: the initialized application whose handlers apply an update.
+        uow: units of work for claiming and finishing rows.
+        store_uow: units of work for storing fetched updates; on SQLite a connection that
+            syncs every commit to disk (`make_engine(durable=True)`).
+        concurrency: chats applied at the same time in this process.
+        lease: how long a claimed chat stays with this process before another may take
+            it over (a crashed process's chats come back after this).
+    """
+
+    def __init__(self, app: AnyApplication, uow: UnitOfWorkFactory,
+                 store_uow: UnitOfWorkFactory | None = None, *, concurrency: int = 32,
+                 lease: timedelta = timedelta(minutes=5), idle: float = 2.0,
+                 poll_timeout: int = 10) -> None:
+        self.app = app
+        self.uow = uow
+        self.store_uow = store_uow or uow
+        self.concurrency = concurrency
+        self.lease = lease
+        self.idle = idle
+        self.poll_timeout = poll_timeout
+        self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.offset: int | None = None
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._runners: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ fetching
+
+    async def store(self, updates: Sequence[Update]) -> None:
+        """Store fetched updates durably, then move the offset past them.
+
+        Only after the commit may the next `getUpdates` carry the new offset, which is what
+        tells Telegram to forget them.
+        """
+        if not updates:
+            return
+        async with self.store_uow() as uow:
+            await uow.inbox.store([inbox_row(update) for update in updates])
+            await uow.commit()
+        self.offset = max(update.update_id for update in updates) + 1
+        self._wake.set()
+
+    async def fetch_once(self, timeout: int | None = None) -> int:
+        """One `getUpdates` call (confirming what was stored before it); the count stored."""
+        updates = await self.app.bot.get_updates(
+            offset=self.offset, timeout=self.poll_timeout if timeout is None else timeout,
+            allowed_updates=list(ALLOWED_UPDATES))
+        await self.store(updates)
+        return len(updates)
+
+    async def poll(self) -> None:
+        """Fetch until stopped; network trouble and database trouble back off and retry.
+
+        A batch that could not be stored is not confirmed: the next call asks with the same
+        offset and Telegram sends it again.
+        """
+        delay = 1.0
+        while not self._stopping:
+            try:
+                await self.fetch_once()
+                delay = 1.0
+                continue
+            except InvalidToken:
+                raise
+            except RetryAfter as error:
+                wait = error.retry_after
+                pause = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+            except Conflict as error:
+                log.warning("another process polls with this token: %s", error)
+                pause = delay
+            except (NetworkError, TelegramError) as error:
+                log.warning("getUpdates failed (%s); retrying in %.0f s", error, delay)
+                pause = delay
+            except Exception:
+                log.exception("could not store fetched updates; they stay unconfirmed")
+                pause = delay
+            delay = min(delay * 2, 30.0)
+            await asyncio.sleep(pause)
+
+    # ------------------------------------------------------------------ applying
+
+    async def _apply(self, row: InboxRow) -> None:
+        if row.attempts > MAX_ATTEMPTS:
+            log.error("update %s failed %d times; dropped", row.update_id, row.attempts - 1)
+            return
+        update = Update.de_json(json.loads(row.payload), self.app.bot)
+        # The application's processor keeps chat order inside this process too, and caps
+        # how many updates run at once; handler errors go to its error handler.
+        await self.app.update_processor.process_update(update, self.app.process_update(update))
+
+    async def _run_chat(self, row: InboxRow | None) -> None:
+        """Apply a chat's rows one after another while it has more and we are running."""
+        try:
+            while row is not None:
+                await self._apply(row)
+                async with self.uow() as uow:
+                    row = await uow.inbox.finish(row.update_id, row.chat_id, self.owner,
+                                                 self.lease, claim_next=not self._stopping)
+                    await uow.commit()
+        except Exception:
+            log.exception("applying stored update %s failed; it stays in the inbox",
+                          row.update_id if row else None)
+            if row is not None:
+                # Handed back for another try (at most MAX_ATTEMPTS) instead of waiting
+                # for the lease to run out.
+                with contextlib.suppress(Exception):
+                    await asyncio.sleep(1.0)
+                    async with self.uow() as uow:
+                        await uow.inbox.release(self.owner, row.update_id)
+                        await uow.commit()
+        finally:
+            self._wake.set()  # a slot is free
+
+    async def apply_pending(self) -> None:
+        """Claim and apply until stopped (the worker loop)."""
+        delay = 1.0
+        while not self._stopping:
+            self._wake.clear()
+            free = self.concurrency - len(self._runners)
+            rows: list[InboxRow] = []
+            if free > 0:
+                try:
+                    async with self.uow() as uow:
+                        rows = await uow.inbox.claim(self.owner, free, self.lease)
+                        await uow.commit()
+                    delay = 1.0
+                except Exception:
+                    log.exception("could not claim stored updates; retrying in %.0f s", delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 30.0)
+                    continue
+            for row in rows:
+                task = asyncio.create_task(self._run_chat(row), name=f"inbox:{row.chat_id}")
+                self._runners.add(task)
+                task.add_done_callback(self._runners.discard)
+            if rows and len(rows) == free:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.idle)
+
+    async def drain(self, timeout: float = 60.0) -> None:
+        """Apply everything the inbox holds now, then return (tests and start-up)."""
+        async def until_empty() -> None:
+            while True:
+                async with self.uow() as uow:
+                    if not await uow.inbox.depth():
+                        return
+                await asyncio.sleep(0.05)
+        await asyncio.wait_for(until_empty(), timeout)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, stop: asyncio.Event, *, sole_poller: bool = True) -> None:
+        """Poll and apply until `stop` is set, then finish what is in hand.
+
+        Args:
+            sole_poller: this process is the only one using the inbox (long polling allows
+                one poller per token), so leases left by a crashed run are released at once
+                instead of after they expire.
+        """
+        if sole_poller:
+            async with self.uow() as uow:
+                released = await uow.inbox.release()
+                await uow.commit()
+            if released:
+                log.info("took back %d updates a stopped run had claimed", released)
+        worker = asyncio.create_task(self.apply_pending(), name="inbox:worker")
+        poller = asyncio.create_task(self.poll(), name="inbox:poller")
+        stopped = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({poller, worker, stopped},
+                                     return_when=asyncio.FIRST_COMPLETED)
+        self._stopping = True
+        self._wake.set()
+        poller.cancel()
+        stopped.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+        await worker
+        if self._runners:
+            await asyncio.wait(set(self._runners), timeout=30)
+        async with self.uow() as uow:
+            await uow.inbox.release(self.owner)
+            await uow.commit()
+        for task in done:
+            if task is not stopped and not task.cancelled() and task.exception():
+                raise task.exception()  # type: ignore[misc]
+
+
+async def serve_polling(app: AnyApplication, uow: UnitOfWorkFactory, database_url: str,
+                        stop: asyncio.Event) -> None:
+    """Long polling through the inbox until `stop` is set: the body of `shopbot run`."""
+    durable = None
+    store_uow = uow
+    if database_url.startswith("sqlite"):
+        durable = make_engine(database_url, durable=True)
+        store_uow = UnitOfWorkFactory(make_sessionmaker(durable))
+    try:
+        async with app:
+            # getUpdates refuses to work while a webhook is set.
+            await app.bot.delete_webhook()
+            if app.post_init is not None:
+                await app.post_init(app)
+            await app.start()
+            try:
+                await Intake(app, uow, store_uow).run(stop)
+            finally:
+                await app.stop()
+    finally:
+        if durable is not None:
+            await durable.dispose()
