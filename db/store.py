@@ -227,7 +227,6 @@ class GroupRepo:
             select(Group).where(Group.digest_due_at.is_not(None)))
         return rows.scalars().all()
 
-
     async def group_chats(self, group_id: int) -> Sequence[Chat]:
         """The Telegram group chats that act on a group and still have the bot in them."""
         rows = await self.session.execute(
