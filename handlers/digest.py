@@ -1,8 +1,15 @@
-"""Digests: one private summary per member of what the others changed on the list."""
+"""Digests: one private summary per member of what the others changed on the list.
+
+Each change is told in its author's words, with the member's own word beside a line written
+in another language ("خبز / לחם" for a Hebrew reader)."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from db.models import Action
 from db.store import UnitOfWork, as_utc
+from handlers.items import entry_label
 from handlers.reply import Reply
 
 __all__ = ["collect_digests"]
@@ -27,6 +34,7 @@ async def collect_digests(uow: UnitOfWork, group_id: int,
         member.notified_through = last_id
         if not member.notify or user is None or user.private_chat_id is None:
             continue
+        lang = user.language or user.last_language or group.language or default_lang
         entries = []
         for action in actions:
             if action.user_id == member.user_id or not action.summary:
@@ -34,11 +42,18 @@ async def collect_digests(uow: UnitOfWork, group_id: int,
             if as_utc(action.created_at) < as_utc(member.joined_at):
                 continue  # a newcomer's first digest is not the list's whole history
             author = await uow.groups.user(action.user_id)
-            entries.append({"kind": action.kind, "items": list(action.summary),
+            entries.append({"kind": action.kind, "items": _items(action, lang),
                             "user": author.display_name if author else str(action.user_id)})
         if entries:
-            lang = user.language or user.last_language or group.language or default_lang
             out.append((user.private_chat_id,
                         Reply("digest", lang, {"title": group.title, "entries": entries[-30:]})))
     await uow.groups.set_digest_due(group_id, None)
     return out
+
+
+def _items(action: Action, lang: str) -> list[Any]:
+    """The lines a change touched, for a reader of `lang` (its summary when it recorded no
+    lines of its own, as undos and older changes do)."""
+    lines = [entry_label(entry, lang) for entry in action.undo
+             if isinstance(entry, dict) and entry.get("label")]
+    return lines or list(action.summary)

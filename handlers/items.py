@@ -31,7 +31,7 @@ from handlers.matching import (
     same_note,
     wanted,
 )
-from handlers.reply import Button, Effect, EffectKind, Reply
+from handlers.reply import Button, Effect, EffectKind, Reply, Role
 from router.entities import MAX_ITEMS
 from router.lexicon import CATEGORIES, lexicon
 from router.normalize import normalize
@@ -169,8 +169,9 @@ async def _who(uow: UnitOfWork, row: ItemRow, lang: str) -> str:
     return plain("item_by", lang, item=label(row, lang), user=name)
 
 
-def _with_total(text: str, row: ItemRow, lang: str) -> str:
-    if row.quantity is None:
+def _with_total(text: str, row: ItemRow, added: float | None, lang: str) -> str:
+    # The total is news only when the line had an amount before this one.
+    if row.quantity is None or added is None or abs(row.quantity - added) < 1e-9:
         return text
     return plain("item_total", lang, item=text, total=format_amount(row.quantity, row.unit))
 
@@ -186,7 +187,7 @@ async def _put(ctx: Context, uow: UnitOfWork, item: Wanted, target: ItemRow | No
             return
         row = await uow.items.add_amount(target.id, item.quantity)
         if row is not None:
-            out.lines.append(_with_total(said, row, lang))
+            out.lines.append(_with_total(said, row, item.quantity, lang))
             out.summary.append(said)
             out.undo.append(_entry("add", row, said, delta=item.quantity))
             return
@@ -200,7 +201,7 @@ async def _put(ctx: Context, uow: UnitOfWork, item: Wanted, target: ItemRow | No
     elif item.quantity is None:
         out.already.append(await _who(uow, row, lang))
     else:
-        out.lines.append(_with_total(said, row, lang))
+        out.lines.append(_with_total(said, row, item.quantity, lang))
         out.summary.append(said)
         out.undo.append(_entry("add", row, said, delta=item.quantity))
 
@@ -295,14 +296,16 @@ async def _ask(ctx: Context, uow: UnitOfWork, kind: str, item: Wanted,
     question = await uow.items.ask(ctx.group.id, user_id, kind, {
         "item": item.to_json(), "lines": [row.id for row in lines], **extra})
     buttons: list[tuple[Button, ...]] = [
-        (Button("btn_line", f"iq:{question.id}:{index}", {"item": label(row, lang)}),)
+        (Button("btn_line", f"iq:{question.id}:{index}", {"item": label(row, lang)},
+                role=Role.OPTION),)
         for index, row in enumerate(lines)]
     said = describe(item.name, item.quantity if kind == "add" else None,
                     item.unit if kind == "add" else None, item.note)
     if kind == "add":
-        buttons.append((Button("btn_new_line", f"iq:{question.id}:new", {"item": said}),))
+        buttons.append((Button("btn_new_line", f"iq:{question.id}:new", {"item": said},
+                               role=Role.OPTION),))
     elif kind in ("remove", "keep"):
-        buttons.append((Button("btn_all_lines", f"iq:{question.id}:all"),))
+        buttons.append((Button("btn_all_lines", f"iq:{question.id}:all", role=Role.ALL),))
     return Reply(_ASKS[kind], lang, {"item": said,
                                      "amount": format_amount(item.quantity, item.unit)},
                  buttons=tuple(buttons))
@@ -499,7 +502,8 @@ async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
         return Reply("list_empty", msg.lang, {"title": ctx.group.title})
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows)},
-                     buttons=((Button("btn_yes_clear", "c:clear"), Button("btn_cancel", "x")),))
+                     buttons=((Button("btn_yes_clear", "c:clear", role=Role.YES),
+                               Button("btn_cancel", "x", role=Role.NO)),))
     changed, action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
     if action_id is None:
         return Reply("list_empty", msg.lang, {"title": ctx.group.title})
@@ -563,7 +567,8 @@ async def handle_partial_completion(msg: Routed, uow: UnitOfWork) -> Reply:
                           keep=keep_ids, newest=newest, missing=missing)
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows) - len(keep)},
-                     buttons=((Button("btn_yes_clear", "c:partial"), Button("btn_cancel", "x")),))
+                     buttons=((Button("btn_yes_clear", "c:partial", role=Role.YES),
+                               Button("btn_cancel", "x", role=Role.NO)),))
     return await _complete_except(ctx, uow, msg.lang, msg.incoming.user_id,
                                   {row.id for row in keep}, newest, missing)
 
