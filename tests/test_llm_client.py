@@ -174,6 +174,22 @@ async def test_every_request_is_bounded_and_a_runaway_is_cut_without_delaying_th
     assert elapsed < 1.5
 
 
+async def test_an_abandoned_answer_stops_generating_so_the_next_message_does_not_wait() -> None:
+    # 400 tokens at 10 ms: a four-second answer on a server that generates one at a time.
+    with FakeOpenAI(serial=True, token_seconds=0.01) as server:
+        server.plans.append(Plan(runaway=True))
+        server.answer(("LIST_QUERY", {}))
+        llm = client(server, timeout=0.5, max_tokens=400)
+        given_up = await llm.ask("blah blah", "en", TOP)
+        started = time.perf_counter()
+        after = await llm.ask("what's on the list", "en", TOP)
+        waited = time.perf_counter() - started
+    assert given_up.outcome is Outcome.TIMEOUT and given_up.seconds < 0.8
+    assert after.outcome is Outcome.VALID
+    assert waited < 0.5  # not the 3.5 s the abandoned answer had left
+    assert server.abandoned == 1
+
+
 async def test_one_slow_call_never_holds_the_next_message_past_the_timeout() -> None:
     with FakeOpenAI() as server:
         server.plans += [Plan(delay=3.0, content="{}"),

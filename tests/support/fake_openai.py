@@ -12,7 +12,9 @@ with Gemma 3):
   that then sees no instructions echoes the user's text back as JSON (`echo_uninstructed`);
 - `serial=True` generates one answer at a time, as llama.cpp does, and a planned `runaway`
   never stops by itself: it runs until `max_tokens` (or the context, when none is sent) at
-  `token_seconds` a token, and ends with `finish_reason: length`.
+  `token_seconds` a token, and ends with `finish_reason: length`. Streamed (`stream: true`),
+  generation stops when the client has gone (`abandoned` counts those); not streamed, it
+  runs on regardless, as llama.cpp's does.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class FakeOpenAI:
     token_seconds: float = 0.001
     context_tokens: int = 2048
     paths: list[str] = field(default_factory=list)
+    abandoned: int = 0
 
     def __post_init__(self) -> None:
         fake = self
@@ -119,8 +122,13 @@ class FakeOpenAI:
                 if fake.serial:
                     generating.acquire()
                 try:
+                    if body.get("stream"):
+                        self._stream(body, plan, limit)
+                        return
                     if plan.runaway:
-                        # The model never stops: it writes until the token budget is spent.
+                        # The model never stops: it writes until the token budget is spent,
+                        # whether or not the client still waits (as llama.cpp does when not
+                        # streaming).
                         time.sleep(limit * fake.token_seconds)
                         content, finish = (content or "{") + " x" * limit, "length"
                     elif content is not None and _tokens(content) > limit:
@@ -136,6 +144,41 @@ class FakeOpenAI:
                     "usage": {"prompt_tokens": 50, "completion_tokens": 10,
                               "total_tokens": 60},
                 })
+
+            def _stream(self, body: dict[str, Any], plan: Plan, limit: int) -> None:
+                """Server-sent events, one piece at a time; like llama.cpp, generation stops
+                as soon as the client is found gone."""
+                def event(delta: dict[str, Any], finish: str | None) -> bytes:
+                    chunk = {"id": "chatcmpl-test", "object": "chat.completion.chunk",
+                             "created": 0, "model": body.get("model", "fake"),
+                             "choices": [{"index": 0, "delta": delta,
+                                          "finish_reason": finish}]}
+                    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+                content = plan.content or ""
+                if plan.runaway:
+                    pieces = ["{"] + [" x"] * limit
+                    finish = "length"
+                else:
+                    pieces = [content[i:i + 16] for i in range(0, len(content), 16)]
+                    finish = plan.finish_reason
+                    if _tokens(content) > limit:
+                        pieces, finish = [content[:limit * 4]], "length"
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    self.wfile.write(event({"role": "assistant", "content": ""}, None))
+                    for piece in pieces:
+                        if plan.runaway:
+                            time.sleep(fake.token_seconds)
+                        self.wfile.write(event({"content": piece}, None))
+                        self.wfile.flush()
+                    self.wfile.write(event({}, finish))
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    fake.abandoned += 1  # the client gave up; so does the generation
 
             def _send(self, status: int, payload: dict[str, Any]) -> None:
                 self.reply(status, {"Content-Type": "application/json"},
