@@ -125,3 +125,44 @@ def test_sqlite_files_are_readable_by_their_owner_only(tmp_path: Path) -> None:
             assert companion.exists() and companion.stat().st_mode & 0o777 == 0o600, suffix
     finally:
         connection.close()
+
+
+def test_a_traceback_at_error_keeps_the_users_words_and_secrets_out() -> None:
+    import asyncio
+    import io
+    import logging
+
+    from bot.logs import RedactingFilter, remember_user_text
+
+    words = "תוסיף חלב של סבתא"
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    handler.addFilter(RedactingFilter([TOKEN, API_KEY]))
+    logger = logging.getLogger("shopbot.test.redaction")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+
+    async def one_update() -> None:
+        remember_user_text(words)
+        logger.debug("routing %r", words)
+        try:
+            raise ValueError(f"cannot parse {words!r} via https://user:{PASSWORD}@host/x "
+                             f"Authorization: Bearer {API_KEY} bot{TOKEN}/getMe")
+        except ValueError:
+            logger.exception("update 7 failed")
+
+    try:
+        asyncio.run(one_update())
+        logger.error("after the update: %s", words)  # another task's context: not its words
+    finally:
+        logger.removeHandler(handler)
+    log = stream.getvalue()
+    debug, failure = log.split("\n", 1)
+    assert debug.startswith("DEBUG") and words in debug  # DEBUG may show what was said
+    failure = failure.split("ERROR after the update")[0]
+    assert "Traceback" in failure and "ValueError" in failure
+    assert words not in failure
+    for secret in (PASSWORD, API_KEY, TOKEN, TOKEN.split(":")[1]):
+        assert secret not in log
