@@ -35,12 +35,15 @@ from handlers.i18n import button_text, render
 from handlers.reply import Button, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["DEFAULT_GROUP", "PRIVATE", "ChatSession", "Line", "Turn", "parse_line", "run_chat"]
+__all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "ChatSession", "Line", "Turn", "parse_line",
+           "run_chat"]
 
 CHAT_ID = -1000000000001
 DEFAULT_GROUP = "family"
 PRIVATE = "private"
 _TITLE = "shopbot chat"  # the family group's title, as the replies show it
+# The bot's username here: `/list@shopbot` is for it, `/list@SomeOtherBot` is not.
+BOT_USERNAME = "shopbot"
 _NAME = r"[\w\u0590-\u05ff\u0600-\u06ff.\-]{1,32}"
 _SPEAKER = re.compile(rf"^@({_NAME})(?:/({_NAME}))?\s*:\s*(.*)$")
 _PRESS = re.compile(r"\s*!(\d+)\s*")
@@ -126,6 +129,10 @@ class ChatSession:
     chats: dict[str, _Chat] = field(default_factory=dict)
     update_id: int = 0
     code: str | None = None  # the invite code the bot showed last, for `{code}`
+
+    def __post_init__(self) -> None:
+        if self.services.dispatcher.bot_username is None:
+            self.services.dispatcher.bot_username = BOT_USERNAME
 
     def _user(self, name: str) -> int:
         if name not in self.users:

@@ -11,17 +11,20 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from bot.logs import remember_user_text
-from db.store import UnitOfWork, UnitOfWorkFactory
+from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
 from handlers import HANDLERS
 from handlers.chat import help_reply
 from handlers.common import resolve
 from handlers.group import ADMIN_STATUSES, remove_member, rename_to
+from handlers.i18n import button_text, has_message
 from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
-from handlers.reply import Button, Reply
+from handlers.reply import Button, Reply, Role
+from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
 from router.llm import LlmClient
 from router.normalize import detect_language
@@ -62,6 +65,9 @@ _LETTERS = re.compile(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]")
 _URLS = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _Work = Callable[[UnitOfWork], Awaitable[tuple[Reply | None, Routed | None]]]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
+# How long the question the bot asked waits for an answer in words; after that "yes" is
+# just "yes" (a clear confirmed an hour later would surprise everyone).
+QUESTION_TTL = timedelta(minutes=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +84,8 @@ class Dispatcher:
 
     def __init__(self, router: Router, uow: UnitOfWorkFactory, admin_chat_id: int | None = None,
                  llm_all_group_messages: bool = False, store_fallbacks: bool = True,
-                 recipes: RecipeReader | None = None, dish_llm: LlmClient | None = None) -> None:
+                 recipes: RecipeReader | None = None, dish_llm: LlmClient | None = None,
+                 bot_username: str | None = None) -> None:
         self.recipes = recipes
         self.dish_llm = dish_llm
         self.router = router
@@ -88,6 +95,10 @@ class Dispatcher:
         self.store_fallbacks = store_fallbacks
         # Set by whoever talks to Telegram (bot/app.py; `shopbot chat` has its own).
         self.member_status: MemberStatus | None = None
+        # The bot's own username: `/list@SomeOtherBot` in a group is not for us (bot/app.py
+        # learns it from Telegram; `shopbot chat` calls itself `shopbot`). None: every
+        # command is ours.
+        self.bot_username = bot_username
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
@@ -130,8 +141,69 @@ class Dispatcher:
             if routed is not None:
                 await uow.log.log_route(routed.source.value, routed.intent.value,
                                         routed.confidence)
+            await self._remember(incoming, reply, uow)
             await uow.commit()
         return Outcome(reply, routed)
+
+    async def _remember(self, incoming: Incoming, reply: Reply | None,
+                        uow: UnitOfWork) -> None:
+        """Keep the one question the bot asks in a chat, and whom; forget it when they move
+        on.
+
+        A reply is a question when its buttons carry roles (handlers.reply.Role): their data,
+        roles and labels are stored with the sender, the message the question is about and
+        its language. Anything else that member says or presses afterwards is not an answer
+        in words, so it clears the question; other members' messages leave it alone.
+        """
+        chat = await uow.groups.chat(incoming.chat_id)
+        if chat is None:
+            return
+        asked = [button for row in (reply.buttons if reply is not None else ())
+                 for button in row if button.role is not None]
+        if reply is not None and reply.key is not None and asked:
+            chat.question = {
+                "user_id": incoming.user_id, "text": incoming.text, "lang": reply.lang,
+                "asked_at": utcnow().isoformat(),
+                "options": [{"data": b.data, "role": b.role.value if b.role else "",
+                             "label": button_text(b, reply.lang)} for b in asked],
+            }
+        elif chat.question and chat.question.get("user_id") == incoming.user_id:
+            chat.question = None
+
+    async def _answered(self, incoming: Incoming, text: str) -> Outcome | None:
+        """Words from the member the bot asked that answer its question: the button they
+        name is pressed, through the same path as a press. None when they are not an answer
+        (a new message).
+        """
+        async with self.uow() as uow:
+            chat = await uow.groups.chat(incoming.chat_id)
+            question = dict(chat.question) if chat is not None and chat.question else None
+        if question is None:
+            return None
+        asked_at = datetime.fromisoformat(str(question.get("asked_at")))
+        if utcnow() - asked_at > QUESTION_TTL:
+            return None
+        options = list(question.get("options") or [])
+        index = read_answer(text, [Choice(str(o.get("role")), str(o.get("label")))
+                                   for o in options])
+        if index is None:
+            return None
+        if question.get("user_id") != incoming.user_id:
+            # Someone else's "yes" to a question asked of Dana is talk about it, not her
+            # answer: no reply, and her question still waits for her.
+            return Outcome(None)
+        lang = detect_language(text, str(question.get("lang") or incoming.language_hint))
+        # The press reads the message the question was about, as a button under it would.
+        about = replace(incoming, text=str(question.get("text") or ""), forwarded=False)
+        outcome = await self.handle_button(about, str(options[index]["data"]), lang=lang)
+        reply = outcome.reply
+        if reply is not None:
+            # An answer in words gets a new message: there is no pressed message to edit,
+            # and no button press to show a notice on.
+            if reply.key is None and reply.toast and has_message(reply.toast):
+                reply = Reply(reply.toast, reply.lang, reply.params)
+            reply = replace(reply, edit=False, toast=None)
+        return replace(outcome, reply=reply)
 
     async def handle_message(self, incoming: Incoming) -> Outcome:
         """A text message: a command, an answer the bot asked for, or routed by the model."""
@@ -144,8 +216,18 @@ class Dispatcher:
             return Outcome(None)
         command = _COMMAND.match(text)
         if command:
+            addressee = command.group(2)
+            if addressee and self.bot_username and addressee.casefold() != \
+                    self.bot_username.casefold():
+                return Outcome(None)  # `/list@SomeOtherBot`: not ours; no reply, no change
             return await self._command(incoming, command.group(1).lower(),
                                        (command.group(3) or "").strip(), text)
+        answered = await self._answered(incoming, text)
+        if answered is not None:
+            return answered
+        if is_undo(text):
+            # "cancel that", "תחזיר את מה שמחקת", "رجّع القائمة": the /undo command in words.
+            return await self._command(incoming, "undo", "", text)
         if not _LETTERS.search(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))
@@ -213,8 +295,9 @@ class Dispatcher:
     async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         await resolve(routed.incoming, uow)
         buttons = tuple((Button("btn_pick", f"p:{scored.label.value}",
-                                {"intent": scored.label.value}),) for scored in routed.top)
-        none = (Button("btn_none", "p:none"),)
+                                {"intent": scored.label.value}, role=Role.OPTION),)
+                        for scored in routed.top)
+        none = (Button("btn_none", "p:none", role=Role.NO),)
         return Reply("did_you_mean", routed.lang, buttons=(*buttons, none)), routed
 
     async def _command(self, incoming: Incoming, name: str, args: str, text: str) -> Outcome:
@@ -282,10 +365,15 @@ class Dispatcher:
             routed = rule(intent, Entities())
         return await self._run(incoming, lambda uow: self._with_routed(routed, uow))
 
-    async def handle_button(self, incoming: Incoming, data: str) -> Outcome:
-        """A button press; `incoming.text` is the text of the message the bot answered."""
+    async def handle_button(self, incoming: Incoming, data: str,
+                            lang: str | None = None) -> Outcome:
+        """A button press; `incoming.text` is the text of the message the bot answered.
+
+        `lang` is the language to answer in when the press was said in words (else the
+        language of that message).
+        """
         remember_user_text(incoming.text)
-        lang = await self._language(incoming, incoming.text)
+        lang = lang or await self._language(incoming, incoming.text)
         kind, _, rest = data.partition(":")
         if kind == "k" and rest.isdigit() and len(rest) <= 16:
             return await self._remove_member(incoming, lang, None, int(rest))

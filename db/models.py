@@ -84,6 +84,8 @@ class Chat(Base):
     awaiting: Mapped[str | None] = mapped_column(String(32), nullable=True)
     awaiting_user_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     updated_at: Mapped[datetime]
+    # The one question the bot last asked here and whom (migration 0005; bot/dispatch.py).
+    question: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     # Set when the bot can no longer write here: it was removed from the group, or the group
     # moved to a supergroup (a new chat id). Nothing is sent to a gone chat.
     gone_at: Mapped[datetime | None] = mapped_column(nullable=True)

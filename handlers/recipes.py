@@ -12,7 +12,7 @@ from typing import Any
 from db.store import UnitOfWork
 from handlers.common import Context, resolve
 from handlers.items import add_items, describe
-from handlers.reply import Button, Effect, EffectKind, Reply
+from handlers.reply import Button, Effect, EffectKind, Reply, Role
 from router.normalize import normalize
 from router.types import Item, Routed
 
@@ -120,10 +120,12 @@ def _is_typo(query: str, key: str, ratio: float) -> bool:
 
 def _dish_reply(dish: Dish, lang: str) -> Reply:
     items = dish.items(lang)
-    buttons: list[tuple[Button, ...]] = [(Button("btn_add_all", f"r:{dish.id}:*"),)]
+    buttons: list[tuple[Button, ...]] = [
+        (Button("btn_add_all", f"r:{dish.id}:*", role=Role.ALL),)]
     for index, item in enumerate(items[:20]):
         buttons.append((Button("btn_add_one", f"r:{dish.id}:{index}",
-                               {"item": describe(item.name, item.quantity, item.unit)}),))
+                               {"item": describe(item.name, item.quantity, item.unit)},
+                               role=Role.OPTION),))
     return Reply("recipe_items", lang, {
         "dish": dish.name(lang),
         "items": [describe(i.name, i.quantity, i.unit) for i in items],
@@ -191,10 +193,12 @@ async def _offer(ctx: Context, uow: UnitOfWork, msg: Routed, title: str,
                  items: list[Item]) -> Reply:
     """Ingredients kept as an offer, shown with Add-all and per-item buttons."""
     offer = await uow.recipes.offer(ctx.group.id, title, [item.to_json() for item in items])
-    buttons: list[tuple[Button, ...]] = [(Button("btn_add_all", f"o:{offer.id}:*"),)]
+    buttons: list[tuple[Button, ...]] = [
+        (Button("btn_add_all", f"o:{offer.id}:*", role=Role.ALL),)]
     for index, item in enumerate(items[:20]):
         buttons.append((Button("btn_add_one", f"o:{offer.id}:{index}",
-                               {"item": describe(item.name, item.quantity, item.unit)}),))
+                               {"item": describe(item.name, item.quantity, item.unit)},
+                               role=Role.OPTION),))
     return Reply("recipe_items", msg.lang, {
         "dish": title, "items": [describe(i.name, i.quantity, i.unit) for i in items],
     }, buttons=tuple(buttons))

@@ -132,6 +132,7 @@ _FILLER_TEXT = """
 please pls plz add buy get grab need we i you us our some the a an more also to list the
 from remove delete drop take off out of just put on can could would need needs also
 actually make change set update it let's lets and ok okay hey yo bro thanks thank pick up
+too ו و
 بدنا بدي نحتاج لازمنا لازم عايزين عايز نبي ابي ابغى جيب جيبي جيبوا هات هاتي اشتري اشتريلنا
 ضيف ضيفي ضيفوا اضف اضيف زيد كمان خلص خلصت خلصوا ما في مافي عنا عندنا لو سمحت من فضلك
 يا الله يلا شيل شيلي شيلوا احذف احذفي امسح امسحي الغي على القائمه للقائمه من بالقائمه
