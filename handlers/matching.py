@@ -9,6 +9,7 @@ lexicon meet by their loose form, then by rapidfuzz's ratio, never by a hand-mad
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,7 +79,7 @@ def wanted(item: Item) -> Wanted | None:
     if note:
         # "גבינה 5%" names white cheese, not some cheese with a note: a percentage can be
         # part of an item's own name in the lexicon.
-        for piece in note.split(", "):
+        for piece in re.split(r"[,،] ", note):
             if piece.endswith("%") and lex.identify(f"{name} {piece}").known:
                 identity = lex.identify(f"{name} {piece}")
                 break

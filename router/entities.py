@@ -474,12 +474,14 @@ _NOTE_MARK = "\ue000"
 
 
 def _split_notes(note: str | None) -> list[str]:
-    return [part for part in (note or "").split(", ") if part]
+    return [part for part in re.split(r"[,،] ", note or "") if part]
 
 
 def _join_notes(notes: list[str]) -> str | None:
     unique = list(dict.fromkeys(n.strip() for n in notes if n.strip()))
-    return ", ".join(unique)[:100] or None
+    # Notes are read in the language they were written in: Arabic ones with its comma.
+    comma = "، " if any(re.search("[\u0620-\u064a]", n) for n in unique) else ", "
+    return comma.join(unique)[:100] or None
 
 
 def _percent(found: str) -> str:
@@ -576,6 +578,22 @@ def _edge_notes(words: list[str], lex: Lexicon) -> tuple[list[str], list[str]]:
         else:
             break
     return words, notes
+
+
+def _without_notes(words: list[str], lex: Lexicon) -> list[str]:
+    """The words less brand and note phrases and percentages ("בדנה חלב דל שומן 3%")."""
+    kept: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in (3, 2, 1):
+            if normalize(" ".join(words[i:i + size])) in lex.notes and i + size <= len(words):
+                i += size
+                break
+        else:
+            if not _PERCENT.fullmatch(words[i]):
+                kept.append(words[i])
+            i += 1
+    return kept
 
 
 def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
@@ -815,6 +833,7 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
         if _GLUED.match(word) and _unit(_GLUED.match(word).group(2)):  # type: ignore[union-attr]
             continue
         words.append(word)
+    words = _without_notes(words, lex)
     if not words:
         return False
     # Glued conjunctions and articles: "וביצים", "وحليب", "הקפה", "الحليب".
