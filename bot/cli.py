@@ -391,7 +391,8 @@ def _check_dir(path: Path | None, option: str) -> None:
 
 
 def _check_labelled_lines(path: Path, option: str) -> None:
-    """Every line a JSON object with a text and a known intent, or one line saying which."""
+    """Every line a JSON object with a text and a known intent (or a list of them, in
+    `intents`), or one line saying which is not."""
     from router.types import Intent
 
     try:
@@ -403,13 +404,19 @@ def _check_labelled_lines(path: Path, option: str) -> None:
                     row = json.loads(line)
                 except json.JSONDecodeError:
                     row = None
+                # One intent, or (eval --compound) every intent of the message in order.
+                intents = row.get("intents") if isinstance(row, dict) else None
+                if isinstance(row, dict) and isinstance(row.get("intent"), str):
+                    intents = [row["intent"]]
                 if not (isinstance(row, dict) and isinstance(row.get("text"), str)
-                        and isinstance(row.get("intent"), str)):
+                        and isinstance(intents, list) and intents
+                        and all(isinstance(i, str) for i in intents)):
                     raise SettingsError(f'{option} {path}: line {number} is not a JSON object '
-                                        f'with "text" and "intent"')
-                if row["intent"] not in Intent.__members__:
+                                        f'with "text" and "intent" (or "intents")')
+                unknown = [i for i in intents if i not in Intent.__members__]
+                if unknown:
                     raise SettingsError(f"{option} {path}: line {number}: unknown intent "
-                                        f"{row['intent'][:40]!r}")
+                                        f"{unknown[0][:40]!r}")
     except UnicodeDecodeError:
         raise SettingsError(f"{option} {path}: not UTF-8 text") from None
 

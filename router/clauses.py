@@ -18,7 +18,8 @@ from pathlib import Path
 
 from router.normalize import normalize
 
-__all__ = ["Clause", "ClauseWords", "clause_words", "clauses", "names_an_item", "same_request"]
+__all__ = ["Clause", "ClauseWords", "clause_words", "clauses", "names_an_item", "opens_with_add",
+           "same_request", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -41,6 +42,8 @@ class ClauseWords:
     back_references: tuple[tuple[str, ...], ...]
     pronoun_suffixes: tuple[str, ...]
     fillers: frozenset[str]
+    add_verbs: tuple[tuple[str, ...], ...]
+    wrappers: tuple[tuple[str, ...], ...]
     max_clauses: int
 
 
@@ -68,6 +71,10 @@ def clause_words() -> ClauseWords:
         pronoun_suffixes=tuple(sorted({normalize(s) for values in raw["pronoun_suffixes"].values()
                                        for s in values}, key=len, reverse=True)),
         fillers=words("fillers"),
+        add_verbs=tuple(sorted({tuple(normalize(v).split()) for values in raw["add_verbs"].values()
+                                for v in values}, key=len, reverse=True)),
+        wrappers=tuple(sorted({tuple(normalize(v).split()) for values in raw["wrappers"].values()
+                               for v in values}, key=len, reverse=True)),
         max_clauses=int(raw["max_clauses"]),
     )
 
@@ -203,3 +210,34 @@ def names_an_item(name: str) -> bool:
     key = normalize(name).strip()
     return bool(key) and key not in clause_words().not_items and not re.fullmatch(
         r"[\d.,/]+", key)
+
+
+def opens_with_add(text: str) -> bool:
+    """Whether a clause opens with a verb that says "put it on the list" ("add", "תוסיף",
+    "ضيف"), after any fillers and a glued "and"."""
+    words = clause_words()
+    said = [_word(token) for token in text.split()]
+    said = [word for word in said if word]
+    while len(said) > 1 and said[0] in words.fillers:
+        said.pop(0)
+    if said and len(said[0]) > 2 and said[0][0] in words.glued and (said[0][1:],) in \
+            words.add_verbs:
+        said[0] = said[0][1:]
+    return any(tuple(said[:len(verb)]) == verb and len(said) > len(verb)
+               for verb in words.add_verbs)
+
+
+def unwrapped(text: str) -> str:
+    """A clause without words that only wrap a question ("tell me who's here" → "who's
+    here", "قلي مين هون" → "مين هون"); the clause itself when nothing wraps it."""
+    words = clause_words()
+    tokens = text.split()
+    said = [_word(token) for token in tokens]
+    start = 1 if said and len(said[0]) > 2 and said[0][0] in words.glued and (
+        said[0][1:],) in words.wrappers else 0
+    if start:
+        said[0] = said[0][1:]
+    for wrapper in words.wrappers:
+        if tuple(said[:len(wrapper)]) == wrapper and len(said) > len(wrapper):
+            return " ".join(tokens[len(wrapper):])
+    return text

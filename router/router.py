@@ -17,8 +17,17 @@ from typing import Any, Protocol
 import numpy as np
 
 from router.classifier import Classifier
-from router.clauses import Clause, clause_words, clauses, names_an_item, same_request
+from router.clauses import (
+    Clause,
+    clause_words,
+    clauses,
+    names_an_item,
+    opens_with_add,
+    same_request,
+    unwrapped,
+)
 from router.entities import extract, is_bare_item_list
+from router.lexicon import lexicon
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
 
@@ -114,13 +123,19 @@ class Router:
         scores = self.classifier.scores([text])[0]
         order = list(scores.argsort()[::-1])
         top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
+        sure = (top[0].score >= self.threshold
+                and top[0].score - (top[1].score if len(top) > 1 else 0.0) >= self.margin)
         if is_bare_item_list(text):
+            # A clause that opens with a verb other than "add" ("…, ותגיד מי בקבוצה") may be
+            # a second request among words that all look like items.
+            split = (self._split(incoming, lang, top) if any(
+                c.opens and not c.cue for c in clauses(text)[1:]) else None)
+            if split is not None:
+                return split
             # intents.md: a bare list of items, or a single word, is a grocery request.
             intent = Intent.GROCERY_REQUEST
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="only known grocery items")
-        sure = (top[0].score >= self.threshold
-                and top[0].score - (top[1].score if len(top) > 1 else 0.0) >= self.margin)
         split = self._split(incoming, lang, top, whole_is_sure=sure)
         if split is not None:
             return split
@@ -170,8 +185,16 @@ class Router:
 
     def _clause_verdict(self, text: str, row: np.ndarray) -> tuple[Intent, float, bool]:
         """One clause on its own: its intent, its confidence, and whether the bot would act
-        on it (the same threshold and margin as a whole message)."""
+        on it (the same threshold and margin as a whole message).
+
+        Two rules come first, as for a whole message: a bare list of known items, and an add
+        verb followed by a known item ("add coke too", "ضيف كعك للجمعة"), are adds; a short
+        clause alone is where the model is least sure of "add".
+        """
         if is_bare_item_list(text):
+            return Intent.GROCERY_REQUEST, 1.0, True
+        if opens_with_add(text) and any(lexicon().lookup(item.name) is not None for item in
+                                        extract(Intent.GROCERY_REQUEST, text).items):
             return Intent.GROCERY_REQUEST, 1.0, True
         order = row.argsort()[::-1]
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
@@ -201,7 +224,8 @@ class Router:
         spans = [(i, j) for i in range(count) for j in range(i, count)
                  if (i, j) != (0, count - 1)]
         pieces = {span: text[found[span[0]].start:found[span[1]].end] for span in spans}
-        verdicts = {span: self._clause_verdict(pieces[span], self._scores(pieces[span]))
+        verdicts = {span: self._clause_verdict(pieces[span],
+                                               self._scores(unwrapped(pieces[span])))
                     for span in spans}
 
         Best = tuple[int, float, tuple[tuple[int, int], ...]]

@@ -71,6 +71,14 @@ def test_a_clause_knows_whether_it_says_add_and_whether_it_points_back() -> None
      [["حليب"], ["بيض"]]),
     ("ضيف بندورة وبعدين ورجيني القائمة", [Intent.GROCERY_REQUEST, Intent.LIST_QUERY],
      [["بندورة"], []]),
+    # An add verb and a known item make an add, however unsure the model is of the clause.
+    ("what's the group code? and add chocolate to the list",
+     [Intent.GET_INVITE_CODE, Intent.GROCERY_REQUEST], [[], ["chocolate"]]),
+    # "tell me" only wraps the question that follows it.
+    ("rename the group to Groceries and tell me who's here",
+     [Intent.RENAME_GROUP, Intent.GROUP_INFO], [[], []]),
+    ("תוסיף לחמניות ותגיד מי בקבוצה", [Intent.GROCERY_REQUEST, Intent.GROUP_INFO],
+     [["לחמניות"], []]),
 ])
 def test_two_requests_are_both_routed_in_the_order_said_each_with_its_own_items(
         router: Router, text: str, intents: list[Intent], parts: list[list[str]]) -> None:
