@@ -407,7 +407,10 @@ class ItemRepo:
             unit=unit, note=note, category=category, status="open", added_by=user_id,
             created_at=now, updated_at=now)
         statement = statement.on_conflict_do_update(
-            index_elements=list(OPEN_LINE_KEY), index_where=Item.status == "open",
+            # A literal, not a parameter: after five runs PostgreSQL plans the statement
+            # generically and can no longer match a parameter to the partial index.
+            index_elements=list(OPEN_LINE_KEY),
+            index_where=Item.status == literal_column("'open'"),
             set_={"quantity": func.coalesce(Item.quantity + statement.excluded.quantity,
                                              statement.excluded.quantity, Item.quantity),
                   "updated_at": now})
