@@ -44,6 +44,7 @@ class ClauseWords:
     fillers: frozenset[str]
     add_verbs: tuple[tuple[str, ...], ...]
     wrappers: tuple[tuple[str, ...], ...]
+    verb_prefixes: tuple[str, ...]
     max_clauses: int
 
 
@@ -75,6 +76,8 @@ def clause_words() -> ClauseWords:
                                 for v in values}, key=len, reverse=True)),
         wrappers=tuple(sorted({tuple(normalize(v).split()) for values in raw["wrappers"].values()
                                for v in values}, key=len, reverse=True)),
+        verb_prefixes=tuple(normalize(p) for values in raw["verb_prefixes"].values()
+                            for p in values),
         max_clauses=int(raw["max_clauses"]),
     )
 
@@ -107,9 +110,11 @@ def _word(token: str) -> str:
 
 
 def _unglued(word: str, words: ClauseWords) -> str | None:
-    """The word without a glued "and" (ו, و) when what is left opens a request."""
-    if len(word) > 2 and word[0] in words.glued and word not in words.starters \
-            and word[1:] in words.starters:
+    """The word without a glued "and" (ו, و) when what is left opens a request: a starter,
+    or a Hebrew verb form ("ותבדוק")."""
+    if len(word) > 2 and word[0] in words.glued and word not in words.starters and (
+            word[1:] in words.starters
+            or (len(word) > 4 and word[1:].startswith(words.verb_prefixes))):
         return word[1:]
     return None
 
