@@ -21,8 +21,6 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
-    literal_column,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -132,8 +130,9 @@ class Item(Base):
     `name` is the words its author wrote; `concept` what they stand for, one identity in
     every language (a lexicon concept, or `~` and the loose words for anything else); `note`
     a brand, size or percentage written beside it. A list has at most one open line per
-    concept, unit and note (`uq_items_open_line`), so concurrent adds of the same thing meet
-    on one row instead of making two.
+    concept, unit and note (`uq_items_open_line`, over `unit_key` and `note_key`: '' for
+    none, since NULL never equals NULL in a unique index), so concurrent adds of the same
+    thing meet on one row instead of making two.
     """
 
     __tablename__ = "items"
@@ -147,6 +146,8 @@ class Item(Base):
     note: Mapped[str | None] = mapped_column(String(100), nullable=True)
     quantity: Mapped[float | None] = mapped_column(Float, nullable=True)
     unit: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    unit_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    note_key: Mapped[str] = mapped_column(String(100), default="", server_default="")
     category: Mapped[str] = mapped_column(String(32), default="other")
     status: Mapped[str] = mapped_column(String(16), default="open")
     added_by: Mapped[int] = mapped_column(BigInteger)
@@ -154,10 +155,9 @@ class Item(Base):
     updated_at: Mapped[datetime]
 
 
-# NULL never equals NULL in a unique index, so unit and note take part as '' when absent.
-# Literal '' (not a bound parameter), so ON CONFLICT can name this very index.
-OPEN_LINE_KEY = (Item.group_id, Item.concept, func.coalesce(Item.unit, literal_column("''")),
-                 func.coalesce(Item.note, literal_column("''")))
+# Plain columns, not expressions: SQLite's batch migrations rebuild a table with the indexes
+# they can reflect, and an expression index is not one of them.
+OPEN_LINE_KEY = (Item.group_id, Item.concept, Item.unit_key, Item.note_key)
 Index("uq_items_open_line", *OPEN_LINE_KEY, unique=True,
       sqlite_where=Item.status == "open", postgresql_where=Item.status == "open")
 

@@ -379,19 +379,18 @@ class ItemRepo:
             .where(Item.group_id == group_id, Item.status == "open"))).scalar_one())
 
     async def open_line(self, group_id: int, concept: str, unit: str | None,
-                        note: str | None) -> Item | None:
-        """The open line of one concept, unit and note, if the list has it."""
+                        note_key: str) -> Item | None:
+        """The open line of one concept, unit and note (by its key), if the list has it."""
         rows = await self.session.execute(
             select(Item).where(Item.group_id == group_id, Item.status == "open",
-                               Item.concept == concept,
-                               func.coalesce(Item.unit, "") == (unit or ""),
-                               func.coalesce(Item.note, "") == (note or ""))
+                               Item.concept == concept, Item.unit_key == (unit or ""),
+                               Item.note_key == note_key)
             .execution_options(populate_existing=True))
         return rows.scalars().first()
 
     async def upsert(self, group_id: int, name: str, key: str, concept: str,
                      quantity: float | None, unit: str | None, note: str | None,
-                     category: str, user_id: int) -> tuple[Item, bool]:
+                     note_key: str, category: str, user_id: int) -> tuple[Item, bool]:
         """Add a line, or add to the open line of the same concept, unit and note.
 
         Amounts add up; an amount meets a line without one as that amount; no amount changes
@@ -400,12 +399,13 @@ class ItemRepo:
         postgresql = _dialect(self.session) == "postgresql"
         # SQLite runs one writer at a time (BEGIN IMMEDIATE), so looking first is exact there;
         # PostgreSQL says itself whether the row is new (xmax = 0 on a fresh insert).
-        existed = None if postgresql else await self.open_line(group_id, concept, unit, note)
+        existed = (None if postgresql
+                   else await self.open_line(group_id, concept, unit, note_key))
         now = utcnow()
         statement = _insert(self.session)(Item).values(
             group_id=group_id, name=name, key=key, concept=concept, quantity=quantity,
-            unit=unit, note=note, category=category, status="open", added_by=user_id,
-            created_at=now, updated_at=now)
+            unit=unit, unit_key=unit or "", note=note, note_key=note_key, category=category,
+            status="open", added_by=user_id, created_at=now, updated_at=now)
         statement = statement.on_conflict_do_update(
             # A literal, not a parameter: after five runs PostgreSQL plans the statement
             # generically and can no longer match a parameter to the partial index.
@@ -455,7 +455,7 @@ class ItemRepo:
         try:
             async with self.session.begin_nested():
                 return await self._update(item_id, Item.status == "open", quantity=quantity,
-                                          unit=unit)
+                                          unit=unit, unit_key=unit or "")
         except IntegrityError:
             return None
 

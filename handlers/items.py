@@ -193,7 +193,8 @@ async def _put(ctx: Context, uow: UnitOfWork, item: Wanted, target: ItemRow | No
             return
     row, created = await uow.items.upsert(
         ctx.group.id, item.name, normalize(item.name), item.concept, item.quantity, item.unit,
-        item.note, lexicon().concept_category(item.concept), user_id)
+        item.note, normalize(item.note or ""), lexicon().concept_category(item.concept),
+        user_id)
     if created:
         out.lines.append(said)
         out.summary.append(said)
@@ -681,7 +682,8 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
         # The line came back meanwhile (re-added): put this one's amount on it, so the list
         # never holds the same thing twice.
         for _attempt in range(2):
-            there = await uow.items.open_line(ctx.group.id, row.concept, row.unit, row.note)
+            there = await uow.items.open_line(ctx.group.id, row.concept, row.unit,
+                                              row.note_key)
             if there is not None:
                 if row.quantity is not None:
                     await uow.items.add_amount(there.id, row.quantity)

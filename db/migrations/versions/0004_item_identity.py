@@ -5,7 +5,8 @@ Revises: 0003
 Create Date: 2026-12-01 01:00:00
 
 Every item gets the concept it stands for (one identity across Hebrew, English and Arabic, from
-the lexicon in router/data/items_*.tsv, or `~` and its loose words) and a note. Open lines that
+the lexicon in router/data/items_*.tsv, or `~` and its loose words), a note, and the unit and
+note as keys ('' for none) for the open line's unique index. Open lines that
 now share a concept, unit and note are merged into the oldest (amounts added up, the others
 marked removed), and a partial unique index keeps it that way. `item_questions` holds the
 "which one did you mean?" questions the bot asks about list lines.
@@ -94,12 +95,16 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("concept", sa.String(length=200), nullable=False,
                                       server_default=""))
         batch_op.add_column(sa.Column("note", sa.String(length=100), nullable=True))
+        batch_op.add_column(sa.Column("unit_key", sa.String(length=32), nullable=False,
+                                      server_default=""))
+        batch_op.add_column(sa.Column("note_key", sa.String(length=100), nullable=False,
+                                      server_default=""))
 
     connection = op.get_bind()
     items = sa.table("items", sa.column("id", sa.Integer), sa.column("group_id", sa.Integer),
                      sa.column("name", sa.String), sa.column("key", sa.String),
                      sa.column("concept", sa.String), sa.column("unit", sa.String),
-                     sa.column("note", sa.String), sa.column("quantity", sa.Float),
+                     sa.column("unit_key", sa.String), sa.column("quantity", sa.Float),
                      sa.column("status", sa.String))
     spellings = _concepts()
     rows = connection.execute(sa.select(items.c.id, items.c.name, items.c.key,
@@ -110,7 +115,7 @@ def upgrade() -> None:
         concept = (spellings.get(_normalize(row.key)) or spellings.get(_normalize(row.name))
                    or "~" + _loose(row.name))
         connection.execute(sa.update(items).where(items.c.id == row.id)
-                           .values(concept=concept))
+                           .values(concept=concept, unit_key=row.unit or ""))
         if row.status != "open":
             continue
         line = (row.group_id, concept, row.unit or "")
@@ -130,9 +135,9 @@ def upgrade() -> None:
         connection.execute(sa.update(items).where(items.c.id == row.id)
                            .values(status="removed"))
 
+    # Plain columns (no expressions), so later batch migrations on SQLite keep the index.
     op.create_index("uq_items_open_line", "items",
-                    ["group_id", "concept", sa.text("coalesce(unit, '')"),
-                     sa.text("coalesce(note, '')")],
+                    ["group_id", "concept", "unit_key", "note_key"],
                     unique=True, sqlite_where=sa.text("status = 'open'"),
                     postgresql_where=sa.text("status = 'open'"))
 
@@ -161,5 +166,7 @@ def downgrade() -> None:
     op.drop_table("item_questions")
     op.drop_index("uq_items_open_line", table_name="items")
     with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_column("note_key")
+        batch_op.drop_column("unit_key")
         batch_op.drop_column("note")
         batch_op.drop_column("concept")
