@@ -6,11 +6,13 @@ Rule-based and lexicon-assisted, shared by the handlers (through `Routed`) and b
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
@@ -118,6 +120,18 @@ DUAL_UNITS: dict[str, str] = {
     normalize("علبتين"): "علبة", normalize("كرتونتين"): "كرتونة", normalize("ربطتين"): "ربطة",
     normalize("حبتين"): "حبة", normalize("قنينتين"): "قنينة",
 }
+# Arabic number words, units, duals and the words around amounts, in all the dialects the
+# bot hears (Levantine, Gulf, Egyptian, Iraqi, MSA), are data: router/data/amounts_ar.json.
+AMOUNT_WORDS = Path(__file__).with_name("data") / "amounts_ar.json"
+_AMOUNTS: dict[str, Any] = json.loads(AMOUNT_WORDS.read_text(encoding="utf-8"))
+NUMBER_WORDS.update({normalize(w): float(v) for w, v in _AMOUNTS["numbers"].items()})
+UNITS.update({normalize(spelling): canonical
+              for canonical, spellings in _AMOUNTS["units"].items()
+              for spelling in [canonical, *spellings]})
+DUAL_UNITS.update({normalize(w): unit for w, unit in _AMOUNTS["dual_units"].items()})
+_HALF_AFTER = frozenset(normalize(w) for w in ("וחצי", "ونص", *_AMOUNTS["half_after"]))
+_SET_MARKERS = frozenset(normalize(w) for w in _AMOUNTS["set_markers"])
+_EXCEPT_TAIL = frozenset(normalize(w) for w in _AMOUNTS["except_tail"])
 
 # Words that frame a request rather than name an item; stripped from the edges of a
 # segment. None of them is a grocery item on its own.
@@ -138,7 +152,8 @@ too ו و
 يا الله يلا شيل شيلي شيلوا احذف احذفي امسح امسحي الغي على القائمه للقائمه من بالقائمه
 اللسته لا خليها خليه غير غيري عدل عدلي بدل هلق اليوم بكرا بكره شي شوية شويه
 """
-FILLERS = frozenset(normalize(word) for word in _FILLER_TEXT.split())
+FILLERS = frozenset(normalize(word)
+                    for word in [*_FILLER_TEXT.split(), *_AMOUNTS["request_words"]])
 
 _SPLIT = re.compile(r"\s*(?:[\n;,،+&]|\band\b|\s-\s|\s\|\s)\s*", re.IGNORECASE)
 _TRAILING_PUNCT = re.compile(r"^[\s\"'()\[\]{}.!?؟:*•·\-–—…]+|[\s\"'()\[\]{}.!?؟:*•·\-–—…]+$")
@@ -152,9 +167,15 @@ _EXCEPT = re.compile(
     r"|\bexcept(?:\s+for)?\b|\bbut(?:\s+not)?\b|\bbesides\b|\bother\s+than\b|\bapart\s+from\b"
     r"|\bwithout\b|\bno\b|\bcouldn'?t\s+find\b|\bcould\s+not\s+find\b|\bdidn'?t\s+get\b"
     r"|\bthey\s+(?:had|have)\s+no\b|\bout\s+of\b|\bmissing\b"
-    r"|ما\s*عدا|الا|إلا|غير|بدون|ما\s+لقيت|مالقيت|ما\s+في|ما\s+كان\s+في|ما\s+جبت|ماجبت)\s*",
+    r"|ما\s*عدا|بدون|ما\s+لقيت|مالقيت|ما\s+في|ما\s+كان\s+في|ما\s+جبت|ماجبت)\s*",
     re.IGNORECASE,
 )
+# Arabic "except" words standing as words of their own ("عدا", "باستثناء"), and the weaker
+# "بس"/"لكن" ("جبت الكل بس الموز خلص"), tried only when no other marker gives an item.
+_EXCEPT_WORDS = re.compile(
+    r"(?<!\S)و?(?:" + "|".join(map(re.escape, _AMOUNTS["except_words"])) + r")(?!\S)\s*")
+_EXCEPT_WEAK = re.compile(
+    r"(?<!\S)(?:" + "|".join(map(re.escape, _AMOUNTS["except_weak"])) + r")(?!\S)\s*")
 _REST = re.compile(
     r"(?:,|\.|\s)\s*(?:את\s+)?(?:ה)?(?:שאר|כל\s+השאר|כל\s+היתר|היתר)|"
     r"(?:,|\.|\s)\s*(?:got|bought|have)?\s*(?:the\s+)?rest\b|(?:,|\.|\s)\s*(?:everything|all)\s+else|"
@@ -336,18 +357,35 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
                 # "קילו עגבניות", "kilo of tomatoes": a bare unit means one of it.
                 quantity, unit = 1.0, _unit(words[0])
                 i = 1
-    if quantity is not None and i < len(words) and normalize(words[i]) in ("וחצי", "and", "ونص"):
+    if quantity is not None and i < len(words) and (
+            normalize(words[i]) in ("and", "و") or normalize(words[i]) in _HALF_AFTER):
         if normalize(words[i]) == "and" and i + 2 < len(words) and words[i + 2] == "half":
             quantity += 0.5
             i += 3
-        elif normalize(words[i]) in ("וחצי", "ونص"):
+        elif normalize(words[i]) in _HALF_AFTER:
             quantity += 0.5
             i += 1
-    if quantity is not None and i < len(words) and words[i].lower() in ("of", "של"):
+        elif normalize(words[i]) == "و" and i + 1 < len(words) \
+                and NUMBER_WORDS.get(normalize(words[i + 1])) == 0.5:
+            quantity += 0.5  # "كيلو و نص"
+            i += 2
+    if quantity is not None and i < len(words) and normalize(words[i]) in ("of", "של", "من"):
         i += 1
     rest = words[i:]
+    # "ربطة خبز وحدة", "علبة تونة تنتين": a bare unit said one; the number after the name
+    # says how many.
+    if quantity == 1.0 and i == 1 and unit is not None and _unit(words[0]) and rest \
+            and _number(rest[-1]) is not None and _number(rest[-1]) != 0.5:
+        quantity = _number(rest[-1])
+        rest = rest[:-1]
 
     # Trailing: name number [unit] | name unit | name xN
+    if quantity is None and len(rest) >= 3 and normalize(rest[-1]) in _HALF_AFTER \
+            and _unit(rest[-2]):
+        # "موز كيلو ونص", "موز ٢ كيلو ونص"
+        number = _number(rest[-3]) if len(rest) >= 4 else None
+        quantity, unit = (number if number is not None else 1.0) + 0.5, _unit(rest[-2])
+        rest = rest[:-3] if number is not None else rest[:-2]
     if quantity is None and len(rest) >= 2:
         last = rest[-1]
         value = _number(last)
@@ -408,8 +446,8 @@ def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
                 groups.append([word])
                 continue
         rest = word[1:]
-        if normalize(word) in ("וחצי", "ونص", "ونصف"):
-            pass  # "קילו וחצי": half more of the same thing, not a new item
+        if normalize(word) in ("וחצי", "ونص", "ونصف") or normalize(word) in NUMBER_WORDS:
+            pass  # "קילו וחצי", "ربطة وحدة": an amount of the same thing, not a new item
         elif index > 0 and len(word) >= 2 and word[0] in "וو" and not lex.knows(word) and (
                 len(word) > 2 or _number(rest) is not None):
             stripped = _strip_article(rest, lex, True)
@@ -432,7 +470,9 @@ def _split_numbers(words: list[str]) -> list[list[str]]:
         previous = groups[-1]
         after = words[index + 1:]
         # "eggs 2 cartons", "ביצים 2": an amount after the name belongs to it.
-        trailing = not after or (len(after) == 1 and _unit(after[0]) is not None)
+        trailing = not after or (len(after) == 1 and _unit(after[0]) is not None) or (
+            len(after) == 2 and _unit(after[0]) is not None
+            and normalize(after[1]) in _HALF_AFTER)
         if value is not None and previous and not trailing and _number(previous[-1]) is None \
                 and not _unit(previous[-1]) and normalize(word) not in ("חצי", "half", "نص"):
             groups.append([word])
@@ -599,6 +639,8 @@ def _without_notes(words: list[str], lex: Lexicon) -> list[str]:
 def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
     words = [w for w in words if normalize(w) not in ("את", "the", "some", "of")]
     quantity, unit, rest = parse_quantity_unit(words)
+    if quantity is None and len(rest) == 1 and _dual_noun(rest[0], lex):
+        quantity, rest = 2.0, [_dual_noun(rest[0], lex) or rest[0]]
     rest = _clean_segment(" ".join(rest))
     if not rest:
         return []
@@ -609,6 +651,15 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
             return [_make_item(piece, None, None, lex, definite) for piece in run]
     item = _make_item(rest, quantity, unit, lex, definite)
     return [replace(item, note=_join_notes(notes)) if notes else item]
+
+
+def _dual_noun(word: str, lex: Lexicon) -> str | None:
+    """The singular of an Arabic dual of a known item ("بطيختين" → "بطيخة"), else None."""
+    key = normalize(word)
+    if len(key) < 5 or not key.endswith("تين") or lex.knows(word):
+        return None
+    singular = word[:-3] + "ة"
+    return singular if lex.knows(singular) else None
 
 
 def _make_item(words: list[str], quantity: float | None, unit: str | None, lex: Lexicon,
@@ -634,20 +685,61 @@ def _after_marker(text: str, marker: re.Pattern[str]) -> str | None:
 
 def _partial_items(text: str, lex: Lexicon) -> list[Item]:
     text = clean_text(text)
-    found = _EXCEPT.search(text)
-    if not found:
-        return []
-    remainder = text[found.end():]
+    strong = [m for m in (_EXCEPT.search(text), _EXCEPT_WORDS.search(text)) if m]
+    # The marker written first wins; the weak "بس" only when no other one names an item.
+    for found in [*sorted(strong, key=lambda m: m.start()), *_EXCEPT_WEAK.finditer(text)]:
+        items = _excepted(text[found.end():], lex)
+        if items:
+            return items
+    return []
+
+
+def _excepted(remainder: str, lex: Lexicon) -> list[Item]:
+    """The items after an "except" marker, up to where the sentence goes on about them."""
     rest = _REST.search(remainder)
     if rest:
         remainder = remainder[: rest.start()]
     remainder = re.split(r"(?:,\s*|\.\s*|\s-\s)(?:קניתי|קנינו|לקחתי|got|bought|اشتريت|جبت)",
                          remainder)[0]
+    words = remainder.split()
+    # "بس السكر كان خلصان عندهم", "عدا الموز ما لقيته": the item, not why it is missing.
+    cut = next((i for i, word in enumerate(words)
+                if i > 0 and normalize(_TRAILING_PUNCT.sub("", word)) in _EXCEPT_TAIL), None)
+    if cut is not None:
+        remainder = " ".join(words[:cut])
     return parse_items(remainder, definite=True, lex=lex)
+
+
+def _set_amount(text: str, lex: Lexicon) -> list[Item]:
+    """"الموز خليه كيلو ونص", "بدل ٦ بيضات خليهم دزينة", "لا مش علبة وحدة، خليها أربعة": the
+    new amount follows the word that sets it; the item is named after it or else before it
+    (its old amount there is dropped, its unit kept when the new amount has none)."""
+    words = text.split()
+    at = next((i for i, word in enumerate(words)
+               if i > 0 and normalize(_TRAILING_PUNCT.sub("", word)) in _SET_MARKERS), None)
+    if at is None:
+        return []
+    after = " ".join(words[at + 1:])
+    quantity, unit, rest = parse_quantity_unit(_clean_segment(_NOT_CLAUSE.sub("", after)
+                                                             or after))
+    if quantity is None:
+        return []
+    named = parse_items(" ".join(rest), definite=True, lex=lex) if rest else []
+    if not named:
+        before = " ".join(words[:at])
+        trimmed = _NOT_CLAUSE.sub("", before)
+        named = parse_items(trimmed if _clean_segment(trimmed) else before, definite=True,
+                            lex=lex)
+    if not named or _unit(named[0].name) or normalize(named[0].name) in DUAL_UNITS:
+        return []
+    return [Item(name=named[0].name, quantity=quantity, unit=unit or named[0].unit)]
 
 
 def _update_items(text: str, lex: Lexicon) -> list[Item]:
     text = clean_text(text)
+    set_to = _set_amount(text, lex)
+    if set_to:
+        return set_to
     head = _NOT_CLAUSE.sub("", text) or text
     words = _clean_segment(head)
     joined = " ".join(words)
@@ -660,6 +752,12 @@ def _update_items(text: str, lex: Lexicon) -> list[Item]:
             glued = _GLUED.match(to_amount.group("amount"))
             if glued and _unit(glued.group(2)):
                 amount, unit = float(glued.group(1)), _unit(glued.group(2))
+        if amount is None:
+            # "لكيلوين", "لكيلو واحد": a dual or a unit with its number
+            said, said_unit, left = parse_quantity_unit(
+                [to_amount.group("amount"), unit_word or "x"])
+            if said is not None and left in ([], ["x"]):
+                amount, unit = said, said_unit
         if amount is not None:
             name_items = parse_items(to_amount.group("name"), definite=True, lex=lex)
             if name_items:
@@ -810,7 +908,7 @@ add buy get grab need we also more pls please plz and some us to list the a an
 גם לנו לי את בבקשה אפשר
 بدنا بدي نحتاج لازمنا جيب جيبي جيبوا هات هاتي ضيف ضيفي ضيفوا اشتري اشتريلنا عايزين نبي ابي
 كمان خلص خلصت خلصوا لو سمحت
-""".split())
+""".split()) | frozenset(normalize(w) for w in _AMOUNTS["bare_leads"])
 
 
 def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
