@@ -45,6 +45,8 @@ class ClauseWords:
     add_verbs: tuple[tuple[str, ...], ...]
     wrappers: tuple[tuple[str, ...], ...]
     verb_prefixes: tuple[str, ...]
+    question_wrappers: tuple[tuple[str, ...], ...]
+    question_words: frozenset[str]
     max_clauses: int
 
 
@@ -78,6 +80,10 @@ def clause_words() -> ClauseWords:
                                for v in values}, key=len, reverse=True)),
         verb_prefixes=tuple(normalize(p) for values in raw["verb_prefixes"].values()
                             for p in values),
+        question_wrappers=tuple(sorted({tuple(normalize(v).split())
+                                        for values in raw["question_wrappers"].values()
+                                        for v in values}, key=len, reverse=True)),
+        question_words=words("question_words"),
         max_clauses=int(raw["max_clauses"]),
     )
 
@@ -234,7 +240,8 @@ def opens_with_add(text: str) -> bool:
 
 def unwrapped(text: str) -> str:
     """A clause without words that only wrap a question ("tell me who's here" → "who's
-    here", "قلي مين هون" → "مين هون"); the clause itself when nothing wraps it."""
+    here", "قلي مين هون" → "مين هون", "وريني مين فيه" → "مين فيه"); the clause itself when
+    nothing wraps it."""
     words = clause_words()
     tokens = text.split()
     said = [_word(token) for token in tokens]
@@ -244,5 +251,9 @@ def unwrapped(text: str) -> str:
         said[0] = said[0][1:]
     for wrapper in words.wrappers:
         if tuple(said[:len(wrapper)]) == wrapper and len(said) > len(wrapper):
+            return " ".join(tokens[len(wrapper):])
+    for wrapper in words.question_wrappers:  # "show me who's in it", not "show me the list"
+        if tuple(said[:len(wrapper)]) == wrapper and len(said) > len(wrapper) \
+                and said[len(wrapper)] in words.question_words:
             return " ".join(tokens[len(wrapper):])
     return text

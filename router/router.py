@@ -187,16 +187,19 @@ class Router:
         """One clause on its own: its intent, its confidence, and whether the bot would act
         on it (the same threshold and margin as a whole message).
 
-        Two rules come first, as for a whole message: a bare list of known items, and an add
-        verb followed by a known item ("add coke too", "ضيف كعك للجمعة"), are adds; a short
-        clause alone is where the model is least sure of "add".
+        Two rules come first, as for a whole message: a bare list of known items is an add,
+        and so is an add verb followed by a known item ("add coke too", "ضيف كعك للجمعة") or
+        by items the model also thinks most likely added ("ضيف مناديل"): a short clause alone
+        is where the model is least sure of "add", and "add my wife" stays an invite.
         """
         if is_bare_item_list(text):
             return Intent.GROCERY_REQUEST, 1.0, True
-        if opens_with_add(text) and any(lexicon().lookup(item.name) is not None for item in
-                                        extract(Intent.GROCERY_REQUEST, text).items):
-            return Intent.GROCERY_REQUEST, 1.0, True
         order = row.argsort()[::-1]
+        if opens_with_add(text):
+            items = extract(Intent.GROCERY_REQUEST, text).items
+            likely = self.classifier.labels[int(order[0])] is Intent.GROCERY_REQUEST
+            if any(likely or lexicon().lookup(item.name) is not None for item in items):
+                return Intent.GROCERY_REQUEST, 1.0, True
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
         return self.classifier.labels[int(order[0])], best, confident

@@ -79,6 +79,11 @@ def test_a_clause_knows_whether_it_says_add_and_whether_it_points_back() -> None
      [Intent.RENAME_GROUP, Intent.GROUP_INFO], [[], []]),
     ("תוסיף לחמניות ותגיד מי בקבוצה", [Intent.GROCERY_REQUEST, Intent.GROUP_INFO],
      [["לחמניות"], []]),
+    ("امسح الطماطم وزود خيار", [Intent.REMOVE_ITEM, Intent.GROCERY_REQUEST],
+     [["طماطم"], ["خيار"]]),
+    # "add" before a person is still an invite, not an item.
+    ("show me the list and add my wife to the group",
+     [Intent.LIST_QUERY, Intent.CREATE_INVITE], [[], []]),
 ])
 def test_two_requests_are_both_routed_in_the_order_said_each_with_its_own_items(
         router: Router, text: str, intents: list[Intent], parts: list[list[str]]) -> None:
