@@ -236,6 +236,37 @@ _DISH_TAIL = re.compile(
     r"|لو\s+سمحت|اليوم|بكرا|بكره|الليله).*$",
     re.IGNORECASE,
 )
+ITEM_WORDS = Path(__file__).with_name("data") / "item_words.tsv"
+
+
+@lru_cache(maxsize=1)
+def _item_words() -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Words around items that are not items, by kind (router/data/item_words.tsv): each
+    phrase as its normalized words, longest first so "we're out of" goes before "out of"."""
+    kinds: dict[str, list[tuple[str, ...]]] = {}
+    for line in ITEM_WORDS.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            _lang, kind, phrase = line.split("\t")
+            words = tuple(normalize(phrase).split())
+            if words:
+                kinds.setdefault(kind, []).append(words)
+    return {kind: tuple(sorted(set(phrases), key=len, reverse=True))
+            for kind, phrases in kinds.items()}
+
+
+def _words_of(kind: str) -> frozenset[str]:
+    """The one-word phrases of a kind, normalized."""
+    return frozenset(p[0] for p in _item_words().get(kind, ()) if len(p) == 1)
+
+
+def _phrase_at(words: list[str], index: int, kind: str) -> int:
+    """How many words from `index` on make a phrase of `kind` (0 when none does)."""
+    keys = [normalize(w) for w in words[index:]]
+    for phrase in _item_words().get(kind, ()):
+        if tuple(keys[:len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
+
 
 
 def _number(token: str) -> float | None:
@@ -342,6 +373,8 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
                         and float(value).is_integer():
                     quantity += _number(words[i]) or 0.0  # "1 1/2 cups"
                     i += 1
+                if i < len(words) and normalize(words[i]) in _words_of("more"):
+                    i += 1  # "1 more liter of milk": the amount is 1 liter
                 if i < len(words) and words[i].lower() in ("a", "an"):
                     i += 1
                 dual = normalize(words[i]) if i < len(words) else ""
@@ -403,16 +436,29 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
 
 def _is_filler(word: str) -> bool:
     key = normalize(word)
+    fillers = _fillers()
     # "וגם", "ועוד", "وكمان": a filler with "and" glued on is still a filler.
-    return key in FILLERS or (len(key) > 2 and key[0] in "וو" and key[1:] in FILLERS)
+    return key in fillers or (len(key) > 2 and key[0] in "וو" and key[1:] in fillers)
+
+
+@lru_cache(maxsize=1)
+def _fillers() -> frozenset[str]:
+    return FILLERS | _words_of("add") | _words_of("more")
 
 
 def _clean_segment(text: str) -> list[str]:
     text = _EMOJI.sub(" ", text)
     text = _TRAILING_PUNCT.sub("", text)
     words = [w for w in text.split() if w]
-    while words and _is_filler(words[0]):
-        words.pop(0)
+    # Fillers and framing phrases in any order: "please, we're out of …", "حط على القائمة …".
+    while words:
+        lead = _phrase_at(words, 0, "lead")
+        if lead and len(words) > lead:
+            del words[:lead]
+        elif _is_filler(words[0]):
+            words.pop(0)
+        else:
+            break
     while words and _is_filler(words[-1]):
         words.pop()
     return [_TRAILING_PUNCT.sub("", w) for w in words if _TRAILING_PUNCT.sub("", w)]
@@ -490,6 +536,9 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
     items: list[Item] = []
     definite = definite or bool(re.search(
         r"(?:^|\s)(?:את|נגמר|נגמרה|נגמרו|חסר|חסרה|חסרים|אין|כל)\s", text))
+    # "אזל לנו הקפה": after a framing phrase, a glued ה is the article.
+    definite = definite or any(_phrase_at(text.split(), i, "lead")
+                               for i in range(len(text.split())))
     for segment, notes in _noted_segments(text, lex):
         words = _clean_segment(segment)
         if not words:
@@ -644,13 +693,45 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
     rest = _clean_segment(" ".join(rest))
     if not rest:
         return []
+    rest, purpose = _cut_purpose(rest, lex)
     rest, notes = _edge_notes(rest, lex)
+    notes += [purpose] if purpose else []
     if quantity is None and unit is None and len(rest) > 1 and not notes:
         run = _split_known_run(rest, lex)
         if run and len(run) > 1:
             return [_make_item(piece, None, None, lex, definite) for piece in run]
     item = _make_item(rest, quantity, unit, lex, definite)
     return [replace(item, note=_join_notes(notes)) if notes else item]
+
+
+def _cut_purpose(words: list[str], lex: Lexicon) -> tuple[list[str], str | None]:
+    """The food and what it is for: "cucumbers for salad", "מלפפונים לסלט", "بندورة للسلطة".
+
+    Only a known item is cut from its purpose, and never a phrase that is an item as a
+    whole ("גבינה לבנה"); a glued ל/لل word that is an item itself ("חלב לחם") is not a
+    purpose, nor is an amount ("pasta for 4").
+    """
+    if len(words) < 2 or lex.lookup(" ".join(words)) is not None:
+        return words, None
+    glued = _words_of("purpose_glued")
+    for index in range(1, len(words)):
+        marked = _phrase_at(words, index, "purpose")
+        if marked:
+            after = words[index + marked:]
+            if not after or _number(after[0]) is not None:
+                continue
+        else:
+            key = normalize(words[index])
+            prefix = next((g for g in sorted(glued, key=len, reverse=True)
+                           if key.startswith(g) and len(key) - len(g) >= 2), None)
+            if prefix is None or lex.knows(words[index]) or key in _words_of("not_purpose") \
+                    or _number(key[len(prefix):]) is not None:
+                continue
+        head = words[:index]
+        if len(words) - index <= 6 and (lex.lookup(" ".join(head)) is not None
+                                        or lex.lookup(" ".join(_edge_notes(head, lex)[0]))):
+            return head, " ".join(words[index:])
+    return words, None
 
 
 def _dual_noun(word: str, lex: Lexicon) -> str | None:
@@ -921,7 +1002,9 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
     words: list[str] = []
     leading = True
     for raw in re.split(r"[\s,،;\n]+", cleaned):
-        if leading and normalize(_TRAILING_PUNCT.sub("", raw)) in _ADD_LEADS:
+        lead = normalize(_TRAILING_PUNCT.sub("", raw))
+        if leading and (lead in _ADD_LEADS or lead in _words_of("add")
+                        or lead in _words_of("more")):
             continue
         leading = False
         word = _TRAILING_PUNCT.sub("", raw)
@@ -935,6 +1018,12 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
     if not words:
         return False
     # Glued conjunctions and articles: "וביצים", "وحليب", "הקפה", "الحليب".
+    written = words
     words = [w[1:] if len(w) > 2 and w[0] in "וو" and not lex.knows(w) else w for w in words]
     words = [_strip_article(w, lex, True) for w in words]
-    return _split_known_run(words, lex) is not None
+    if _split_known_run(words, lex) is not None:
+        return True
+    # Known items and what the last one is for: "מלפפונים לסלט", "cucumbers for salad".
+    return any(_split_known_run(words[:start], lex) is not None
+               and _cut_purpose(written[start:], lex)[1] is not None
+               for start in range(len(words)))

@@ -1,0 +1,92 @@
+"""Entity extraction on the phrasings families use around items: what an item is for, "we're
+out of", "another liter"."""
+
+from __future__ import annotations
+
+import pytest
+
+from router.entities import extract, is_bare_item_list
+from router.types import Intent
+
+Parsed = list[tuple[str, float | None, str | None, str | None]]
+
+
+def items(intent: Intent, text: str) -> Parsed:
+    return [(i.name, i.quantity, i.unit, i.note) for i in extract(intent, text).items]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("מלפפונים לסלט", [("מלפפונים", None, None, "לסלט")]),
+    ("cucumbers for salad", [("cucumbers", None, None, "for salad")]),
+    ("oat milk for office", [("oat milk", None, None, "for office")]),
+    ("بندورة للسلطة", [("بندورة", None, None, "للسلطة")]),
+    ("2 קילו עגבניות לסלט", [("עגבניות", 2.0, "קילו", "לסלט")]),
+])
+def test_what_an_item_is_for_is_its_note_not_its_name(text: str, expected: Parsed) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("גבינה לבנה", [("גבינה לבנה", None, None, None)]),   # one item, ל is its own letter
+    ("חלב לחם", [("חלב", None, None, None), ("לחם", None, None, None)]),
+    ("לבנה", [("לבנה", None, None, None)]),
+    ("لبنة", [("لبنة", None, None, None)]),
+])
+def test_a_glued_l_that_belongs_to_an_item_is_not_a_purpose(text: str, expected: Parsed) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == expected
+
+
+@pytest.mark.parametrize("text", ["מלפפונים לסלט", "cucumbers for the salad",
+                                  "بندورة للسلطة", "oat milk for office"])
+def test_known_items_with_their_purpose_are_a_grocery_request_by_rule(text: str) -> None:
+    assert is_bare_item_list(text)
+
+
+@pytest.mark.parametrize("text", ["מה צריך לשקשוקה", "what do I need for salad",
+                                  "ingredients for lasagna", "شو بدنا للمقلوبة"])
+def test_a_recipe_question_is_not_a_bare_item_list(text: str) -> None:
+    assert not is_bare_item_list(text)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("we're out of toilet paper", [("toilet paper", None, None, None)]),
+    ("we ran out of eggs", [("eggs", None, None, None)]),
+    ("we're low on rice", [("rice", None, None, None)]),
+    ("נגמר לנו הנייר טואלט", [("נייר טואלט", None, None, None)]),
+    ("אזל לנו החלב", [("חלב", None, None, None)]),
+    ("خلص الخبز", [("خبز", None, None, None)]),
+    ("ما ضل عنا خبز", [("خبز", None, None, None)]),
+])
+def test_running_out_names_the_bare_item(text: str, expected: Parsed) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("another liter of milk", [("milk", 1.0, "l", None)]),
+    ("another 2 liters of milk", [("milk", 2.0, "l", None)]),
+    ("1 more liter of milk", [("milk", 1.0, "l", None)]),
+    ("3 more bottles of water", [("water", 3.0, "bottle", None)]),
+    ("עוד ליטר חלב", [("חלב", 1.0, "ליטר", None)]),
+    ("ליטר חלב נוסף", [("חלב", 1.0, "ליטר", None)]),
+    ("كمان لتر حليب", [("حليب", 1.0, "لتر", None)]),
+    ("زيادة كيلو رز", [("رز", 1.0, "كيلو", None)]),
+])
+def test_another_and_more_are_amounts_not_items(text: str, expected: Parsed) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == expected
+
+
+@pytest.mark.parametrize("text", ["another", "more", "עוד", "كمان", "زيادة"])
+def test_an_amount_word_alone_names_no_item(text: str) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("حطّ على القائمة نص كيلو لبنة", [("لبنة", 0.5, "كيلو", None)]),
+    ("زيدي ١٢ بيضة", [("بيضة", 12.0, None, None)]),
+])
+def test_arabic_add_verbs_frame_the_items(text: str, expected: Parsed) -> None:
+    assert items(Intent.GROCERY_REQUEST, text) == expected
+
+
+def test_an_arabic_add_verb_before_known_items_is_a_grocery_request_by_rule() -> None:
+    assert is_bare_item_list("زيدي ١٢ بيضة")
