@@ -951,9 +951,65 @@ def _dish(text: str) -> str | None:
     return fallback
 
 
+def _removal_text(text: str, lex: Lexicon) -> tuple[str, bool, bool]:
+    """A removal without what frames it: the reason after the items ("…, יש לנו עוד במקרר",
+    "…, we have some") is cut, and a "no need for" before them ("אין צורך בקוטג'", "ما في
+    داعي للجبنة") goes with the prefix glued to the item. Also says whether a reason was cut
+    and whether the message said "no need"."""
+    text = clean_text(text)
+    spans = [(m.start(), _TRAILING_PUNCT.sub("", m.group(0))) for m in re.finditer(r"\S+", text)]
+    words = [word for _start, word in spans]
+    start = 0
+    while start < len(words) and _is_filler(words[start]) \
+            and not _phrase_at(words, start, "no_need"):
+        start += 1
+    cue = _phrase_at(words, start, "no_need")
+    reasoned = False
+    for index in range(start + cue + 1, len(words)):
+        if _phrase_at(words, index, "reason") or _phrase_at(words, index, "no_need"):
+            text, words, reasoned = text[:spans[index][0]], words[:index], True
+            break
+    if not cue:
+        return text, reasoned, False
+    if start + cue >= len(words):
+        return "", reasoned, True
+    rest = words[start + cue:]
+    first = rest[0]
+    key = normalize(first)
+    for prefix in sorted(_words_of("no_need_glued"), key=len, reverse=True):
+        if key.startswith(prefix) and not lex.knows(first) \
+                and lex.lookup(first[len(prefix):]) is not None:
+            rest[0] = first[len(prefix):]
+            break
+    return " ".join(rest), reasoned, True
+
+
+def is_bare_removal(text: str, lex: Lexicon | None = None) -> bool:
+    """True when a message takes known items off the list and says why or that they are not
+    needed: "אין צורך בקוטג'", "no need for cottage cheese", "תוריד את הקוטג', יש לנו עוד
+    במקרר", "شيل اللبنة، في عنا". The reason would otherwise blur what the model hears."""
+    lex = lex or lexicon()
+    rest, reasoned, no_need = _removal_text(text, lex)
+    if not no_need:
+        if not reasoned:
+            return False
+        words = [_TRAILING_PUNCT.sub("", word) for word in rest.split()]
+        start = 0
+        while start < len(words) and not _phrase_at(words, start, "remove") \
+                and _is_filler(words[start]):
+            start += 1
+        verb = _phrase_at(words, start, "remove")
+        if not verb:
+            return False
+        rest = " ".join(words[start + verb:])
+    return is_bare_item_list(rest, lex)
+
+
 def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
     """The entities intents.md lists for `intent`, read from the message text."""
     lex = lex or lexicon()
+    if intent is Intent.REMOVE_ITEM:
+        text = _removal_text(text, lex)[0]
     if intent in (Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM):
         return Entities(items=tuple(parse_items(text, definite=intent is Intent.REMOVE_ITEM,
                                                 lex=lex)))

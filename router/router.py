@@ -26,7 +26,7 @@ from router.clauses import (
     same_request,
     unwrapped,
 )
-from router.entities import extract, is_bare_item_list
+from router.entities import extract, is_bare_item_list, is_bare_removal
 from router.lexicon import lexicon
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
@@ -136,6 +136,10 @@ class Router:
             intent = Intent.GROCERY_REQUEST
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="only known grocery items")
+        if is_bare_removal(text):
+            intent = Intent.REMOVE_ITEM
+            return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
+                          Source.RULE, lang, top, reason="known items not needed")
         split = self._split(incoming, lang, top, whole_is_sure=sure)
         if split is not None:
             return split

@@ -1,11 +1,11 @@
 """Entity extraction on the phrasings families use around items: what an item is for, "we're
-out of", "another liter"."""
+out of", "another liter", "no need for" and the reason a removal gives."""
 
 from __future__ import annotations
 
 import pytest
 
-from router.entities import extract, is_bare_item_list
+from router.entities import extract, is_bare_item_list, is_bare_removal
 from router.types import Intent
 
 Parsed = list[tuple[str, float | None, str | None, str | None]]
@@ -90,3 +90,24 @@ def test_arabic_add_verbs_frame_the_items(text: str, expected: Parsed) -> None:
 
 def test_an_arabic_add_verb_before_known_items_is_a_grocery_request_by_rule() -> None:
     assert is_bare_item_list("زيدي ١٢ بيضة")
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("תוריד את הקוטג', יש לנו עוד במקרר", "קוטג"),
+    ("אין צורך בקוטג'", "קוטג"),
+    ("לא צריך קוטג' יש בבית", "קוטג"),
+    ("no need for cottage cheese", "cottage cheese"),
+    ("we don't need cottage cheese, we have some in the fridge", "cottage cheese"),
+    ("remove the milk, we don't need it", "milk"),
+    ("ما في داعي للبنة", "لبنة"),
+    ("شيل اللبنة، في عنا بالبراد", "لبنة"),
+])
+def test_a_removal_names_only_the_item_not_its_reason(text: str, name: str) -> None:
+    assert items(Intent.REMOVE_ITEM, text) == [(name, None, None, None)]
+    assert is_bare_removal(text)
+
+
+@pytest.mark.parametrize("text", ["תוריד את הקוטג'", "remove the milk", "לא צריך",
+                                  "no need for milk, add eggs"])
+def test_a_plain_or_mixed_removal_is_left_to_the_model(text: str) -> None:
+    assert not is_bare_removal(text)
