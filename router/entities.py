@@ -848,21 +848,42 @@ def _update_items(text: str, lex: Lexicon) -> list[Item]:
     return [item for item in items if item.quantity is not None] or items
 
 
+def _rename_marker(text: str) -> re.Match[str] | None:
+    """The marker the new name follows: the first one after what is renamed ("the group",
+    "השם", "اسم المجموعة"), so a ל/ل or "to" inside the name itself ("משפחת לוי", "Back to
+    School") is not taken for it."""
+    objects = _words_of("rename_object")
+    after = 0
+    for word in re.finditer(r"\S+", text):
+        key = normalize(_TRAILING_PUNCT.sub("", word.group(0)))
+        if key in objects or (key.endswith("'s") and key[:-2] in objects):
+            after = word.end()
+            break
+    for found in _RENAME_MARKERS.finditer(text):
+        if found.end() >= len(text) or found.end() < after:
+            continue
+        if re.search(r"\b(?:want|like|need|how|have|going|wanna|trying|able)\s+to\s*$",
+                     text[: found.end()], re.IGNORECASE):
+            continue  # "I want to change the name": an intention, not a name
+        following = text[found.end():].split()
+        if found.group(0).strip() in ("ל", "ل") and following \
+                and normalize(following[0]) in _words_of("rename_skip"):
+            continue  # "תשנה לנו …": to us, not to a name
+        return found
+    return None
+
+
 def _new_name(text: str) -> str | None:
     text = clean_text(text)
     quoted = re.search(r"[\"'«“„](.+?)[\"'»”]", text)
     if quoted and quoted.group(1).strip():
         return quoted.group(1).strip()[:64]
-    last = None
-    for found in _RENAME_MARKERS.finditer(text):
-        if found.end() < len(text):
-            last = found
+    last = _rename_marker(text)
     if last is None:
         return None
-    if re.search(r"\b(?:want|like|need|how|have|going|wanna|trying|able)\s+to\s*$",
-                 text[: last.end()], re.IGNORECASE):
-        return None  # "I want to change the name": an intention, not a name
     name = text[last.end():]
+    if last.group(0).strip() == "ل" and re.match(r"ل\w\w", name):
+        name = "ا" + name  # "للبيت الكبير" is ل + "البيت الكبير"
     name = _RENAME_NOISE.sub("", name)
     if re.search(r"\b(?:name|rename|title)\b|(?:^|\s)(?:שם|השם)(?:\s|$)|اسم", name,
                  re.IGNORECASE):

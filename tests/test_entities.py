@@ -1,5 +1,5 @@
 """Entity extraction on the phrasings families use around items: what an item is for, "we're
-out of", "another liter", "no need for" and the reason a removal gives."""
+out of", "another liter", "no need for", the reason a removal gives, and a group's new name."""
 
 from __future__ import annotations
 
@@ -111,3 +111,25 @@ def test_a_removal_names_only_the_item_not_its_reason(text: str, name: str) -> N
                                   "no need for milk, add eggs"])
 def test_a_plain_or_mixed_removal_is_left_to_the_model(text: str) -> None:
     assert not is_bare_removal(text)
+
+
+@pytest.mark.parametrize(("text", "name"), [
+    ("שנה את השם של הקבוצה למשפחת לוי", "משפחת לוי"),
+    ("שנה שם למשפחת כהן", "משפחת כהן"),
+    ("תשנה לנו את השם לבית", "בית"),
+    ("תקרא לקבוצה משפחת לוי", "משפחת לוי"),
+    ("rename the group to The Levis", "The Levis"),
+    ("rename the group to Back to School", "Back to School"),
+    ("I want to rename the group to Home", "Home"),
+    ("call the group The Levis", "The Levis"),
+    ("غير اسم المجموعة لعيلة أبو علي", "عيلة أبو علي"),
+    ("سمي المجموعة بيت أبو علي", "بيت أبو علي"),
+    ("غير اسم المجموعة للبيت الكبير", "البيت الكبير"),
+])
+def test_the_new_name_is_all_the_words_after_the_marker(text: str, name: str) -> None:
+    assert extract(Intent.RENAME_GROUP, text).new_name == name
+
+
+@pytest.mark.parametrize("text", ["I want to change the name", "שנה שם", "بدي غير اسم القروب"])
+def test_a_rename_without_a_name_has_none(text: str) -> None:
+    assert extract(Intent.RENAME_GROUP, text).new_name is None
