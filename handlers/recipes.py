@@ -36,11 +36,16 @@ class Dish:
         return names[0]
 
     def items(self, lang: str) -> list[Item]:
+        """The ingredients in one language; one of a thing counted by itself is named in the
+        singular where the catalog gives it ("one": 1 onion, not 1 onions)."""
         out = []
         for ingredient in self.ingredients:
             unit = (ingredient.get("unit") or {}).get(lang)
             quantity = ingredient.get("quantity")
-            out.append(Item(name=str(ingredient.get(lang) or ingredient.get("en")),
+            name = ingredient.get(lang) or ingredient.get("en")
+            if quantity == 1 and not unit:
+                name = (ingredient.get("one") or {}).get(lang) or name
+            out.append(Item(name=str(name),
                             quantity=float(quantity) if quantity is not None else None,
                             unit=unit))
         return out
