@@ -717,6 +717,10 @@ async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
         return Reply("nothing_to_undo", lang)
     if action.undone_at is not None:
         return Reply("already_undone", lang)
+    if not action.undo:
+        # A change that touched no line (a recipe add of things already listed).
+        action.undone_at = utcnow()
+        return Reply("nothing_to_undo", lang)
     later: dict[int, list[dict[str, Any]]] = {}
     for change in await uow.items.changes_after(ctx.group.id, action.id):
         for entry in change.undo:
