@@ -13,7 +13,6 @@ import functools
 import html
 import logging
 import re
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -36,7 +35,6 @@ from telegram.error import (
     BadRequest,
     Forbidden,
     NetworkError,
-    RetryAfter,
     TelegramError,
     TimedOut,
 )
@@ -52,6 +50,7 @@ from telegram.ext import (
 )
 
 from bot.dispatch import COMMANDS, Outcome
+from bot.limits import rate_limiter
 from bot.services import Services
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.digest import collect_digests
@@ -71,23 +70,13 @@ STALE_AFTER = timedelta(hours=1)
 MESSAGE_LIMIT = 4096
 _TAG = re.compile(r"<(/?)([a-zA-Z][\w-]*)[^>]*>")
 
-def _retry_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PTB 22 warns while it moves to timedelta
-        value: Any = error.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
 async def with_retries(call: Callable[[], Awaitable[T]], attempts: int = 4) -> T:
-    """Call the Bot API, waiting out 429s (retry_after) and backing off on network errors."""
+    """Call the Bot API, backing off on network errors. Flood limits and 429s are the
+    rate limiter's (bot/limits.py), which every request passes through."""
     delay = 0.5
     for attempt in range(attempts):
         try:
             return await call()
-        except RetryAfter as error:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(min(_retry_seconds(error), 60.0))
         except (TimedOut, NetworkError) as error:
             if isinstance(error, BadRequest) or attempt == attempts - 1:
                 raise
@@ -572,6 +561,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_url(settings.telegram_api_url)
         .post_init(_post_init)
         .concurrent_updates(ChatOrderedUpdateProcessor())
+        .rate_limiter(rate_limiter(settings.rate_limit, settings.workers))
         # Updates come from the durable inbox (bot/intake.py), never from PTB's Updater,
         # which confirms a batch to Telegram before it is processed.
         .updater(None)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,6 +48,15 @@ class Settings(BaseSettings):
     fetch_allow_private: bool = False
     digest_delay: float = Field(60.0, ge=0)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Telegram's flood limits, kept by PTB's AIORateLimiter (bot/limits.py); off for a local
+    # Bot API server, which has none, and for benchmarks.
+    rate_limit: bool = True
+    # Webhook mode (`shopbot serve`).
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    webhook_secret: str | None = None
+    workers: int = Field(1, ge=1, le=64)
 
     @field_validator("database_url")
     @classmethod
@@ -65,6 +76,39 @@ class Settings(BaseSettings):
             raise ValueError("a SQLite URL has three slashes before a relative path: "
                              "sqlite+aiosqlite:///shopbot.db")
         return value
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _on_off(cls, value: object) -> object:
+        words = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
+        if isinstance(value, str):
+            if value.strip().lower() not in words:
+                raise ValueError("must be on or off")
+            return words[value.strip().lower()]
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError("must be the public https:// URL Telegram calls")
+        return value or None
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        # What setWebhook accepts as secret_token.
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError("1-256 characters: letters, digits, _ and -")
+        return value or None
 
     @field_validator("log_level")
     @classmethod
@@ -86,6 +130,12 @@ class Settings(BaseSettings):
         if ":" in token:
             values.append(token.split(":", 1)[1])  # the secret half, should it appear alone
         return [value for value in values if len(value) >= 4]
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        """Where `shopbot serve` listens: SHOPBOT_WEBHOOK_LISTEN as (host, port)."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
 
     @property
     def llm_configured(self) -> bool:
