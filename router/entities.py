@@ -539,19 +539,14 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
     # "אזל לנו הקפה": after a framing phrase, a glued ה is the article.
     definite = definite or any(_phrase_at(text.split(), i, "lead")
                                for i in range(len(text.split())))
-    for segment, notes in _noted_segments(text, lex):
+    notes: list[str] = []
+    for segment in _noted_segments(text, lex, notes):
         words = _clean_segment(segment)
         if not words:
             continue
-        found: list[Item] = []
         for group in _split_conjunctions(words, lex):
             for chunk in _split_numbers(group):
-                found.extend(_parse_chunk(chunk, lex, definite))
-        if found and notes:
-            # A bracket or a "- brand" describes the item written just before it.
-            last = found[-1]
-            found[-1] = replace(last, note=_join_notes([*_split_notes(last.note), *notes]))
-        items.extend(found)
+                items.extend(_parse_chunk(chunk, lex, definite, notes))
     return items[: MAX_ITEMS + 1]
 
 
@@ -559,11 +554,11 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
 _BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]")
 _PERCENT = re.compile(r"(?<![\w.,])(?:\d+(?:[.,]\d+)?\s?%|%\s?\d+(?:[.,]\d+)?)(?![\w%])")
 _DASH = re.compile(r"^\s*[-–—]\s*$")
+# A note stands in the words as one token, "\ue000N\ue000" (N its index), until the chunk of
+# words it belongs to is read: so it stays with the item it was written beside, whatever cuts
+# the phrase into items.
 _NOTE_MARK = "\ue000"
-
-
-def _split_notes(note: str | None) -> list[str]:
-    return [part for part in re.split(r"[,،] ", note or "") if part]
+_MARKED = re.compile(f"{_NOTE_MARK}(\\d+){_NOTE_MARK}")
 
 
 def _join_notes(notes: list[str]) -> str | None:
@@ -577,21 +572,27 @@ def _percent(found: str) -> str:
     return found.replace(" ", "").strip("%") + "%"
 
 
-def _noted_segments(text: str, lex: Lexicon) -> list[tuple[str, list[str]]]:
-    """The phrase cut where `_SPLIT` cuts it, each piece with the notes written beside it.
+def _mark(notes: list[str], note: str) -> str:
+    notes.append(note)
+    return f" {_NOTE_MARK}{len(notes) - 1}{_NOTE_MARK} "
+
+
+def _noted_segments(text: str, lex: Lexicon, notes: list[str]) -> list[str]:
+    """The phrase cut where `_SPLIT` cuts it, its notes marked in place (kept in `notes`).
 
     Brackets and percentages are notes wherever they stand (a comma inside brackets does not
     cut); a piece after a dash is a note of the one before when it is a brand or note word,
     has a percentage, or is a short description of a known item ("שמן זית - כתית מעולה"),
     and another item otherwise ("milk - eggs").
     """
-    bracketed: list[str] = []
+    def bracket(found: re.Match[str]) -> str:
+        inner = found.group(1).strip()
+        if _number(inner) is not None:
+            return f" {inner} "  # "(2)" is an amount, not a note
+        return _mark(notes, inner) if inner else " "
 
-    def keep(found: re.Match[str]) -> str:
-        bracketed.append(found.group(1).strip())
-        return f" {_NOTE_MARK}{len(bracketed) - 1}{_NOTE_MARK} "
-
-    text = _BRACKETS.sub(keep, text)
+    text = _BRACKETS.sub(bracket, text)
+    text = _PERCENT.sub(lambda found: _mark(notes, _percent(found.group(0))), text)
     pieces: list[str] = []
     separators: list[str] = []
     start = 0
@@ -600,48 +601,30 @@ def _noted_segments(text: str, lex: Lexicon) -> list[tuple[str, list[str]]]:
         separators.append(cut.group(0))
         start = cut.end()
     pieces.append(text[start:])
-    out: list[tuple[str, list[str]]] = []
+    out: list[str] = []
     for index, piece in enumerate(pieces):
-        piece, notes = _pull_notes(piece, bracketed)
+        marks = _MARKED.findall(piece)
         if index > 0 and out and _DASH.match(separators[index - 1]) \
-                and _is_note_tail(piece, notes, out[-1][0], lex):
-            described = " ".join(_clean_segment(piece))
-            out[-1][1].extend([*notes, described] if described else notes)
+                and _is_note_tail(piece, [notes[int(i)] for i in marks], out[-1], lex):
+            described = " ".join(_clean_segment(_MARKED.sub(" ", piece)))
+            tail = "".join(f" {_NOTE_MARK}{i}{_NOTE_MARK} " for i in marks)
+            out[-1] += tail + (_mark(notes, described) if described else "")
             continue
-        out.append((piece, notes))
+        out.append(piece)
     return out
 
 
-def _pull_notes(piece: str, bracketed: list[str]) -> tuple[str, list[str]]:
-    """Take brackets and percentages out of a piece, in the order written."""
-    notes: list[str] = []
-    pattern = re.compile(f"{_NOTE_MARK}(\\d+){_NOTE_MARK}|{_PERCENT.pattern}")
-
-    def take(found: re.Match[str]) -> str:
-        if found.group(1) is not None:
-            inner = bracketed[int(found.group(1))]
-            if _number(inner) is not None:
-                return f" {inner} "  # "(2)" is an amount, not a note
-            if inner:
-                notes.append(inner)
-        else:
-            notes.append(_percent(found.group(0)))
-        return " "
-
-    return pattern.sub(take, piece), notes
-
-
-def _is_note_tail(piece: str, notes: list[str], head: str, lex: Lexicon) -> bool:
-    words = _clean_segment(piece)
+def _is_note_tail(piece: str, marked: list[str], head: str, lex: Lexicon) -> bool:
+    words = _clean_segment(_MARKED.sub(" ", piece))
     if not words:
-        return bool(notes)
+        return bool(marked)
     phrase = " ".join(words)
-    if normalize(phrase) in lex.notes or any(n.endswith("%") for n in notes):
+    if normalize(phrase) in lex.notes or any(n.endswith("%") for n in marked):
         return True
     if _number(words[0]) is not None or lex.lookup(phrase) is not None \
             or _split_known_run(words, lex) is not None or len(words) > 3:
         return False
-    head_words = _clean_segment(head)
+    head_words = _clean_segment(_MARKED.sub(" ", head))
     # An unknown word after a known item describes it; after an unknown one it may be
     # another item of a dash-separated list.
     return bool(head_words) and lex.lookup(" ".join(
@@ -685,8 +668,14 @@ def _without_notes(words: list[str], lex: Lexicon) -> list[str]:
     return kept
 
 
-def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
-    words = [w for w in words if normalize(w) not in ("את", "the", "some", "of")]
+def _parse_chunk(words: list[str], lex: Lexicon, definite: bool,
+                 notes: list[str] | None = None) -> list[Item]:
+    # Marked notes before the name go first, those after it last, as written.
+    first_word = next((i for i, w in enumerate(words) if not _MARKED.fullmatch(w)), len(words))
+    marked = [(i < first_word, (notes or [])[int(found.group(1))]) for i, w in enumerate(words)
+              for found in [_MARKED.fullmatch(w)] if found]
+    words = [w for w in words if not _MARKED.fullmatch(w)
+             and normalize(w) not in ("את", "the", "some", "of")]
     quantity, unit, rest = parse_quantity_unit(words)
     if quantity is None and len(rest) == 1 and _dual_noun(rest[0], lex):
         quantity, rest = 2.0, [_dual_noun(rest[0], lex) or rest[0]]
@@ -694,14 +683,15 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool) -> list[Item]:
     if not rest:
         return []
     rest, purpose = _cut_purpose(rest, lex)
-    rest, notes = _edge_notes(rest, lex)
-    notes += [purpose] if purpose else []
-    if quantity is None and unit is None and len(rest) > 1 and not notes:
+    rest, edge = _edge_notes(rest, lex)
+    said = ([note for front, note in marked if front] + edge + ([purpose] if purpose else [])
+            + [note for front, note in marked if not front])
+    if quantity is None and unit is None and len(rest) > 1 and not said:
         run = _split_known_run(rest, lex)
         if run and len(run) > 1:
             return [_make_item(piece, None, None, lex, definite) for piece in run]
     item = _make_item(rest, quantity, unit, lex, definite)
-    return [replace(item, note=_join_notes(notes)) if notes else item]
+    return [replace(item, note=_join_notes(said)) if said else item]
 
 
 def _cut_purpose(words: list[str], lex: Lexicon) -> tuple[list[str], str | None]:

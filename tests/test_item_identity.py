@@ -202,3 +202,23 @@ async def test_a_digest_gives_the_readers_own_word_for_another_language(
     [(chat_id, digest)] = digests
     assert chat_id == DANA
     assert "Samir" in render(digest) and "خبز / לחם" in render(digest)
+
+
+async def test_a_new_amount_for_a_name_that_fits_two_lines_asks_which(
+        uow: UnitOfWorkFactory) -> None:
+    await handle(uow, routed("חלב 3% וחלב 1%", Intent.GROCERY_REQUEST))
+    reply = await handle(uow, routed("בעצם 3 חלב", Intent.UPDATE_QUANTITY, user_id=YOSSI))
+    assert render(reply) == "איזה חלב לעדכן ל־3?"
+    assert [(r.note, r.quantity) for r in await rows(uow)] == [("3%", None), ("1%", None)]
+    answer = await press(uow, reply, "1%", user_id=YOSSI)
+    assert render(answer) == "✓ עודכן: 3 חלב (1%)"
+    assert [(r.note, r.quantity) for r in await rows(uow)] == [("3%", None), ("1%", 3.0)]
+
+
+async def test_the_new_line_button_adds_the_item_as_its_own_line(
+        uow: UnitOfWorkFactory) -> None:
+    await handle(uow, routed("add kombucha", Intent.GROCERY_REQUEST))
+    reply = await handle(uow, routed("add 2 kombuca", Intent.GROCERY_REQUEST, user_id=YOSSI))
+    answer = await press(uow, reply, "New line", user_id=YOSSI, lang="en")
+    assert render(answer) == "✓ Added: 2 kombuca"
+    assert await open_items(uow) == [("kombucha", None, None), ("kombuca", 2.0, None)]

@@ -58,6 +58,8 @@ def test_every_row_of_the_lexicon_names_its_concept_and_no_spelling_means_two() 
 @pytest.mark.parametrize(("text", "expected"), [
     ("גבינה לבנה 5% (גדולה) - תנובה", [("גבינה לבנה", None, "5%, גדולה, תנובה")]),
     ("חלב 3%", [("חלב", None, "3%")]),
+    ("חלב 3% וחלב 1%", [("חלב", None, "3%"), ("חלב", None, "1%")]),
+    ("חלב תנובה 3%", [("חלב", None, "תנובה, 3%")]),
     ("2 חלב 3%, ביצים (גדולות, L)", [("חלב", 2.0, "3%"), ("ביצים", None, "גדולות, L")]),
     ("שמן זית - כתית מעולה", [("שמן זית", None, "כתית מעולה")]),
     ("low fat milk and 2% milk", [("milk", None, "low fat"), ("milk", None, "2%")]),
