@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import (
@@ -49,11 +49,12 @@ from telegram.ext import (
     filters,
 )
 
+from bot.digests import TICK_SECONDS, DigestTicker
 from bot.dispatch import COMMANDS, Outcome
 from bot.limits import rate_limiter
+from bot.metrics import UPDATE_SECONDS, UPDATES, update_kind
 from bot.services import Services
 from db.store import UnitOfWork, as_utc, utcnow
-from handlers.digest import collect_digests
 from handlers.group import bot_added, bot_removed, chat_migrated, member_joined, member_left
 from handlers.i18n import LANGUAGES, button_text, has_message, render, text
 from handlers.reply import Effect, EffectKind, Reply
@@ -104,7 +105,10 @@ class ChatOrderedUpdateProcessor(BaseUpdateProcessor):
         self._waiting[key] = self._waiting.get(key, 0) + 1
         try:
             async with lock:
-                await coroutine
+                kind = update_kind(update)
+                with UPDATE_SECONDS.labels(kind).time():
+                    await coroutine
+                UPDATES.labels(kind).inc()
         finally:
             self._waiting[key] -= 1
             if not self._waiting[key]:
@@ -502,35 +506,13 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def schedule_digest(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
-                          group_id: int, due: datetime | None = None) -> None:
-    """Debounce: (re)schedule the group's digest a delay after its latest change."""
-    if due is None:
-        due = utcnow() + timedelta(seconds=services.settings.digest_delay)
-        async with services.uow() as uow:
-            await uow.groups.set_digest_due(group_id, due)
-            await uow.commit()
-    if app.job_queue is None:
-        return
-    name = f"digest:{group_id}"
-    for job in app.job_queue.get_jobs_by_name(name):
-        job.schedule_removal()
-    when = max(as_utc(due), utcnow() + timedelta(milliseconds=50))
-    app.job_queue.run_once(_digest_job, when=when, data=group_id, name=name)
-
-
-async def _digest_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = _services(context)
-    group_id = context.job.data if context.job else None
-    if not isinstance(group_id, int):
-        return
+                          group_id: int) -> None:
+    """Debounce: the group's digest is due a delay after its latest change. The schedule
+    lives in the database; every process's digest tick claims what is due (bot/digests.py)."""
     async with services.uow() as uow:
-        digests = await collect_digests(uow, group_id)
+        await uow.groups.set_digest_due(
+            group_id, utcnow() + timedelta(seconds=services.settings.digest_delay))
         await uow.commit()
-    for chat_id, reply in digests:
-        try:
-            await send_reply(context.application, chat_id, reply)
-        except Forbidden:
-            log.info("member chat %s blocked the bot; digest skipped", chat_id)
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -544,12 +526,6 @@ async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
         code = None if language == "en" else language
         await with_retries(functools.partial(
             app.bot.set_my_commands, commands, scope=BotCommandScopeDefault(), language_code=code))
-    # Digests that were due when the bot stopped are rebuilt from the database.
-    async with services.uow() as uow:
-        due = [(group.id, group.digest_due_at) for group in await uow.groups.digests_due()]
-    for group_id, when in due:
-        if when is not None:
-            await schedule_digest(app, services, group_id, due=when)
 
 
 def build_application(services: Services) -> Application[Any, Any, Any, Any, Any, Any]:
@@ -569,6 +545,12 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     )
     app.bot_data["services"] = services
     services.dispatcher.member_status = functools.partial(_member_status, app)
+    if app.job_queue is not None:
+        # Digests due in the database, claimed by one process (one tick at a time in each).
+        app.job_queue.run_repeating(
+            DigestTicker(services.uow, functools.partial(send_reply, app)),
+            interval=TICK_SECONDS, first=TICK_SECONDS, name="digests",
+            job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None})
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(ChatMemberHandler(on_chat_member, ChatMemberHandler.CHAT_MEMBER))
     app.add_handler(CallbackQueryHandler(on_button))

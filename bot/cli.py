@@ -1,4 +1,4 @@
-"""The `shopbot` command: run, chat, classify, train, eval, migrate, stats, feedback.
+"""The `shopbot` command: run, serve, chat, classify, train, eval, migrate, stats, feedback.
 
 Errors become one line on stderr and an exit code here, in one place.
 """
@@ -190,6 +190,24 @@ def _run(settings: Settings) -> int:
     return 0
 
 
+def _serve_webhook(settings: Settings) -> int:
+    """`shopbot serve`: checks, migration and setWebhook once, then the worker processes."""
+    from bot.serve import check_settings, prepare, run_server
+
+    check_settings(settings)
+    from telegram.error import InvalidToken, NetworkError
+
+    try:
+        asyncio.run(prepare(settings))
+    except InvalidToken:
+        raise SettingsError("SHOPBOT_TELEGRAM_TOKEN: Telegram does not accept this token "
+                            "(ask @BotFather for a new one)") from None
+    except NetworkError as error:
+        raise SettingsError(f"SHOPBOT_WEBHOOK_URL: Telegram refused the webhook or cannot be "
+                            f"reached at {settings.telegram_api_url} ({error})") from None
+    return run_server(settings)
+
+
 async def _stats(settings: Settings) -> int:
     from db.engine import make_engine, make_sessionmaker, upgrade
     from db.store import UnitOfWorkFactory
@@ -239,6 +257,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", help="run the Telegram bot (long polling)",
                    description="Run the bot on Telegram; needs SHOPBOT_TELEGRAM_TOKEN.")
+    sub.add_parser("serve", help="run the Telegram bot behind a webhook (SHOPBOT_WORKERS "
+                                 "processes)",
+                   description="Webhook mode: registers SHOPBOT_WEBHOOK_URL with Telegram and "
+                               "serves it on SHOPBOT_WEBHOOK_LISTEN, with /healthz and "
+                               "/metrics; needs SHOPBOT_TELEGRAM_TOKEN and "
+                               "SHOPBOT_WEBHOOK_SECRET.")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, no Telegram needed",
                           description="The whole bot in a terminal: one message a line "
                                       "(@name: text, @name/private: text, !N presses a button).")
@@ -358,7 +382,7 @@ def _model_command(args: argparse.Namespace) -> int:
 
 # Subcommands that open the database: it is checked first, so that a wrong URL or a server
 # that is down is one line, not a traceback from deep inside the first query.
-_DATABASE_COMMANDS = frozenset({"run", "chat", "migrate", "stats", "feedback"})
+_DATABASE_COMMANDS = frozenset({"run", "serve", "chat", "migrate", "stats", "feedback"})
 
 
 def _check_database(settings: Settings) -> None:
@@ -469,6 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_chat(settings, args.group_quiet))
         if args.command == "run":
             return _run(settings)
+        if args.command == "serve":
+            return _serve_webhook(settings)
         if args.command == "migrate":
             from db.engine import upgrade_sync
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.logs import remember_user_text
+from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
 from handlers import HANDLERS
 from handlers.chat import help_reply
@@ -143,6 +144,8 @@ class Dispatcher:
                                         routed.confidence)
             await self._remember(incoming, reply, uow)
             await uow.commit()
+        if routed is not None:
+            ROUTED.labels(routed.source.value).inc()
         return Outcome(reply, routed)
 
     async def _remember(self, incoming: Incoming, reply: Reply | None,

@@ -227,6 +227,23 @@ class GroupRepo:
             select(Group).where(Group.digest_due_at.is_not(None)))
         return rows.scalars().all()
 
+    async def claim_due_digests(self, now: datetime, limit: int) -> list[int]:
+        """Groups whose digest is due, locked until this transaction ends; groups another
+        process has claimed are skipped (FOR UPDATE SKIP LOCKED), so each digest is sent
+        by one process, and clearing `digest_due_at` in the same transaction ends the claim."""
+        rows = await self.session.execute(
+            select(Group.id).where(Group.digest_due_at.is_not(None), Group.digest_due_at <= now)
+            .order_by(Group.digest_due_at).limit(limit).with_for_update(skip_locked=True))
+        return [int(group_id) for group_id in rows.scalars().all()]
+
+    async def try_lock(self, group_id: int) -> bool:
+        """`lock`, unless another transaction holds it: then False at once, no waiting."""
+        if _dialect(self.session) != "postgresql":
+            return True
+        taken = await self.session.execute(sql("SELECT pg_try_advisory_xact_lock(:k)"),
+                                           {"k": group_id})
+        return bool(taken.scalar_one())
+
     async def group_chats(self, group_id: int) -> Sequence[Chat]:
         """The Telegram group chats that act on a group and still have the bot in them."""
         rows = await self.session.execute(
@@ -344,6 +361,13 @@ class InboxRepo:
         result = await self.session.execute(statement.values(lease_owner=None,
                                                              lease_until=None))
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def lease_owners(self) -> list[str]:
+        """Who holds leases now (each process's owner id)."""
+        rows = await self.session.execute(
+            select(InboxUpdate.lease_owner).where(InboxUpdate.lease_owner.is_not(None))
+            .distinct())
+        return [str(owner) for owner in rows.scalars().all()]
 
     async def depth(self) -> int:
         """How many stored updates wait to be applied."""

@@ -214,6 +214,14 @@ class CloudBotApi(BotApiEmulator):
         return None
 
     def _send_loop(self) -> None:
+        held: list[http.client.HTTPConnection] = []
+        try:
+            self._deliver(held)
+        finally:
+            for connection in held:
+                connection.close()
+
+    def _deliver(self, held: list[http.client.HTTPConnection]) -> None:
         connection: http.client.HTTPConnection | None = None
         target = ""
         while True:
@@ -233,6 +241,7 @@ class CloudBotApi(BotApiEmulator):
                 if connection is not None:
                     connection.close()
                 connection, target = _connect(hook["url"]), hook["url"]
+                held[:] = [connection]
             status, started = 0, time.monotonic()
             try:
                 status = _post(connection, hook["url"], update, hook.get("secret"))
