@@ -437,15 +437,19 @@ class LlmClient:
     async def ingredients(self, dish: str, lang: str) -> list[Item] | None:
         """A shopping list for a dish the catalog does not know, validated; None when the
         LLM is unavailable or answers anything but the expected JSON."""
+        started = time.perf_counter()
         if self.circuit_open:
-            return None
-        outcome, content = await self._bounded(_dish_prompt(dish, lang), DISH_PROMPT,
-                                               INGREDIENTS_SCHEMA, "ingredients",
-                                               self.dish_max_tokens)
-        if outcome is not Outcome.VALID:
-            log.info("llm dish answer: %s", outcome.value)
-            return None
-        return _parse_ingredients(content)
+            outcome, content = Outcome.CIRCUIT, None
+        else:
+            outcome, content = await self._bounded(_dish_prompt(dish, lang), DISH_PROMPT,
+                                                   INGREDIENTS_SCHEMA, "ingredients",
+                                                   self.dish_max_tokens)
+        items = _parse_ingredients(content) if outcome is Outcome.VALID else None
+        if outcome is Outcome.VALID and items is None:
+            outcome = Outcome.REJECTED
+        log.info("llm dish outcome=%s ms=%.0f", outcome.value,
+                 (time.perf_counter() - started) * 1000)
+        return items
 
     async def probe(self) -> bool | None:
         """Decide up front whether the endpoint takes json_schema: lists its models (logged),
@@ -465,6 +469,16 @@ class LlmClient:
         except (TimeoutError, openai.OpenAIError) as error:
             log.info("llm probe failed: %s", type(error).__name__)
         return self.json_schema_supported
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (a keep-alive server holds them open otherwise)."""
+        await self._client.close()
+
+    async def __aenter__(self) -> LlmClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     def summary(self) -> dict[str, Any]:
         """Counts by outcome and latency percentiles (ms) of the questions asked so far."""

@@ -57,7 +57,11 @@ def _free_port() -> int:
 
 
 class LlamaServer:
-    """One server process; a context manager that stops it."""
+    """One server process; a context manager that stops it.
+
+    One thread unless SHOPBOT_LLM_THREADS says otherwise: llama.cpp's threads wait for each
+    other at every step, so on a shared, busy machine two threads were five times slower
+    than one (measured on the two-core development machine under load)."""
 
     def __init__(self, model: Path, threads: int | None = None, context: int = 2048) -> None:
         self.port = _free_port()
@@ -66,13 +70,16 @@ class LlamaServer:
         command = [str(venv() / "bin" / "python"), "-m", "llama_cpp.server",
                    "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port),
                    "--chat_format", "gemma", "--n_ctx", str(context),
-                   "--n_threads", str(threads or os.cpu_count() or 2)]
+                   "--n_threads", str(threads or int(os.environ.get("SHOPBOT_LLM_THREADS", "1")))]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 
     @classmethod
-    def start(cls, timeout: float = 120, **options: object) -> LlamaServer:
-        """Build if needed, start, and wait until `/v1/models` answers."""
-        server = cls(build(), **options)  # type: ignore[arg-type]
+    def start(cls, model: Path | None = None, timeout: float = 120,
+              threads: int | None = None) -> LlamaServer:
+        """Build if needed (unless given the model), start, and wait until `/v1/models`
+        answers. Raises `ServerUnavailable` when the build fails, RuntimeError when the built
+        server does not come up."""
+        server = cls(model or build(), threads=threads)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
