@@ -476,7 +476,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings()
         from bot.logs import configure_logging
 
-        configure_logging(settings.log_level, secrets=settings.secrets())
+        configure_logging(settings.log_level, secrets=settings.secrets(),
+                          json_lines=settings.log_format == "json")
         # classify and chat are quiet unless SHOPBOT_LOG_LEVEL asks otherwise (their
         # stdout is the product; the log goes to stderr when asked for).
         quiet = "log_level" not in settings.model_fields_set

@@ -9,15 +9,18 @@ DEBUG: above it they are replaced, tracebacks included.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, datetime
 
 __all__ = [
     "REDACTED",
+    "JsonFormatter",
     "RedactingFilter",
     "configure_logging",
     "handling_text",
@@ -113,10 +116,34 @@ class RedactingFilter(logging.Filter):
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line (SHOPBOT_LOG_FORMAT=json), for log collectors: time (UTC,
+    ISO 8601), level, logger, message, process, and the traceback when there is one. It
+    formats what the redacting filter has already cleaned."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["traceback"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = record.stack_info
+        return json.dumps(entry, ensure_ascii=False)
+
+
 def configure_logging(level: str | int, secrets: Iterable[str] = (),
                       quiet: Iterable[str] = ("httpx", "httpcore", "apscheduler",
-                                              "alembic")) -> RedactingFilter:
-    """Log to stderr at `level`, every root handler filtered; returns the filter.
+                                              "alembic"),
+                      json_lines: bool = False) -> RedactingFilter:
+    """Log to stderr at `level` (as JSON lines when asked), every root handler filtered;
+    returns the filter.
 
     Libraries that log each HTTP request at INFO are held at WARNING unless `level` is
     DEBUG, where the filter still keeps their URLs and headers free of credentials.
@@ -124,8 +151,11 @@ def configure_logging(level: str | int, secrets: Iterable[str] = (),
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.set_name("shopbot")
         root.addHandler(handler)
+    for handler in root.handlers:
+        if handler.get_name() == "shopbot":
+            handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(FORMAT))
     root.setLevel(level)
     redacting = RedactingFilter(secrets)
     for handler in root.handlers:

@@ -317,7 +317,8 @@ def create_app() -> Any:
     from bot.settings import load_settings
 
     settings = load_settings()
-    configure_logging(settings.log_level, secrets=settings.secrets())
+    configure_logging(settings.log_level, secrets=settings.secrets(),
+                      json_lines=settings.log_format == "json")
     worker = Worker(settings)
 
     @asynccontextmanager

@@ -54,7 +54,8 @@ def cloud() -> Iterator[CloudBotApi]:
 def test_updates_posted_to_the_webhook_are_applied_once_each_in_chat_order(
         cloud: CloudBotApi, tmp_path: Path) -> None:
     database = f"sqlite+aiosqlite:///{tmp_path / 'webhook.db'}"
-    served = Served(tmp_path, token=TOKEN, api_url=cloud.base_url, database_url=database)
+    served = Served(tmp_path, token=TOKEN, api_url=cloud.base_url, database_url=database,
+                    log_format="json", log_level="INFO")
     with served:
         # Registered with the secret; Telegram would now call only the webhook.
         [(_, registered)] = cloud.calls("setWebhook")
@@ -83,6 +84,11 @@ def test_updates_posted_to_the_webhook_are_applied_once_each_in_chat_order(
         assert status == 200 and json.loads(body)["database"] == "ok"
         metrics = get(served.base + "/metrics")[1].decode()
     assert served.process is not None and served.process.returncode == 0, served.output()
+    # SHOPBOT_LOG_FORMAT=json: every log line of the parent and the worker is one object.
+    logged = [json.loads(line) for line in served.output().splitlines() if line.strip()]
+    assert any("webhook set" in entry["message"] for entry in logged)
+    assert all({"time", "level", "logger", "message"} <= set(entry) for entry in logged)
+    assert not any(TOKEN.split(":")[1] in entry["message"] for entry in logged)
 
     # Every update delivered and answered 200 exactly once; nothing refused or retried.
     delivered = cloud.delivered()
