@@ -51,6 +51,7 @@ from telegram.ext import (
 
 from bot.digests import TICK_SECONDS, DigestTicker
 from bot.dispatch import COMMANDS, Outcome
+from bot.intake import will_retry
 from bot.limits import rate_limiter
 from bot.metrics import UPDATE_SECONDS, UPDATES, update_kind
 from bot.services import Services
@@ -485,6 +486,11 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log with the update id, tell the admin chat, apologise briefly in the user's chat."""
     update_id = update.update_id if isinstance(update, Update) else None
+    if will_retry(context.application, update, context.error):
+        # Nothing was changed and the update stays in the inbox: no apology yet.
+        log.warning("update %s failed on the database (%s); it will be tried again",
+                    update_id, type(context.error).__name__)
+        return
     log.error("update %s failed", update_id, exc_info=context.error)
     services = context.application.bot_data.get("services")
     if isinstance(services, Services) and services.settings.admin_chat_id:

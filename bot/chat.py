@@ -13,6 +13,9 @@ Every line is one message:
 - `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
+The first to speak in a group chat is its creator, and so its admin (`/kick`); a line the
+bot sends to another chat as well (someone joined or left) is printed under the reply.
+
 Replies in the family group are printed as `bot: …`; replies in any other chat name it,
 `bot → dana/private: …` or `bot → work: …`, so a reader sees where each one went. By
 default every group message counts as addressed to the bot (like a mention);
@@ -32,7 +35,7 @@ from typing import TextIO
 from bot.services import Services
 from handlers import HANDLERS
 from handlers.i18n import button_text, render
-from handlers.reply import Button, Reply
+from handlers.reply import Button, EffectKind, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
 __all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "ChatSession", "Line", "Turn", "parse_line",
@@ -127,6 +130,7 @@ class ChatSession:
     out: TextIO = sys.stdout
     users: dict[str, int] = field(default_factory=dict)
     chats: dict[str, _Chat] = field(default_factory=dict)
+    creators: dict[int, int] = field(default_factory=dict)  # group chat id -> first speaker
     update_id: int = 0
     code: str | None = None  # the invite code the bot showed last, for `{code}`
 
@@ -169,6 +173,13 @@ class ChatSession:
             self.code = reply.params["code"]
         for number, button in enumerate(chat.buttons, start=1):
             text += f"     [{number}] {button_text(button, reply.lang)}\n"
+        for effect in reply.effects:
+            if effect.kind is EffectKind.NOTICE:
+                where = next((c.key for c in self.chats.values()
+                              if c.chat_id == effect.payload["chat_id"]),
+                             str(effect.payload["chat_id"]))
+                lead = "bot: " if where == DEFAULT_GROUP else f"bot → {where}: "
+                text += lead + plain(render(effect.payload["reply"])) + "\n"
         self.out.write(text)
         self.out.flush()
         return text
@@ -185,6 +196,10 @@ class ChatSession:
         user_id = self._user(line.speaker)
         chat = self._chat(line.chat, line.speaker)
         in_group = chat.kind is ChatKind.GROUP
+        if in_group:
+            self.creators.setdefault(chat.chat_id, user_id)
+        if self.services.dispatcher.member_status is None:
+            self.services.dispatcher.member_status = self._member_status
         if line.press is not None:
             index = line.press - 1
             if not 0 <= index < len(chat.buttons):
@@ -206,6 +221,12 @@ class ChatSession:
         if outcome.reply is not None and outcome.reply.key is not None:
             chat.last_text = line.text
         return Turn(line, self._print(chat, outcome.reply))
+
+    async def _member_status(self, chat_id: int, user_id: int) -> str | None:
+        """Telegram's answer to getChatMember, as this session plays it."""
+        if self.creators.get(chat_id) == user_id:
+            return "creator"
+        return "member" if chat_id in self.creators else "left"
 
     async def list_text(self, key: str) -> str:
         """What `/list` would show in a chat now, without changing anything.

@@ -103,8 +103,8 @@ class Dispatcher:
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
-        if re.match(r"^/(?:join|lang|notify)\b", text):
-            text = ""  # a code or an option, not words in the user's language
+        if re.match(r"^/(?:join|lang|notify|kick)\b", text):
+            text = ""  # a code, an option or a name, not words in the user's language
         if re.search(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]", re.sub(r"/\w+", "", text)):
             return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
         async with self.uow() as uow:

@@ -31,9 +31,9 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from db.engine import make_engine, make_sessionmaker
-from db.store import InboxRow, UnitOfWorkFactory
+from db.store import InboxRow, UnitOfWorkFactory, is_transient, utcnow
 
-__all__ = ["ALLOWED_UPDATES", "Intake", "serve_polling"]
+__all__ = ["ALLOWED_UPDATES", "Intake", "serve_polling", "will_retry"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,22 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "chat_member")
 MAX_ATTEMPTS = 5
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+# bot_data keys: the attempt of each update being applied, and those to be tried again.
+_ATTEMPTS = "inbox_attempts"
+_RETRY = "inbox_retry"
+
+
+def will_retry(app: AnyApplication, update: object, error: BaseException | None) -> bool:
+    """Whether a failed update goes back to the inbox for another try, instead of ending
+    with an apology: it came from the inbox, failed on the database in a way another try
+    can get past (a lost connection, a lock, a deadlock), and has tries left. Its
+    transaction was rolled back, so the next try starts clean."""
+    update_id = getattr(update, "update_id", None)
+    attempts = app.bot_data.get(_ATTEMPTS, {}).get(update_id)
+    if attempts is None or attempts >= MAX_ATTEMPTS or error is None or not is_transient(error):
+        return False
+    app.bot_data.setdefault(_RETRY, set()).add(update_id)
+    return True
 
 
 def inbox_row(update: Update) -> InboxRow:
@@ -143,15 +159,35 @@ class Intake:
             log.error("update %s failed %d times; dropped", row.update_id, row.attempts - 1)
             return
         update = Update.de_json(json.loads(row.payload), self.app.bot)
-        # The application's processor keeps chat order inside this process too, and caps
-        # how many updates run at once; handler errors go to its error handler.
-        await self.app.update_processor.process_update(update, self.app.process_update(update))
+        attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
+        attempts[row.update_id] = row.attempts
+        try:
+            # The application's processor keeps chat order inside this process too, and
+            # caps how many updates run at once; handler errors go to its error handler.
+            await self.app.update_processor.process_update(update,
+                                                           self.app.process_update(update))
+        finally:
+            attempts.pop(row.update_id, None)
+
+    def _retrying(self, row: InboxRow) -> bool:
+        retry: set[int] = self.app.bot_data.setdefault(_RETRY, set())
+        if row.update_id not in retry:
+            return False
+        retry.discard(row.update_id)
+        return True
 
     async def _run_chat(self, row: InboxRow | None) -> None:
         """Apply a chat's rows one after another while it has more and we are running."""
         try:
             while row is not None:
                 await self._apply(row)
+                if self._retrying(row):
+                    # Back off (2, 4, 8 … s); the chat's later updates wait behind this one.
+                    async with self.uow() as uow:
+                        await uow.inbox.postpone(
+                            row.update_id, utcnow() + timedelta(seconds=2 ** row.attempts))
+                        await uow.commit()
+                    return
                 async with self.uow() as uow:
                     row = await uow.inbox.finish(row.update_id, row.chat_id, self.owner,
                                                  self.lease, claim_next=not self._stopping)
@@ -197,15 +233,10 @@ class Intake:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.idle)
 
-    async def drain(self, timeout: float = 60.0) -> None:
-        """Apply everything the inbox holds now, then return (tests and start-up)."""
-        async def until_empty() -> None:
-            while True:
-                async with self.uow() as uow:
-                    if not await uow.inbox.depth():
-                        return
-                await asyncio.sleep(0.05)
-        await asyncio.wait_for(until_empty(), timeout)
+    def stop(self) -> None:
+        """Stop fetching and claiming; chats in hand finish the update they are on."""
+        self._stopping = True
+        self._wake.set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -228,8 +259,7 @@ class Intake:
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait({poller, worker, stopped},
                                      return_when=asyncio.FIRST_COMPLETED)
-        self._stopping = True
-        self._wake.set()
+        self.stop()
         poller.cancel()
         stopped.cancel()
         with contextlib.suppress(asyncio.CancelledError):

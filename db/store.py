@@ -16,7 +16,7 @@ from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import case, literal_column
 
@@ -39,7 +39,7 @@ from db.models import (
     User,
 )
 
-__all__ = ["InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc", "utcnow"]
+__all__ = ["InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc", "is_transient", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
@@ -267,6 +267,24 @@ class GroupRepo:
         return rows.scalars().all()
 
 
+# SQLSTATEs of failures another try can get past: serialization failure, deadlock, lock
+# timeout, a server shutting down or starting, too many connections (and class 08, the
+# connection itself).
+_RETRY_STATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"})
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database error worth another try of the whole update: the connection went away,
+    the database was locked or busy, or PostgreSQL chose this transaction to give way."""
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return True
+    if isinstance(error, DBAPIError):
+        state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        return (bool(error.connection_invalidated) or state in _RETRY_STATES
+                or str(state or "").startswith("08"))
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class InboxRow:
     """One stored Telegram update: its id, its chat (0 for none) and its JSON."""
@@ -349,6 +367,12 @@ class InboxRepo:
         if not await self._lease([head.update_id], owner, now + lease, now):
             return None
         return InboxRow(head.update_id, chat_id, head.payload, head.attempts + 1)
+
+    async def postpone(self, update_id: int, until: datetime) -> None:
+        """Leave a row for another try after `until` (its chat waits behind it meanwhile)."""
+        await self.session.execute(
+            update(InboxUpdate).where(InboxUpdate.update_id == update_id)
+            .values(lease_owner=None, lease_until=until))
 
     async def release(self, owner: str | None = None, update_id: int | None = None) -> int:
         """Give up leases: one owner's (or one of its rows), or all of them (a lone poller

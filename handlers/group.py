@@ -9,6 +9,7 @@ members in one short line: in the group chat, and privately to those who joined 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 
 from db.models import Group, Member
@@ -107,17 +108,22 @@ async def tell_members(uow: UnitOfWork, group: Group, key: str, params: dict[str
                        ) -> tuple[Effect, ...]:
     """One line to every member of a group who should hear of a change in it.
 
-    The group chats (those the bot is still in) hear it once, in `lang`; members who joined
-    with a code are not in those chats and hear it privately, each in their own language.
-    A list without a group chat tells every member privately.
+    The group chats (those the bot is still in) hear it once, in the language most of its
+    members use (`lang` when none is known); members who joined with a code are not in those
+    chats and hear it privately, each in their own language. A list without a group chat
+    tells every member privately.
     """
     effects: list[Effect] = []
+    members = await uow.groups.members(group.id)
+    spoken = Counter(str(user.language or user.last_language) for _member, user in members
+                     if user is not None and (user.language or user.last_language))
+    common = group.language or (spoken.most_common(1)[0][0] if spoken else lang)
     chats = [chat for chat in await uow.groups.group_chats(group.id) if chat.chat_id != skip_chat]
     for chat in chats:
         effects.append(Effect(EffectKind.NOTICE,
-                              {"chat_id": chat.chat_id, "reply": Reply(key, lang, params)}))
+                              {"chat_id": chat.chat_id, "reply": Reply(key, common, params)}))
     has_chat = bool(await uow.groups.group_chats(group.id))
-    for member, user in await uow.groups.members(group.id):
+    for member, user in members:
         if member.user_id in exclude or user is None or user.private_chat_id is None:
             continue
         if has_chat and member.joined_via != JOINED_BY_CODE:
