@@ -43,11 +43,27 @@ def answer(body: dict) -> Plan:
     return Plan(content=json.dumps({"intents": [{"intent": intent, "entities": {}}]}))
 
 
+def warm(base_url: str) -> float:
+    """One question with no deadline, as a start-up probe would: the first prompt a server
+    evaluates is the whole shared prefix (a cold start), later ones mostly reuse it."""
+    import asyncio
+
+    from router.llm import LlmClient
+
+    async def ask() -> float:
+        async with LlmClient(base_url=base_url, api_key="local", model="local",
+                             timeout=600) as llm:
+            return (await llm.ask("מה חסר לנו?", "he")).seconds
+
+    return asyncio.run(ask())
+
+
 @contextlib.contextmanager
 def endpoint(real: bool, threads: int | None) -> Iterator[str]:
     """The base URL of the server the bot talks to, for the run."""
     if real:
         with LlamaServer.start(threads=threads) as server:
+            print(f"real server warmed with one question in {warm(server.base_url):.1f} s")
             yield server.base_url
     else:
         with FakeOpenAI(default=answer) as server:

@@ -83,14 +83,14 @@ async def test_llama_cpp_python_refusing_json_schema_with_a_500_switches_once_wi
     with FakeOpenAI(refuse_json_schema=500) as server:
         server.answer(("LIST_QUERY", {}))
         server.answer(("GROCERY_REQUEST", {"items": [{"name": "خبز"}]}))
-        llm = client(server, backoff=1.0)
+        llm = client(server, backoff=5.0)
         started = time.perf_counter()
         first = await llm.ask("شو ناقصنا", "ar", TOP)
         second = await llm.ask("بدنا خبز", "ar", TOP)
         elapsed = time.perf_counter() - started
     assert (first.outcome, second.outcome) == (Outcome.VALID, Outcome.VALID)
     # The refusal is not a transient error: no backoff, no retry, no breaker.
-    assert elapsed < 1.0 and llm.counts[Outcome.FAILED] == 0
+    assert elapsed < 4.0 and llm.counts[Outcome.FAILED] == 0
     formats = [r["response_format"] for r in server.requests]
     assert [f["type"] for f in formats] == ["json_schema", "json_object", "json_object"]
     # json_object carries the schema, so a grammar keeps the labels inside the enum.
@@ -162,7 +162,7 @@ async def test_every_request_is_bounded_and_a_runaway_is_cut_without_delaying_th
     with FakeOpenAI(serial=True, token_seconds=0.002) as server:
         server.plans.append(Plan(runaway=True))
         server.answer(("LIST_QUERY", {}))
-        llm = client(server, timeout=1.5)
+        llm = client(server, timeout=3.5)
         started = time.perf_counter()
         runaway = await llm.ask("blah blah", "en", TOP)
         after = await llm.ask("what's on the list", "en", TOP)
@@ -171,12 +171,12 @@ async def test_every_request_is_bounded_and_a_runaway_is_cut_without_delaying_th
     assert all(0 < r["max_tokens"] <= 400 for r in server.requests)
     assert len(server.requests) == 2  # a truncated answer is not asked again
     # Without max_tokens the runaway alone would take the whole context: 2048 × 2 ms.
-    assert elapsed < 1.5
+    assert elapsed < 3.5
 
 
 async def test_an_abandoned_answer_stops_generating_so_the_next_message_does_not_wait() -> None:
-    # 400 tokens at 10 ms: a four-second answer on a server that generates one at a time.
-    with FakeOpenAI(serial=True, token_seconds=0.01) as server:
+    # 400 tokens at 20 ms: an eight-second answer on a server that generates one at a time.
+    with FakeOpenAI(serial=True, token_seconds=0.02) as server:
         server.plans.append(Plan(runaway=True))
         server.answer(("LIST_QUERY", {}))
         llm = client(server, timeout=0.5, max_tokens=400)
@@ -186,7 +186,7 @@ async def test_an_abandoned_answer_stops_generating_so_the_next_message_does_not
         waited = time.perf_counter() - started
     assert given_up.outcome is Outcome.TIMEOUT and given_up.seconds < 0.8
     assert after.outcome is Outcome.VALID
-    assert waited < 0.5  # not the 3.5 s the abandoned answer had left
+    assert waited < 2.0  # not the 7.5 s the abandoned answer had left
     assert server.abandoned == 1
 
 
@@ -203,9 +203,11 @@ async def test_one_slow_call_never_holds_the_next_message_past_the_timeout() -> 
 
         slow, queued = await asyncio.gather(timed("slow"), timed("next"))
     assert slow[0] is Outcome.TIMEOUT and slow[1] < 1.0
-    # The second message waited for the only slot, but never longer than its own deadline.
-    assert queued[0] is Outcome.TIMEOUT and queued[1] < 1.0
-    assert len(server.requests) == 1  # a timeout is not retried into a busy server
+    # The second message waited for the only slot, but never longer than its own deadline
+    # (it may just get the slot in time, as the first gives up).
+    assert queued[0] in (Outcome.TIMEOUT, Outcome.VALID) and queued[1] < 1.0
+    # A timeout is not retried into a busy server.
+    assert [data_line(r)["message"] for r in server.requests].count("slow") == 1
 
 
 async def test_rate_limit_then_success_is_retried() -> None:

@@ -70,6 +70,9 @@ class LlamaServer:
         command = [str(venv() / "bin" / "python"), "-m", "llama_cpp.server",
                    "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port),
                    "--chat_format", "gemma", "--n_ctx", str(context),
+                   # Keeps the evaluated prompt of each language's examples and of the dish
+                   # question, not only the last one, so they do not evict each other.
+                   "--cache", "True",
                    "--n_threads", str(threads or int(os.environ.get("SHOPBOT_LLM_THREADS", "1")))]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 
