@@ -39,9 +39,13 @@ log = logging.getLogger(__name__)
 
 # `chat_member` comes only when asked for here (and only to a bot that is a group admin).
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "chat_member")
-# A row whose update failed this many times outside the handlers (which have their own error
-# handler) is dropped with an error in the log rather than retried forever.
-MAX_ATTEMPTS = 5
+# How many times a row may be claimed before it is dropped with an error in the log. Every
+# claim counts, a process killed while it held the row included: an update that brings the
+# process down each time must not take the bot down for good. Kills of a healthy bot cost a
+# row a claim or two, so the limit is generous.
+MAX_ATTEMPTS = 20
+# The longest wait before a failed update is tried again.
+MAX_BACKOFF = 60.0
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # bot_data keys: the attempt of each update being applied, and those to be tried again.
@@ -156,7 +160,8 @@ class Intake:
 
     async def _apply(self, row: InboxRow) -> None:
         if row.attempts > MAX_ATTEMPTS:
-            log.error("update %s failed %d times; dropped", row.update_id, row.attempts - 1)
+            log.error("update %s was taken %d times and never applied; dropped",
+                      row.update_id, row.attempts - 1)
             return
         update = Update.de_json(json.loads(row.payload), self.app.bot)
         attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
@@ -182,10 +187,11 @@ class Intake:
             while row is not None:
                 await self._apply(row)
                 if self._retrying(row):
-                    # Back off (2, 4, 8 … s); the chat's later updates wait behind this one.
+                    # Back off (2, 4, 8 … 60 s); the chat's later updates wait behind it.
+                    wait = min(2.0 ** row.attempts, MAX_BACKOFF)
                     async with self.uow() as uow:
-                        await uow.inbox.postpone(
-                            row.update_id, utcnow() + timedelta(seconds=2 ** row.attempts))
+                        await uow.inbox.postpone(row.update_id,
+                                                 utcnow() + timedelta(seconds=wait))
                         await uow.commit()
                     return
                 async with self.uow() as uow:

@@ -27,6 +27,7 @@ import itertools
 import json
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -460,6 +461,15 @@ def _timestamp(date: int | float | dtm.datetime | None) -> int:
     return int(date)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that went away mid-request (a bot killed with SIGKILL) is no error here."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class BotApiEmulator:
     """A Bot API server for one bot; see the module docstring."""
 
@@ -573,7 +583,7 @@ class BotApiEmulator:
                 except OSError:
                     self.close_connection = True  # the client went away
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _QuietServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = False  # server_close() joins the request threads
         self._server = server
         self._closing = False
