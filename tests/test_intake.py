@@ -138,6 +138,7 @@ async def test_an_update_is_confirmed_to_telegram_only_after_it_is_stored(
     assert sum("Added" in t for t in texts(emulator, FAMILY)) == 3
 
 
+@pytest.mark.slow
 async def test_two_workers_apply_one_chats_updates_in_order_on_postgresql(
         emulator: BotApiEmulator) -> None:
     dana = emulator.user(11, "Dana", language_code="en")
@@ -173,6 +174,7 @@ async def test_two_workers_apply_one_chats_updates_in_order_on_postgresql(
             assert said == items
 
 
+@pytest.mark.slow
 async def test_an_update_that_meets_a_locked_database_is_tried_again_not_lost(
         emulator: BotApiEmulator, caplog: pytest.LogCaptureFixture) -> None:
     import asyncpg
