@@ -295,10 +295,18 @@ async def _notice(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect
     """A line for another chat (a member joined or left); a chat that refuses is skipped."""
     reply = effect.payload["reply"]
     assert isinstance(reply, Reply)
+    chat_id = int(effect.payload["chat_id"])
     try:
-        await send_reply(app, int(effect.payload["chat_id"]), reply)
+        await send_reply(app, chat_id, reply)
     except (Forbidden, BadRequest) as error:
-        log.info("notice to chat %s not sent: %s", effect.payload["chat_id"], error)
+        log.info("notice to chat %s not sent: %s", chat_id, error)
+        services = app.bot_data.get("services")
+        if isinstance(error, Forbidden) and chat_id < 0 and isinstance(services, Services):
+            # The bot is no longer in that group (its removal may not have reached us):
+            # nothing more is sent there.
+            async with services.uow() as uow:
+                await bot_removed(uow, chat_id)
+                await uow.commit()
 
 
 async def _member_status(app: Application[Any, Any, Any, Any, Any, Any], chat_id: int,

@@ -38,6 +38,22 @@ def said(emulator: BotApiEmulator, chat_id: int, words: str) -> list[str]:
     return [t for t in texts(emulator, chat_id) if words in t]
 
 
+async def chat_gone(bot: Bot, chat_id: int) -> None:
+    """Until the bot has written the group chat off."""
+    assert bot.services is not None
+    uow = bot.services.uow
+
+    async def gone() -> None:
+        while True:
+            async with uow() as unit:
+                chat = await unit.groups.chat(chat_id)
+                if chat is not None and chat.gone_at is not None:
+                    return
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(gone(), 15)
+
+
 def invite_codes(emulator: BotApiEmulator, chat_id: int) -> list[str]:
     return [t.split("Send them: /join ")[1].split()[0] for t in texts(emulator, chat_id)
             if "Send them: /join " in t]
@@ -152,19 +168,8 @@ async def test_a_removed_bot_stops_writing_and_a_supergroup_keeps_its_list(
     emulator.send_text(supergroup, dana, "/invite")
     code = await until(lambda: invite_codes(emulator, supergroup["id"]))
     emulator.remove_bot(supergroup, dana)
-    assert bot.services is not None
-    uow = bot.services.uow
-
-    async def gone() -> None:
-        # The removal and the join are in different chats, so nothing orders them: wait.
-        while True:
-            async with uow() as unit:
-                chat = await unit.groups.chat(supergroup["id"])
-                if chat is not None and chat.gone_at is not None:
-                    return
-            await asyncio.sleep(0.05)
-
-    await asyncio.wait_for(gone(), 15)
+    # The removal and the join are in different chats, so nothing orders them: wait.
+    await chat_gone(bot, supergroup["id"])
     emulator.send_text(samir_chat, samir, f"/join {code[-1]}")
     await until(lambda: said(emulator, 33, "You joined"))
     emulator.send_text(samir_chat, samir, "/list")
@@ -173,6 +178,26 @@ async def test_a_removed_bot_stops_writing_and_a_supergroup_keeps_its_list(
     failed = [params for name, params in emulator.calls("sendMessage")
               if params.get("chat_id") in (supergroup["id"], -4001)]
     assert not any("joined" in str(params.get("text")) for params in failed)
+
+
+async def test_a_group_that_refuses_the_bot_is_not_written_to_again(
+        emulator: BotApiEmulator, bot: Bot) -> None:
+    dana = emulator.user(11, "Dana", language_code="en")
+    samir = emulator.user(33, "Samir", language_code="en")
+    eli = emulator.user(44, "Eli", language_code="en")
+    family = emulator.group(FAMILY, "Family")
+    emulator.send_text(family, dana, "/invite")
+    code = await until(lambda: invite_codes(emulator, FAMILY))
+    emulator.remove_bot(family, dana, tell_bot=False)
+    emulator.send_text(emulator.private_chat(samir), samir, f"/join {code[-1]}")
+    await until(lambda: said(emulator, 33, "You joined"))
+    await chat_gone(bot, FAMILY)
+    emulator.send_text(emulator.private_chat(eli), eli, f"/join {code[-1]}")
+    await until(lambda: said(emulator, 44, "You joined"))
+    tries = [params for name, params in emulator.calls("sendMessage")
+             if params.get("chat_id") == FAMILY and "joined" in str(params.get("text"))]
+    # Samir's join line was refused (403); Eli's was not even tried.
+    assert len(tries) == 1 and "Samir" in str(tries[0]["text"])
 
 
 async def test_a_300_item_list_shows_whole_across_several_messages(

@@ -1308,14 +1308,18 @@ class BotApiEmulator:
             self._store(copy.deepcopy(message), outgoing=False)
             return self._enqueue({"message": message})
 
-    def remove_bot(self, chat: JSONDict, by_user: JSONDict) -> JSONDict:
-        """`by_user` removes the bot from the group: a `my_chat_member` -> kicked update;
-        sends there fail with 403 from now on."""
+    def remove_bot(self, chat: JSONDict, by_user: JSONDict,
+                   tell_bot: bool = True) -> JSONDict | None:
+        """`by_user` removes the bot from the group: a `my_chat_member` -> kicked update
+        (unless `tell_bot` is false: the bot learns it only from a refused send); sends
+        there fail with 403 from now on."""
         with self._cond:
             known = self._known_chat(chat)
             old = "administrator" if self._bot_admin.get(known["id"]) else "member"
             self._bot_member[known["id"]] = False
             self._bot_admin[known["id"]] = False
+            if not tell_bot:
+                return None
             return self._member_update(known, copy.deepcopy(by_user), old, "kicked")
 
     def migrate_to_supergroup(self, chat: JSONDict, new_id: int,
