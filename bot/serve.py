@@ -61,6 +61,9 @@ def check_settings(settings: Settings) -> None:
     if not settings.webhook_secret:
         raise SettingsError("SHOPBOT_WEBHOOK_SECRET: not set (webhook mode needs it; make one "
                             "with: openssl rand -hex 32)")
+    if webhook_path(settings) in ("/healthz", "/metrics"):
+        raise SettingsError(f"SHOPBOT_WEBHOOK_URL: its path {webhook_path(settings)} is taken "
+                            "by the bot's own endpoint; use another, e.g. /telegram")
     if settings.workers > 1 and not settings.database_url.startswith("postgresql"):
         raise SettingsError(f"SHOPBOT_WORKERS: {settings.workers} workers need PostgreSQL "
                             "(SHOPBOT_DATABASE_URL=postgresql+asyncpg://…); SQLite takes 1")
