@@ -49,6 +49,8 @@ MAX_BODY = 1 << 20
 # How often a worker refreshes the inbox depth and LLM figures, and looks for leases held
 # by worker processes of this machine that died.
 HOUSEKEEPING_SECONDS = 5.0
+# How often an idle worker of several looks for stored updates nobody has taken.
+IDLE_SECONDS = 0.2
 
 
 def check_settings(settings: Settings) -> None:
@@ -175,7 +177,10 @@ class Worker:
             stack.push_async_callback(durable.dispose)
             store_uow = UnitOfWorkFactory(make_sessionmaker(durable))
         self.app = build_application(self.services)
-        self.intake = WebhookIntake(self.app, self.services.uow, store_uow)
+        # Another worker may store the next update of a chat this one is finishing, a moment
+        # too late for this one to take it on; a short idle look bounds that wait.
+        self.intake = WebhookIntake(self.app, self.services.uow, store_uow,
+                                    idle=IDLE_SECONDS if self.settings.workers > 1 else 2.0)
         self.llm_counts = LlmCounts()
         await self.app.initialize()
         stack.push_async_callback(self.app.shutdown)

@@ -243,11 +243,18 @@ class CloudBotApi(BotApiEmulator):
                 connection, target = _connect(hook["url"]), hook["url"]
                 held[:] = [connection]
             status, started = 0, time.monotonic()
-            try:
-                status = _post(connection, hook["url"], update, hook.get("secret"))
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = None
+            for fresh in (False, True):
+                try:
+                    status = _post(connection, hook["url"], update, hook.get("secret"))
+                    break
+                except (OSError, http.client.HTTPException):
+                    # The server closed an idle keep-alive connection: once more on a new
+                    # one, as any HTTP client does; a second failure is a failed delivery.
+                    connection.close()
+                    connection = _connect(hook["url"])
+                    held[:] = [connection]
+                    if fresh:
+                        status = 0
             seconds = time.monotonic() - started
             with self._cond:
                 self.deliveries.append(Delivery(update["update_id"], chat, status, seconds))
