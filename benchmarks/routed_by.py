@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=10.0, help="SHOPBOT_LLM_TIMEOUT")
     parser.add_argument("--limit", type=int, default=None, help="the first N messages only")
     parser.add_argument("--threads", type=int, default=None, help="the real server's threads")
+    parser.add_argument("--log", type=Path, default=None, help="keep shopbot chat's log here")
     args = parser.parse_args()
     lines = [json.loads(line)["text"].replace("\n", " ") for line in
              (ROOT / "models/corpus/eval/realistic.jsonl").read_text().splitlines() if line]
@@ -95,6 +96,8 @@ def main() -> None:
         chat = subprocess.run([sys.executable, "-m", "bot.cli", "chat"], input=script,
                               text=True, env=env, cwd=tmp, capture_output=True, check=True)
         wall = time.perf_counter() - started
+        if args.log:
+            args.log.write_text(chat.stderr, encoding="utf-8")
         stats = subprocess.run([sys.executable, "-m", "bot.cli", "stats"], text=True, env=env,
                                cwd=tmp, capture_output=True, check=True)
     asked = re.findall(r"llm outcome=(\w+) ms=(\d+)", chat.stderr)

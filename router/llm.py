@@ -32,6 +32,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 
@@ -380,7 +381,12 @@ class LlmClient:
                         return Outcome.FAILED, None
                     await asyncio.sleep(self.backoff * 2 ** attempt)
                 except openai.APIStatusError as error:
-                    log.info("llm refused: HTTP %s", error.status_code)
+                    log.info("llm refused: HTTP %s %s", error.status_code,
+                             str(error.message)[:200])
+                    return Outcome.FAILED, None
+                except (openai.APIError, httpx.HTTPError) as error:
+                    # A stream that breaks off or carries an error event: no answer, no crash.
+                    log.info("llm stream failed: %s %s", type(error).__name__, str(error)[:200])
                     return Outcome.FAILED, None
         return Outcome.FAILED, None
 
