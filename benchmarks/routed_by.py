@@ -37,9 +37,11 @@ from tests.support.llama_server import LlamaServer  # noqa: E402
 
 
 def answer(body: dict) -> Plan:
-    last = body["messages"][-1]["content"].splitlines()[-1]
-    message = json.loads(last)["message"]
-    intent = keyword_baseline(message).value
+    """The stand-in's answer: the keyword baseline's intent, or a short list for a dish."""
+    data = json.loads(body["messages"][-1]["content"].splitlines()[-1])
+    if "dish" in data:
+        return Plan(content=json.dumps({"ingredients": [{"name": "salt"}, {"name": "oil"}]}))
+    intent = keyword_baseline(data["message"]).value
     return Plan(content=json.dumps({"intents": [{"intent": intent, "entities": {}}]}))
 
 

@@ -70,9 +70,6 @@ class LlamaServer:
         command = [str(venv() / "bin" / "python"), "-m", "llama_cpp.server",
                    "--model", str(model), "--host", "127.0.0.1", "--port", str(self.port),
                    "--chat_format", "gemma", "--n_ctx", str(context),
-                   # Keeps the evaluated prompt of each language's examples and of the dish
-                   # question, not only the last one, so they do not evict each other.
-                   "--cache", "True",
                    "--n_threads", str(threads or int(os.environ.get("SHOPBOT_LLM_THREADS", "1")))]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT)
 
@@ -115,7 +112,11 @@ class LlamaServer:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
+        kept = os.environ.get("SHOPBOT_LLM_SERVER_LOG")
+        if kept:
+            Path(self.log.name).replace(kept)  # for a post-mortem of the server itself
+        else:
+            Path(self.log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> LlamaServer:
         return self
