@@ -17,13 +17,12 @@ from sqlalchemy import func, select
 
 from bot.dispatch import Dispatcher, Outcome
 from bot.settings import BUNDLED_MODEL
-from db.engine import make_engine, make_sessionmaker, upgrade
 from db.models import Group, Item, JoinAttempt, Member, User
 from db.store import UnitOfWorkFactory
 from router.classifier import Classifier
 from router.router import Router
 from router.types import ChatKind, Incoming
-from tests.support.postgres import fresh_database
+from tests.support.postgres import migrated_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -36,18 +35,8 @@ def classifier() -> Classifier:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path
                 ) -> AsyncIterator[UnitOfWorkFactory]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'shopbot.db'}"
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
-        return
-    async with fresh_database() as url:
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as factory:
+        yield factory
 
 
 def say(text: str, user_id: int, chat_id: int, update_id: int) -> Incoming:

@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from bot.dispatch import Dispatcher
 from bot.settings import BUNDLED_MODEL
-from db.engine import make_engine, make_sessionmaker, upgrade
 from db.models import BugReport, Group, Item, User
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
@@ -28,7 +27,7 @@ from router.entities import extract
 from router.recipes import RecipeReader, is_public_address
 from router.router import Router
 from router.types import ChatKind, Incoming, Intent
-from tests.support.postgres import fresh_database
+from tests.support.postgres import migrated_store
 from tests.support.recipe_server import RecipeServer, json_ld_page
 
 # --- recipe links -------------------------------------------------------------------------
@@ -133,18 +132,8 @@ def classifier() -> Classifier:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path
                 ) -> AsyncIterator[UnitOfWorkFactory]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'shopbot.db'}"
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
-        return
-    async with fresh_database() as url:
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as factory:
+        yield factory
 
 
 FAMILY = -100700800900

@@ -17,7 +17,6 @@ from sqlalchemy import func, select
 
 from bot.dispatch import Dispatcher
 from bot.settings import BUNDLED_MODEL
-from db.engine import make_engine, make_sessionmaker, upgrade
 from db.models import Action, Item
 from db.store import UnitOfWork, UnitOfWorkFactory
 from handlers.common import Context, resolve
@@ -26,7 +25,7 @@ from router.classifier import Classifier
 from router.router import Router
 from router.types import ChatKind, Incoming
 from router.types import Item as Wanted
-from tests.support.postgres import fresh_database
+from tests.support.postgres import migrated_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -37,18 +36,8 @@ FAMILY = -4001
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path
                 ) -> AsyncIterator[UnitOfWorkFactory]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'shopbot.db'}"
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
-        return
-    async with fresh_database() as url:
-        await upgrade(url)
-        engine = make_engine(url)
-        yield UnitOfWorkFactory(make_sessionmaker(engine))
-        await engine.dispose()
+    async with migrated_store(request.param, tmp_path) as factory:
+        yield factory
 
 
 def say(text: str, user_id: int, chat_id: int, update_id: int | None = None) -> Incoming:

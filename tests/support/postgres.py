@@ -8,9 +8,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 
 import pytest
+
+from db.engine import make_engine, make_sessionmaker, upgrade
+from db.store import UnitOfWorkFactory
 
 SERVER = os.environ.get("SHOPBOT_TEST_POSTGRES", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 
@@ -39,3 +43,20 @@ async def fresh_database() -> AsyncIterator[str]:
         yield f"{SERVER}/{name}"
     finally:
         await admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def migrated_store(kind: str, folder: Path) -> AsyncIterator[UnitOfWorkFactory]:
+    """A migrated store on `kind` ("sqlite": a file in `folder`; "postgresql": a fresh
+    database), for tests that run the same writers against both."""
+    async with AsyncExitStack() as stack:
+        if kind == "sqlite":
+            url = f"sqlite+aiosqlite:///{folder / 'shopbot.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_database())
+        await upgrade(url)
+        engine = make_engine(url)
+        try:
+            yield UnitOfWorkFactory(make_sessionmaker(engine))
+        finally:
+            await engine.dispose()
