@@ -229,7 +229,7 @@ class Dispatcher:
         if answered is not None:
             return answered
         if is_undo(text):
-            # "cancel that", "תחזיר את מה שמחקת", "رجّع القائمة": the /undo command in words.
+            # "cancel that", "bring back what you deleted": the /undo command in words.
             return await self._command(incoming, "undo", "", text)
         if not _LETTERS.search(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
