@@ -523,10 +523,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.llm and llm is None:
                 raise SettingsError("SHOPBOT_LLM_BASE_URL or SHOPBOT_LLM_API_KEY: needed by "
                                     "eval --llm")
+            threshold = args.threshold if args.threshold is not None else settings.threshold
+            if args.seeds:
+                from models.train import seeds_command
+
+                return seeds_command(args.seeds, args.data, threshold, args.report)
             return eval_command(data=args.data, model=args.model or settings.model_dir,
-                                threshold=args.threshold if args.threshold is not None
-                                else settings.threshold, report=args.report, seeds=args.seeds,
-                                llm=llm, compound=args.compound, margin=settings.margin)
+                                threshold=threshold, report=args.report, llm=llm,
+                                compound=args.compound, margin=settings.margin)
     except SettingsError as error:
         print(f"shopbot: {error}", file=sys.stderr)
         return EXIT_CONFIG

@@ -11,8 +11,6 @@ import itertools
 import json
 import random
 import re
-import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -180,7 +178,7 @@ def _plot(matrix: list[list[int]], path: Path) -> None:
     for i in range(len(names)):
         for j in range(len(names)):
             if data[i, j]:
-                ax.text(j, i, int(data[i, j]), ha="center", va="center", fontsize=6,
+                ax.text(j, i, str(int(data[i, j])), ha="center", va="center", fontsize=6,
                         color="white" if normalized[i, j] > 0.5 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
@@ -223,7 +221,7 @@ def _markdown(report: dict[str, Any], data_name: str) -> str:
     return "\n".join(lines)
 
 
-def _read(path: Path) -> list[dict[str, Any]]:
+def read_rows(path: Path) -> list[dict[str, Any]]:
     rows = []
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.strip():
@@ -375,8 +373,8 @@ def evaluate_compound(model_dir: Path, seed: int = 42, count: int = 600,
     """Held-out two-intent messages (built from test-split templates only): how often the
     router gets both intents, in the user's order, and per-label F1; plus single-intent
     macro-F1 on the same test split, to compare with the single-label model."""
+    from models.compounds import compounds
     from models.corpus.generate import build_splits
-    from models.train import compounds
     from router.router import Router
 
     split = build_splits(seed=seed)
@@ -390,11 +388,9 @@ def evaluate_compound(model_dir: Path, seed: int = 42, count: int = 600,
 
 
 def eval_command(data: Path | None, model: Path, threshold: float, report: Path | None,
-                 seeds: str | None = None, llm: Any = None, compound: bool = False,
+                 llm: Any = None, compound: bool = False,
                  margin: float = 0.1) -> int:
     """Print (and optionally write) the evaluation report."""
-    if seeds:
-        return _multi_seed(seeds, data, threshold, report)
     if compound:
         if data is None:
             figures = evaluate_compound(model, threshold=threshold, margin=margin)
@@ -404,7 +400,7 @@ def eval_command(data: Path | None, model: Path, threshold: float, report: Path 
 
             router = Router(Classifier.from_dir(model, threads=1), threshold=threshold,
                             margin=margin)
-            figures = route_rows(router, _read(data))
+            figures = route_rows(router, read_rows(data))
             data_name = data.name
         print(compound_markdown(figures, data_name))
         if report is not None:
@@ -420,7 +416,7 @@ def eval_command(data: Path | None, model: Path, threshold: float, report: Path 
         rows = [e.to_json() for e in build_splits(seed=42).test]
         data_name = "the held-out test split (seed 42)"
     else:
-        rows = _read(data)
+        rows = read_rows(data)
         data_name = data.name
     result = evaluate(model, rows, threshold)
     if llm is not None:
@@ -435,37 +431,4 @@ def eval_command(data: Path | None, model: Path, threshold: float, report: Path 
         (report / "report.json").write_text(json.dumps(result, ensure_ascii=False, indent=1),
                                             encoding="utf-8")
         _plot(result["confusion"], report / "confusion.png")
-    return 0
-
-
-def _multi_seed(seeds: str, data: Path | None, threshold: float, report: Path | None) -> int:
-    """Train one model per seed and report mean ± std on each seed's own test split."""
-    import tempfile
-
-    from models.corpus.generate import build_splits
-    from models.train import TrainConfig, export, train_model
-
-    figures: dict[str, list[float]] = {"macro_f1": [], "accuracy": [], "coverage": [],
-                                       "accuracy_when_routed": [], "ece": []}
-    for seed in [int(s) for s in seeds.split(",") if s.strip()]:
-        split = build_splits(seed=seed)
-        result = train_model(split, TrainConfig(seed=seed), progress=False)
-        with tempfile.TemporaryDirectory() as tmp:
-            export(result, Path(tmp))
-            rows = _read(data) if data else [e.to_json() for e in split.test]
-            scores = evaluate(Path(tmp), rows, threshold)["model"]
-        figures["macro_f1"].append(scores["macro_f1"])
-        figures["accuracy"].append(scores["accuracy"])
-        figures["coverage"].append(scores["coverage_at_threshold"])
-        figures["accuracy_when_routed"].append(scores["accuracy_when_routed"])
-        figures["ece"].append(scores["ece"])
-        print(f"seed {seed}: macro-F1 {scores['macro_f1']:.4f}", file=sys.stderr)
-    lines = ["| figure | mean | std |", "|---|---|---|"]
-    for name, values in figures.items():
-        std = statistics.stdev(values) if len(values) > 1 else 0.0
-        lines.append(f"| {name} | {statistics.mean(values):.4f} | {std:.4f} |")
-    print("\n".join(lines))
-    if report is not None:
-        report.mkdir(parents=True, exist_ok=True)
-        (report / "seeds.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from models.compounds import compounds
 from models.corpus.generate import Example, Split, build_splits
+from models.evaluate import evaluate, read_rows
 from router.normalize import MENTION_TOKEN, NORMALIZATION_NAME, URL_TOKEN, normalize
 from router.types import Intent
 
@@ -99,7 +101,7 @@ def make_model(torch: Any, config: TrainConfig, vocab: int) -> Any:
     """The network of an architecture."""
     nn = torch.nn
 
-    class BagModel(nn.Module):  # type: ignore[misc]
+    class BagModel(nn.Module):  # type: ignore[misc,name-defined]
         """fastText-like: hashed character n-grams (1..5) averaged, then a small MLP."""
 
         def __init__(self) -> None:
@@ -130,7 +132,7 @@ def make_model(torch: Any, config: TrainConfig, vocab: int) -> Any:
             features = self.drop(self.norm(total / count.clamp(min=1.0)))
             return self.out(self.drop(torch.relu(self.hidden(features))))
 
-    class CnnModel(nn.Module):  # type: ignore[misc]
+    class CnnModel(nn.Module):  # type: ignore[misc,name-defined]
         """Character convolutions (widths 3, 5, 7) max-pooled over the message."""
 
         def __init__(self) -> None:
@@ -188,38 +190,6 @@ def fit_temperature(logits: np.ndarray, gold: np.ndarray) -> float:
     best = min(grid, key=nll)
     fine = np.linspace(best * 0.9, best * 1.1, 21)
     return float(min(fine, key=nll))
-
-
-@dataclass(frozen=True, slots=True)
-class Compound:
-    """A message that asks for two things, in order ("add bread and show me the list")."""
-
-    text: str
-    intent: Intent
-    lang: str
-    template: str
-    intents: tuple[Intent, ...]
-
-
-JOINERS = {"he": [" ו", ", וגם ", " ואז ", "\n"], "en": [" and ", ", also ", " then ", "\n"],
-           "ar": [" و", "، وكمان ", " وبعدين ", "\n"]}
-
-
-def compounds(examples: list[Example], rng: random.Random, count: int) -> list[Compound]:
-    """Two messages of one language and two different intents, joined as people do."""
-    by_lang: dict[str, list[Example]] = {}
-    for example in examples:
-        by_lang.setdefault(example.lang, []).append(example)
-    out: list[Compound] = []
-    while len(out) < count:
-        lang = rng.choice(sorted(by_lang))
-        first, second = rng.sample(by_lang[lang], 2)
-        if first.intent is second.intent or Intent.OTHER in (first.intent, second.intent):
-            continue
-        text = first.text.rstrip(" .!?") + rng.choice(JOINERS[lang]) + second.text
-        out.append(Compound(text, first.intent, lang, "compound",
-                            (first.intent, second.intent)))
-    return out
 
 
 def _multi_hot(examples: list[Any]) -> np.ndarray:
@@ -416,7 +386,6 @@ def _promote(winner: dict[str, Any], out: Path, split: Split, started: float) ->
     import shutil
     import tempfile
 
-    from models.evaluate import evaluate
 
     rows = [e.to_json() for e in split.test]
     with tempfile.TemporaryDirectory() as tmp:
@@ -437,4 +406,36 @@ def _promote(winner: dict[str, Any], out: Path, split: Split, started: float) ->
             shutil.copy2(candidate / name, out / name)
     print(f"promoted the new model to {out} in {time.perf_counter() - started:.0f} s",
           file=sys.stderr)
+    return 0
+
+
+def seeds_command(seeds: str, data: Path | None, threshold: float, report: Path | None) -> int:
+    """Train one model per seed and report mean ± std on each seed's own test split."""
+    import statistics
+    import tempfile
+
+
+    figures: dict[str, list[float]] = {"macro_f1": [], "accuracy": [], "coverage": [],
+                                       "accuracy_when_routed": [], "ece": []}
+    for seed in [int(s) for s in seeds.split(",") if s.strip()]:
+        split = build_splits(seed=seed)
+        result = train_model(split, TrainConfig(seed=seed), progress=False)
+        with tempfile.TemporaryDirectory() as tmp:
+            export(result, Path(tmp))
+            rows = read_rows(data) if data else [e.to_json() for e in split.test]
+            scores = evaluate(Path(tmp), rows, threshold)["model"]
+        figures["macro_f1"].append(scores["macro_f1"])
+        figures["accuracy"].append(scores["accuracy"])
+        figures["coverage"].append(scores["coverage_at_threshold"])
+        figures["accuracy_when_routed"].append(scores["accuracy_when_routed"])
+        figures["ece"].append(scores["ece"])
+        print(f"seed {seed}: macro-F1 {scores['macro_f1']:.4f}", file=sys.stderr)
+    lines = ["| figure | mean | std |", "|---|---|---|"]
+    for name, values in figures.items():
+        std = statistics.stdev(values) if len(values) > 1 else 0.0
+        lines.append(f"| {name} | {statistics.mean(values):.4f} | {std:.4f} |")
+    print("\n".join(lines))
+    if report is not None:
+        report.mkdir(parents=True, exist_ok=True)
+        (report / "seeds.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from models.compounds import compounds
 from models.corpus.generate import Example, Split, build_splits
 from models.train import macro_f1
 from router.types import Intent
@@ -91,34 +92,6 @@ def _targets(examples: list[Example], multi_label: bool) -> Any:
     return out
 
 
-def _compound(split_examples: list[Example], rng: random.Random, count: int) -> list[Any]:
-    """Two-intent messages glued from single ones ("add bread and show me the list")."""
-    joiners = {"he": [" ו", ", וגם ", " ואז "], "en": [" and ", ", also ", " then "],
-               "ar": [" و", "، وكمان ", " وبعدين "]}
-    out = []
-    by_lang: dict[str, list[Example]] = {}
-    for example in split_examples:
-        by_lang.setdefault(example.lang, []).append(example)
-    for _ in range(count):
-        lang = rng.choice(list(by_lang))
-        first, second = rng.sample(by_lang[lang], 2)
-        if first.intent is second.intent:
-            continue
-        text = first.text + rng.choice(joiners[lang]) + second.text
-        compound = _Compound(text, first.intent, lang, "compound", (first.intent, second.intent))
-        out.append(compound)
-    return out
-
-
-@dataclass(frozen=True)
-class _Compound:
-    text: str
-    intent: Intent
-    lang: str
-    template: str
-    intents: tuple[Intent, ...]
-
-
 def finetune(base: Path, out: Path, lora: LoraSpec | None = None, multi_label: bool = False,
              curriculum: bool = False, seed: int = 42, epochs: int = 3, batch_size: int = 32,
              lr: float = 5e-5, limit: int | None = None, threshold: float = 0.3,
@@ -144,8 +117,8 @@ def finetune(base: Path, out: Path, lora: LoraSpec | None = None, multi_label: b
         train = rng.sample(train, min(limit, len(train)))
         validation = rng.sample(validation, min(max(limit // 4, 50), len(validation)))
     if multi_label:
-        train += _compound(train, rng, len(train) // 4)
-        validation += _compound(validation, rng, len(validation) // 4)
+        train += compounds(train, rng, len(train) // 4)
+        validation += compounds(validation, rng, len(validation) // 4)
         if curriculum:
             train.sort(key=lambda e: len(getattr(e, "intents", (e.intent,))))
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
@@ -159,8 +132,9 @@ def finetune(base: Path, out: Path, lora: LoraSpec | None = None, multi_label: b
             target_modules=list(lora.targets), task_type="SEQ_CLS"))
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr)
     steps = max(1, epochs * math.ceil(len(train) / batch_size))
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
-    best = (-1.0, None)
+    scheduler = get_linear_schedule_with_warmup(  # type: ignore[no-untyped-call]
+        optimizer, int(0.1 * steps), steps)
+    best: tuple[float, dict[str, Any] | None] = (-1.0, None)
     stale = 0
     for epoch in range(epochs):
         model.train()
@@ -332,7 +306,8 @@ def save_corpus_tokenizer(path: Path, vocab_size: int, sample: int = 6000) -> in
     tokenizer.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
-    PreTrainedTokenizerFast(tokenizer_object=tokenizer, unk_token="[UNK]", pad_token="[PAD]",
+    PreTrainedTokenizerFast(tokenizer_object=tokenizer,  # type: ignore[no-untyped-call]
+                            unk_token="[UNK]", pad_token="[PAD]",
                             cls_token="[CLS]", sep_token="[SEP]",
                             mask_token="[MASK]").save_pretrained(path)
     return int(tokenizer.get_vocab_size())
@@ -356,7 +331,7 @@ def import_model(source: Path, out: Path, base: Path | None = None,
         from peft import PeftConfig, PeftModel
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        adapter = PeftConfig.from_pretrained(source)
+        adapter = PeftConfig.from_pretrained(str(source))
         base_dir = base or Path(adapter.base_model_name_or_path)
         model = AutoModelForSequenceClassification.from_pretrained(
             base_dir, local_files_only=True, **_label_config(False, 0.3))
