@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+
+from router.languages import default_language, languages, script_class
 
 __all__ = [
     "NORMALIZATION_NAME",
@@ -40,9 +43,6 @@ _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w{3,}")
 _REPEATS = re.compile(r"(\D)\1{2,}")
 _SPACES = re.compile(r"\s+")
-_HEBREW = re.compile("[\u05d0-\u05ea]")
-_ARABIC = re.compile("[\u0620-\u064a]")
-_LATIN = re.compile("[A-Za-z]")
 
 URL_TOKEN = "<url>"
 MENTION_TOKEN = "<mention>"
@@ -84,26 +84,37 @@ def normalize(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-def detect_language(text: str, hint: str | None = None) -> str:
-    """`he`, `ar` or `en` by the script the message is written in.
+@cache
+def _scripts() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    """Each registered language's letters, the fallback (Latin) language's last."""
+    ordered = sorted(languages(), key=lambda lang: lang.fallback)
+    return tuple((lang.code, re.compile(script_class(lang))) for lang in ordered)
 
-    Hebrew wins over Latin words inside it (families mix them freely); a message with no
-    letters at all (an emoji, a number) falls back to the hint, then to Hebrew.
+
+def _from_hint(hint: str | None) -> str:
+    short = (hint or "").lower()[:2]
+    for lang in languages():
+        if short and short in lang.hints:
+            return lang.code
+    return default_language().code
+
+
+def detect_language(text: str, hint: str | None = None) -> str:
+    """The registered language whose script the message is written in (router/languages.py).
+
+    The script with the most letters wins, ties going to the earlier language; it wins over
+    Latin words inside it (families mix them freely) unless they are over three times as
+    many, then the message is the fallback language's (English). A message with no letters at
+    all (an emoji, a number) falls back to the hint, then to the default language (Hebrew).
     """
     text = _URL.sub(" ", text)
-    hebrew = len(_HEBREW.findall(text))
-    arabic = len(_ARABIC.findall(text))
-    latin = len(_LATIN.findall(text))
-    if hebrew == arabic == latin == 0:
-        if hint:
-            short = hint.lower()[:2]
-            if short in ("he", "iw"):
-                return "he"
-            if short in ("ar", "en"):
-                return short
-        return "he"
-    if hebrew >= arabic and hebrew * 3 >= latin:
-        return "he"
-    if arabic > hebrew and arabic * 3 >= latin:
-        return "ar"
-    return "en"
+    *scripts, (fallback, latin_letters) = _scripts()
+    latin = len(latin_letters.findall(text))
+    best, most = fallback, 0
+    for code, letters in scripts:
+        count = len(letters.findall(text))
+        if count > most:
+            best, most = code, count
+    if most == 0 and latin == 0:
+        return _from_hint(hint)
+    return best if most and most * 3 >= latin else fallback
