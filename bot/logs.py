@@ -150,9 +150,9 @@ def configure_logging(level: str | int, secrets: Iterable[str] = (),
     """
     root = logging.getLogger()
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.set_name("shopbot")
-        root.addHandler(handler)
+        stream = logging.StreamHandler(sys.stderr)
+        stream.set_name("shopbot")
+        root.addHandler(stream)
     for handler in root.handlers:
         if handler.get_name() == "shopbot":
             handler.setFormatter(JsonFormatter() if json_lines else logging.Formatter(FORMAT))
