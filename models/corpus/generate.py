@@ -21,8 +21,13 @@ from router.types import Intent
 __all__ = ["LANGUAGES", "Example", "Split", "Template", "build_splits", "load_templates"]
 
 ROOT = Path(__file__).resolve().parent
-LANGUAGES = ("he", "en", "ar")
-_SLOT = re.compile(r"\{(items|item|qty_item|qty|dish|group_name|person|url)\}")
+LANGUAGES = ("he", "en", "ar", "ru")
+# The first three languages share one random stream, as they always have; a language added
+# later draws from its own, so adding it leaves the others' corpus exactly as it was.
+_SHARED_STREAM = ("he", "en", "ar")
+_SLOT = re.compile(
+    r"\{(items|item|item_nom|item_gen|qty_item|qty|dish|dish_acc|dish_gen|group_name|person"
+    r"|url)\}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,15 +130,31 @@ LATIN_IN_HEBREW = ["pls", "ok", "אוקיי", "plz", "thx", "btw", "asap"]
 
 
 class Filler:
-    """Fills one template's slots from the lexicons."""
+    """Fills one template's slots from the lexicons.
+
+    A language whose nouns change with their role (Russian: "молоко" → "нет молока",
+    "колбаса" → "купи колбасу") lists its items in its slots file instead, each as
+    `nominative|accusative|genitive` (an empty form is the nominative; a word without `|`,
+    such as a Hebrew word inside a Russian message, never changes), with its own amounts,
+    number words and "and": `{item}` is then the form after a verb, `{item_nom}` the subject,
+    `{item_gen}` the form after "no" or an amount. Elsewhere the three slots are one.
+    """
 
     def __init__(self, lang: str, lex: Lexicon, slots: dict[str, list[str]]) -> None:
         self.lang = lang
         self.items = [entry.name for entry in lex.names(lang)]
         self.units = {entry.name: entry.unit for entry in lex.names(lang)}
         self.slots = slots
+        self.forms: list[tuple[str, str, str]] = []
+        for raw in slots.get("items", []):
+            nom, acc, gen = ([*raw.split("|"), "", ""][:3] if "|" in raw else [raw, raw, raw])
+            self.forms.append((nom, acc or nom, gen or nom))
+        if self.forms:
+            self.items = [acc for _, acc, _ in self.forms]
 
     def quantity(self, rng: random.Random) -> str:
+        if self.forms:
+            return self._inflected_quantity(rng)
         roll = rng.random()
         if roll < 0.55:
             value = rng.choice([1, 2, 2, 3, 3, 4, 5, 6, 10, 12])
@@ -144,7 +165,33 @@ class Filler:
             return rng.choice(rng.choice(list(NUMBER_WORDS[self.lang].values())))
         return rng.choice(["1.5", "2.5", "0.5", "1/2", "½"])
 
+    def _inflected_quantity(self, rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.6:
+            return str(rng.choice([1, 2, 2, 3, 3, 4, 5, 6, 10, 12]))
+        if roll < 0.9:
+            return rng.choice(self.slots["numbers"])
+        return rng.choice(["1.5", "2.5", "0.5", "1/2", "½"])
+
+    def _form(self, rng: random.Random, case: int) -> str:
+        return rng.choice(self.forms)[case]
+
+    def _inflected_qty_item(self, rng: random.Random) -> str:
+        roll = rng.random()
+        if roll < 0.3:
+            return rng.choice(self.slots["qty_items"])
+        if roll < 0.75:
+            return f"{rng.choice(self.slots['amounts'])} {self._form(rng, 2)}"
+        if roll < 0.87:
+            count = rng.choice(["5", "6", "10", "12", *self.slots["many"]])
+            return f"{count} {self._form(rng, 2)}"
+        qty = str(rng.choice([1, 2, 3, 4, 6]))
+        return f"{self._form(rng, 1)} {qty}" if rng.random() < 0.7 \
+            else f"{self._form(rng, 1)} x{qty}"
+
     def item(self, rng: random.Random) -> str:
+        if self.forms:
+            return self._form(rng, 1)
         name = rng.choice(self.items)
         # Arabic speakers name the item on the list with the article as often as without
         # ("شيل الحليب"); the templates write it bare, so half the time add it here.
@@ -153,6 +200,8 @@ class Filler:
         return name
 
     def qty_item(self, rng: random.Random) -> str:
+        if self.forms:
+            return self._inflected_qty_item(rng)
         name = self.item(rng)
         if self.lang == "ar" and rng.random() < 0.12:
             if rng.random() < 0.6:
@@ -190,6 +239,9 @@ class Filler:
         if self.lang == "ar":
             joined = "، ".join(head) if rng.random() < 0.6 else " ".join(head)
             return f"{joined} و{last}" if rng.random() < 0.7 else f"{joined} و {last}"
+        if self.forms:
+            joined = ", ".join(head) if rng.random() < 0.7 else " ".join(head)
+            return f"{joined} {rng.choice(self.slots['and'])} {last}"
         joined = ", ".join(head)
         return f"{joined} and {last}" if rng.random() < 0.8 else f"{joined} & {last}"
 
@@ -200,12 +252,21 @@ class Filler:
                 return self.items_list(rng)
             if name == "item":
                 return self.item(rng)
+            if name in ("item_nom", "item_gen"):
+                return self._form(rng, 0 if name == "item_nom" else 2) if self.forms \
+                    else self.item(rng)
             if name == "qty_item":
                 return self.qty_item(rng)
             if name == "qty":
                 return self.quantity(rng)
-            key = {"dish": "dishes", "group_name": "group_names", "person": "people",
-                   "url": "urls"}[name]
+            if name.startswith("dish"):
+                # A dish may come in its three forms too ("шарлотка|шарлотку|шарлотки").
+                dish = rng.choice(self.slots["dishes"])
+                if "|" not in dish:
+                    return dish
+                nom, acc, gen = [*dish.split("|"), "", ""][:3]
+                return {"dish": nom, "dish_acc": acc or nom}.get(name, gen or nom)
+            key = {"group_name": "group_names", "person": "people", "url": "urls"}[name]
             return rng.choice(self.slots[key])
         return _SLOT.sub(slot, template)
 
@@ -259,6 +320,9 @@ def augment(text: str, lang: str, rng: random.Random) -> str:
         if rng.random() < 0.05:
             i = rng.randrange(max(1, len(text)))
             text = text[:i] + "ـ" + text[i:]
+    if lang == "ru" and "ё" in text.lower() and rng.random() < 0.5:
+        # Most people type е for ё; the model must know both.
+        text = text.replace("ё", "е").replace("Ё", "Е")
     if rng.random() < 0.04:
         text = "@shopbot_family_bot " + text
     if rng.random() < 0.1:
@@ -306,7 +370,12 @@ def build_splits(seed: int = 42, per_template: int = 10, root: Path = ROOT,
     lex = lexicon()
     out: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
     sides: dict[str, set[str]] = {"train": set(), "validation": set(), "test": set()}
+    later: dict[str, list[Example]] = {"train": [], "validation": [], "test": []}
     for lang in LANGUAGES:
+        if lang not in _SHARED_STREAM and not (root / "templates" / f"{lang}.txt").exists():
+            continue
+        stream = rng if lang in _SHARED_STREAM else random.Random(f"{seed}:{lang}")
+        target = out if lang in _SHARED_STREAM else later
         filler = Filler(lang, lex, load_slots(lang, root))
         templates = load_templates(lang, root)
         for intent in Intent:
@@ -316,11 +385,21 @@ def build_splits(seed: int = 42, per_template: int = 10, root: Path = ROOT,
                 sides[side].add(normalize(template.text))
                 count = per_template if side == "train" else max(3, per_template // 3)
                 # Slot-free templates have few distinct expansions; noise makes the rest.
-                out[side].extend(_expand(template, filler, rng, count, noisy=True))
+                target[side].extend(_expand(template, filler, stream, count, noisy=True))
     leaked = (sides["train"] & sides["test"]) | (sides["train"] & sides["validation"]) | (
         sides["validation"] & sides["test"])
     if leaked:
         raise ValueError(f"templates on two sides of the split: {sorted(leaked)[:5]}")
-    for side in out.values():
-        rng.shuffle(side)
+    for examples in out.values():
+        rng.shuffle(examples)
+    for name, shuffled in out.items():
+        # The later languages' examples go in at places drawn from a stream of their own, so
+        # the first three keep their order among themselves.
+        mix = random.Random(f"{seed}:mix:{name}")
+        added = later[name]
+        mix.shuffle(added)
+        places = [False] * len(shuffled) + [True] * len(added)
+        mix.shuffle(places)
+        own, new = iter(shuffled), iter(added)
+        out[name] = [next(new) if place else next(own) for place in places]
     return Split(out["train"], out["validation"], out["test"])
