@@ -17,7 +17,7 @@ from router.classifier import Classifier
 from router.dialogue import Choice, is_undo, read_answer
 from router.router import Router
 from router.types import ChatKind, Incoming, Source
-from tests.conftest import DANA, FAMILY_CHAT, YOSSI, open_items
+from tests.support.direct import DANA, FAMILY_CHAT, YOSSI, open_items
 
 DATA = Path(__file__).with_name("data")
 # Every model decision counts as unsure, so "did you mean" is asked whatever the model says.

@@ -18,7 +18,7 @@ from router.entities import extract
 from router.llm import LlmClient
 from router.router import Router
 from router.types import ChatKind, Incoming, Intent
-from tests.conftest import DANA
+from tests.support.direct import DANA
 from tests.support.fake_openai import FakeOpenAI, Plan
 
 

@@ -16,7 +16,7 @@ from router.classifier import Classifier
 from router.llm import LlmClient
 from router.router import Router
 from router.types import ChatKind, Incoming, Intent, Item, Source
-from tests.conftest import DANA, FAMILY_CHAT, YOSSI, open_items
+from tests.support.direct import DANA, FAMILY_CHAT, YOSSI, open_items
 from tests.support.fake_openai import FakeOpenAI
 
 UNSURE = "hmm the thing for tomorrow with grandma?"

@@ -9,7 +9,7 @@ from handlers import HANDLERS
 from handlers.i18n import render
 from handlers.invites import JOIN_LIMIT, join_group
 from router.types import ChatKind, Entities, Intent
-from tests.conftest import DANA, SAMIR, YOSSI, handle, message, open_items, routed
+from tests.support.direct import DANA, SAMIR, YOSSI, handle, message, open_items, routed
 
 
 async def join(uow: UnitOfWorkFactory, code: str, user_id: int) -> str | None:

@@ -7,7 +7,7 @@ from handlers.common import resolve
 from handlers.i18n import render
 from handlers.items import tick_item, undo_action
 from router.types import Intent
-from tests.conftest import YOSSI, handle, message, open_items, routed
+from tests.support.direct import YOSSI, handle, message, open_items, routed
 
 
 async def test_adding_hebrew_items_puts_each_on_the_list(uow: UnitOfWorkFactory) -> None:

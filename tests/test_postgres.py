@@ -13,7 +13,7 @@ import pytest
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.store import UnitOfWorkFactory
 from router.types import Intent
-from tests.conftest import YOSSI, handle, open_items, routed
+from tests.support.direct import YOSSI, handle, open_items, routed
 from tests.support.postgres import fresh_database
 
 

@@ -9,7 +9,7 @@ from handlers.i18n import render
 from handlers.recipes import catalog, find_dish
 from router.recipes import RecipeReader, ingredient_item
 from router.types import Intent
-from tests.conftest import handle, open_items, routed
+from tests.support.direct import handle, open_items, routed
 from tests.support.recipe_server import RecipeServer, json_ld_page, microdata_page
 
 SHAKSHUKA = ["6 eggs", "1 kg tomatoes", "2 red peppers, sliced", "3 garlic cloves",

@@ -11,7 +11,7 @@ from handlers.i18n import render
 from handlers.items import tick_item, undo_action
 from handlers.reply import Reply
 from router.types import Intent
-from tests.conftest import DANA, SAMIR, YOSSI, handle, message, open_items, routed
+from tests.support.direct import DANA, SAMIR, YOSSI, handle, message, open_items, routed
 
 
 async def undo(uow: UnitOfWorkFactory, user_id: int, lang: str = "en",
