@@ -11,6 +11,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cache
 from typing import Any, Protocol
 
@@ -27,6 +28,7 @@ from router.clauses import (
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
+from router.layout import retype
 from router.lexicon import lexicon
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
@@ -114,7 +116,21 @@ class Router:
         return tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order)
 
     def decide(self, incoming: Incoming) -> Routed:
-        """Rules and the model only: what the bot would do without asking anyone."""
+        """Rules and the model only: what the bot would do without asking anyone. Hebrew
+        typed on the English layout is decided as the Hebrew meant (router/layout.py); the
+        typed text is kept in `extra["typed"]`."""
+        meant = retype(incoming.text, self._sure)
+        if meant is None:
+            return self._decide(incoming)
+        routed = self._decide(replace(incoming, text=meant))
+        return replace(routed, extra={**routed.extra, "typed": incoming.text})
+
+    def _sure(self, text: str) -> bool:
+        top = self.top(text, 2)
+        return (top[0].label is not Intent.OTHER and top[0].score >= self.threshold
+                and top[0].score - top[1].score >= self.margin)
+
+    def _decide(self, incoming: Incoming) -> Routed:
         text = incoming.text
         lang = detect_language(text, incoming.language_hint)
         if _BUG_COMMAND.match(text):
@@ -328,6 +344,7 @@ class Router:
         routed = self.decide(incoming)
         if routed.routed or self.llm is None or not use_llm:
             return routed
+        incoming = routed.incoming  # the Hebrew meant, when typed on the wrong layout
         proposal = await self.llm.propose(incoming.text, routed.lang, routed.top)
         if not proposal:
             log.info("llm gave no usable answer; %s", routed.reason)
@@ -336,4 +353,5 @@ class Router:
         entities = tuple(entities_from_json(intent, raw, incoming.text)
                          for intent, raw in proposal)
         return Routed(incoming, intents, entities, routed.confidence, True, Source.LLM,
-                      routed.lang, routed.top, reason=f"llm after {routed.reason}")
+                      routed.lang, routed.top, reason=f"llm after {routed.reason}",
+                      extra=routed.extra)
