@@ -274,7 +274,7 @@ class Dispatcher:
             await uow.log.add_fallback(
                 incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
                 [i.value for i in routed.intents], "llm")
-        return await self._handle(routed, uow), routed
+        return _retyped(await self._handle(routed, uow), routed), routed
 
     async def _with_routed(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         return await self._handle(routed, uow), routed
@@ -441,6 +441,16 @@ class Dispatcher:
             await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user")
         reply = await HANDLERS[intent](routed, uow)
         return replace(reply, edit=True), routed
+
+
+def _retyped(reply: Reply, routed: Routed) -> Reply:
+    """A message typed on the wrong keyboard layout: the reply first shows what was read."""
+    typed = routed.extra.get("typed")
+    if not typed or reply.key is None:
+        return reply
+    note = Reply("layout_fixed", reply.lang, {"typed": typed, "meant": routed.incoming.text})
+    return replace(reply, params={**reply.params,
+                                  "_before": [note, *reply.params.get("_before", [])]})
 
 
 def _row_id(text: str) -> int | None:
