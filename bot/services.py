@@ -29,7 +29,9 @@ class Services:
     dispatcher: Dispatcher
 
     async def close(self) -> None:
-        """Release the database connections."""
+        """Release the database connections and the LLM client's keep-alive connections."""
+        if isinstance(self.router.llm, LlmClient):
+            await self.router.llm.aclose()
         await self.engine.dispose()
 
 
