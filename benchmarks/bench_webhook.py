@@ -74,7 +74,7 @@ class TimedCloud(CloudBotApi):
 def clean_items(count: int) -> list[str]:
     """English lexicon items that `/add 3 <item>` reads as one item of amount 3."""
     names: list[str] = []
-    lines = (ROOT / "router" / "data" / "items_en.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "router/data/lang/en/items.tsv").read_text(encoding="utf-8").splitlines()
     for line in lines[1:]:
         name = line.split("\t")[0].strip()
         if not name or name in names or any(c.isdigit() for c in name) or " and " in name:

@@ -58,7 +58,7 @@ def pick_items(count: int) -> list[str]:
     """English lexicon items that `/add 3 <item>` reads as exactly one item, amount 3."""
     names: list[str] = []
     seen: set[str] = set()
-    lines = (ROOT / "router" / "data" / "items_en.tsv").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "router/data/lang/en/items.tsv").read_text(encoding="utf-8").splitlines()
     for line in lines[1:]:
         name = line.split("\t")[0].strip()
         # "half and half" is two items in a list of several; a name stays whole only alone.
