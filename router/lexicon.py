@@ -1,25 +1,27 @@
-"""The bundled grocery lexicon: items, their spellings in three languages, and one identity each.
+"""The bundled grocery lexicon: items, their spellings in every language, and one identity each.
 
-Stdlib only and data-driven (router/data/items_*.tsv), so the handlers can group a list by
-category and the model's corpus can draw its items from the very same words. Every row names a
-`concept`, the item's identity across Hebrew, English and Arabic ("לחם", "bread" and "خبز" are
-one concept), so a list matches what people mean, not how each of them spells it. Notes that
-ride on an item line (brands, sizes, "low fat") are listed in router/data/item_notes.tsv.
+Stdlib only and data-driven (router/data/lang/<code>/items.tsv), so the handlers can group a
+list by category and the model's corpus can draw its items from the very same words. Every row
+names a `concept`, the item's identity across languages (the Hebrew, English and Arabic words
+for bread are one concept), so a list matches what people mean, not how each of them spells it.
+Notes that ride on an item line (brands, sizes, "low fat") are in each language's
+item_notes.tsv; what a language glues to the front of a word, and its rough plurals, are in its
+words.json (router/data/lang/README.md).
 """
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
+from router.languages import LANG_DIR, codes, read_json
 from router.normalize import normalize
 
 __all__ = ["CATEGORIES", "Identity", "Lexicon", "LexiconEntry", "lexicon", "loose_key"]
 
-DATA_DIR = Path(__file__).with_name("data")
-LANGUAGES = ("he", "en", "ar")
+DATA_DIR = LANG_DIR
 CATEGORIES = (
     "produce", "dairy", "bakery", "meat_fish", "pantry", "frozen", "drinks", "snacks",
     "spices", "household", "personal_care", "baby", "pets", "other",
@@ -27,11 +29,39 @@ CATEGORIES = (
 # A concept outside the lexicon is its words, loosely normalized, behind this mark.
 UNKNOWN = "~"
 
-# What a language glues to the front of a word: Hebrew ו/ה/ב/ל/מ/ש/כ (up to two of them:
-# "והחלב", "שבלחם"), the Arabic article and its companions ("والخبز", "بالحليب", "للبيض").
-_HEBREW_PREFIXES = "והבלמשכ"
-_ARABIC_PREFIXES = ("وبال", "وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ف", "ل")
-_ENGLISH_LEADS = ("the ", "some ", "a ", "an ")
+
+
+@dataclass(frozen=True, slots=True)
+class _Affixes:
+    """What the registered languages glue to words (their words.json), all joined in order."""
+
+    # Leading words that are articles, with their space ("the ", "some ").
+    leads: tuple[str, ...]
+    # Prefixes dropped when what remains is a known spelling (the Arabic article and company).
+    prefixes: tuple[str, ...]
+    # Single letters glued to the front, up to `letter_count` of them (Hebrew and, the, to...).
+    letters: str
+    letter_count: int
+    # Articles dropped from words outside the lexicon when 3+ letters remain.
+    articles: tuple[str, ...]
+    # Endings of rough plurals (dropped from unknown words of 5+ letters) and final letters
+    # dropped from unknown words of 4+ letters.
+    plurals: tuple[str, ...]
+    endings: str
+
+
+@cache
+def _affixes() -> _Affixes:
+    words = [read_json(code, "words.json") for code in codes()]
+    return _Affixes(
+        leads=tuple(lead for w in words for lead in w["lead_words"]),
+        prefixes=tuple(p for w in words for p in w["prefixes"]),
+        letters="".join(w["letter_prefixes"] for w in words),
+        letter_count=max([int(w["max_letter_prefixes"]) for w in words] or [0]),
+        articles=tuple(a for w in words for a in w["loose_articles"]),
+        plurals=tuple(p for w in words for p in w["plural_suffixes"]),
+        endings="".join(e for w in words for e in w["singular_endings"]),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,32 +85,36 @@ class Identity:
 
 def _strip_plural(word: str) -> str:
     """A rough singular for words the lexicon does not know, so that "kombuchas" and
-    "kombucha", "פסיפלורות" and "פסיפלורה" meet; known words never come here."""
+    "kombucha" (and a Hebrew plural and its singular) meet; known words never come here."""
     if word.isascii():
         if len(word) > 4 and word.endswith("ies"):
             return word[:-3] + "y"
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             return word[:-1]
         return word
-    if len(word) >= 5 and word[-2:] in ("ים", "ות", "ات"):
-        return word[:-2]
-    if len(word) >= 4 and word[-1] in "הه":
+    affixes = _affixes()
+    if len(word) >= 5:
+        for suffix in affixes.plurals:
+            if word.endswith(suffix):
+                return word[:-len(suffix)]
+    if len(word) >= 4 and word[-1] in affixes.endings:
         return word[:-1]
     return word
 
 
 def loose_key(name: str) -> str:
     """The loose form of words outside the lexicon: normalized, the Arabic and English article
-    dropped (they can only be articles), rough singulars. Hebrew ה is not dropped: in an
-    unknown word it may be the word's own first letter."""
+    dropped (they can only be articles), rough singulars. The Hebrew article is not dropped:
+    in an unknown word it may be the word's own first letter."""
     text = normalize(name)
-    for lead in _ENGLISH_LEADS:
+    affixes = _affixes()
+    for lead in affixes.leads:
         if text.startswith(lead) and len(text) > len(lead) + 1:
             text = text[len(lead):]
             break
     words = []
     for word in text.split():
-        for article in ("وال", "بال", "ال"):
+        for article in affixes.articles:
             if word.startswith(article) and len(word) - len(article) >= 3:
                 word = word[len(article):]
                 break
@@ -113,10 +147,12 @@ class Lexicon:
 
     @classmethod
     def load(cls, data_dir: Path = DATA_DIR) -> Lexicon:
-        """Read every `items_<lang>.tsv` and `item_notes.tsv` under data_dir."""
+        """Read every registered language's `items.tsv` and `item_notes.tsv` under data_dir
+        (one folder per language)."""
         entries: list[tuple[LexiconEntry, list[str]]] = []
-        for lang in LANGUAGES:
-            path = data_dir / f"items_{lang}.tsv"
+        notes: dict[str, str] = {}
+        for lang in codes():
+            path = data_dir / lang / "items.tsv"
             if not path.exists():
                 continue
             with path.open(encoding="utf-8", newline="") as handle:
@@ -133,14 +169,13 @@ class Lexicon:
                     entry = LexiconEntry(name=name, category=category, unit=unit, lang=lang,
                                          concept=concept)
                     entries.append((entry, [v for v in variants if v]))
-        notes: dict[str, str] = {}
-        path = data_dir / "item_notes.tsv"
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip() and not line.startswith("#"):
-                    kind, _, phrase = line.partition("\t")
-                    if normalize(phrase):
-                        notes[normalize(phrase)] = kind.strip()
+            path = data_dir / lang / "item_notes.tsv"
+            if path.exists():
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    if line.strip() and not line.startswith("#"):
+                        kind, _, phrase = line.partition("\t")
+                        if normalize(phrase):
+                            notes[normalize(phrase)] = kind.strip()
         return cls(entries, notes)
 
     def find(self, name: str) -> LexiconEntry | None:
@@ -166,22 +201,23 @@ class Lexicon:
         return [entry for entry in self.entries if entry.lang == lang]
 
     def lookup(self, name: str) -> LexiconEntry | None:
-        """The entry for a spelling, forgiving what a language glues to its front ("והחלב",
-        "بالحليب", "the milk") when what is left is a known spelling."""
+        """The entry for a spelling, forgiving what a language glues to its front ("the milk",
+        Hebrew "and the milk", Arabic "with the milk") when what is left is a known spelling."""
         key = normalize(name)
         found = self._by_key.get(key)
         if found or not key:
             return found
-        for lead in _ENGLISH_LEADS:
+        affixes = _affixes()
+        for lead in affixes.leads:
             if key.startswith(lead) and key[len(lead):] in self._by_key:
                 return self._by_key[key[len(lead):]]
-        for article in _ARABIC_PREFIXES:
+        for article in affixes.prefixes:
             rest = key[len(article):]
             if key.startswith(article) and len(rest) >= 2 and rest in self._by_key:
                 return self._by_key[rest]
         rest = key
-        for _ in range(2):
-            if len(rest) < 3 or rest[0] not in _HEBREW_PREFIXES:
+        for _ in range(affixes.letter_count):
+            if len(rest) < 3 or rest[0] not in affixes.letters:
                 break
             rest = rest[1:]
             if rest in self._by_key:

@@ -5,22 +5,25 @@ Revises: 0003
 Create Date: 2026-12-01 01:00:00
 
 Every item gets the concept it stands for (one identity across Hebrew, English and Arabic, from
-the lexicon in router/data/items_*.tsv, or `~` and its loose words), a note, and the unit and
+the lexicon, or `~` and its loose words), a note, and the unit and
 note as keys ('' for none) for the open line's unique index. Open lines that
 now share a concept, unit and note are merged into the oldest (amounts added up, the others
 marked removed), and a partial unique index keeps it that way. `item_questions` holds the
 "which one did you mean?" questions the bot asks about list lines.
 
-The lexicon is read here as data, with this revision's own copy of the normalization, so the
-migration means the same thing whenever it runs, whatever the code becomes.
+The lexicon is read here as data, frozen as it was for this revision
+(db/migrations/data/0004_item_identity.json, with the words its loose form drops), with this
+revision's own copy of the normalization, so the migration means the same thing whenever it
+runs, whatever the lexicon and the code become.
 """
 
 from __future__ import annotations
 
-import csv
+import json
 import re
 import unicodedata
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,14 +33,20 @@ down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-_LEXICON = Path(__file__).resolve().parents[3] / "router" / "data"
+_DATA = Path(__file__).resolve().parents[1] / "data" / "0004_item_identity.json"
 _MARKS = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff"
                     "\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7"
                     "\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و",
-                       "ئ": "ي", "׳": "'", "’": "'", "‘": "'", "`": "'", "״": '"', "“": '"',
-                       "”": '"'})
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Arabic alef forms, alef maqsura, ta marbuta, hamza seats; Hebrew geresh/gershayim and
+# typographic quotes.
+_FOLD = str.maketrans({"\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627",
+                       "\u0671": "\u0627", "\u0649": "\u064a", "\u0629": "\u0647",
+                       "\u0624": "\u0648", "\u0626": "\u064a", "\u05f3": "'", "\u2019": "'",
+                       "\u2018": "'", "`": "'", "\u05f4": '"', "\u201c": '"', "\u201d": '"'})
+# Arabic-Indic and Persian digits.
+_DIGITS = str.maketrans("\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+                        "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9",
+                        "01234567890123456789")
 
 
 def _normalize(text: str) -> str:
@@ -47,15 +56,20 @@ def _normalize(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _loose(name: str) -> str:
+def _data() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(_DATA.read_text(encoding="utf-8"))
+    return data
+
+
+def _loose(name: str, data: dict[str, Any]) -> str:
     text = _normalize(name)
-    for lead in ("the ", "some ", "a ", "an "):
+    for lead in data["leads"]:
         if text.startswith(lead) and len(text) > len(lead) + 1:
             text = text[len(lead):]
             break
     words = []
     for word in text.split():
-        for article in ("وال", "بال", "ال"):
+        for article in data["articles"]:
             if word.startswith(article) and len(word) - len(article) >= 3:
                 word = word[len(article):]
                 break
@@ -64,30 +78,12 @@ def _loose(name: str) -> str:
                 word = word[:-3] + "y"
             elif len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
                 word = word[:-1]
-        elif len(word) >= 5 and word[-2:] in ("ים", "ות", "ات"):
+        elif len(word) >= 5 and word[-2:] in data["plural_suffixes"]:
             word = word[:-2]
-        elif len(word) >= 4 and word[-1] in "הه":
+        elif len(word) >= 4 and word[-1] in data["singular_endings"]:
             word = word[:-1]
         words.append(word)
     return " ".join(words)
-
-
-def _concepts() -> dict[str, str]:
-    spellings: dict[str, str] = {}
-    for lang in ("he", "en", "ar"):
-        path = _LEXICON / f"items_{lang}.tsv"
-        if not path.exists():
-            continue
-        with path.open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle, delimiter="\t"):
-                name = (row.get("name") or "").strip()
-                if not name:
-                    continue
-                concept = (row.get("concept") or "").strip() or name
-                for spelling in [name, *(row.get("variants") or "").split(",")]:
-                    if _normalize(spelling):
-                        spellings.setdefault(_normalize(spelling), concept)
-    return spellings
 
 
 def upgrade() -> None:
@@ -106,14 +102,15 @@ def upgrade() -> None:
                      sa.column("concept", sa.String), sa.column("unit", sa.String),
                      sa.column("unit_key", sa.String), sa.column("quantity", sa.Float),
                      sa.column("status", sa.String))
-    spellings = _concepts()
+    data = _data()
+    spellings: dict[str, str] = data["spellings"]
     rows = connection.execute(sa.select(items.c.id, items.c.name, items.c.key,
                                         items.c.group_id, items.c.unit, items.c.quantity,
                                         items.c.status).order_by(items.c.id)).all()
     survivors: dict[tuple[int, str, str], tuple[int, float | None]] = {}
     for row in rows:
         concept = (spellings.get(_normalize(row.key)) or spellings.get(_normalize(row.name))
-                   or "~" + _loose(row.name))
+                   or "~" + _loose(row.name, data))
         connection.execute(sa.update(items).where(items.c.id == row.id)
                            .values(concept=concept, unit_key=row.unit or ""))
         if row.status != "open":

@@ -5,9 +5,9 @@ Revises: 0004
 Create Date: 2026-12-01 01:00:00
 
 `chats.question` holds the one question the bot last asked in a chat, so an answer in words
-("yes", "השני", "ضيفهم كلهم") can be taken as pressing the matching button: whom it asked,
-the message it was about, its language, when, and each option's button data, role and label.
-NULL when nothing is asked.
+("yes", "the second one", "add them all") can be taken as pressing the matching button: whom
+it asked, the message it was about, its language, when, and each option's button data, role
+and label. NULL when nothing is asked.
 """
 
 from __future__ import annotations
