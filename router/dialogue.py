@@ -1,38 +1,39 @@
 """Dialogue in words: answers to the question the bot asked, and "undo" said in words.
 
 When the bot has asked something with buttons ("mark 5 items bought?", "which milk?", a dish's
-ingredients, "did you mean…"), the member it asked may answer in words: "yes", "כן", "اه",
-"no", "the second one", "השני", "the soy one", "זה של הסויה", "add them all", "ضيفهم كلهم".
+ingredients, "did you mean…"), the member it asked may answer in words, in any registered
+language: "yes", "no", "the second one", "the soy one", "add them all".
 `read_answer` says which button such words press, or None when they are a new message.
-`is_undo` knows "cancel that", "תחזיר את מה שמחקת", "رجّع القائمة" as a whole message.
-The words live in `router/data/dialogue.json`; nothing here knows Telegram or the store.
+`is_undo` knows "cancel that", "bring back what you deleted" as a whole message.
+The words live in each language's `router/data/lang/<code>/dialogue.json`; nothing here knows
+Telegram or the store.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
+from typing import Any
 
+from router.languages import codes, read_json
 from router.normalize import normalize
 
 __all__ = ["Choice", "DialogueWords", "dialogue_words", "is_undo", "read_answer"]
 
-DATA = Path(__file__).with_name("data") / "dialogue.json"
+DATA = "dialogue.json"
 # Longer than this, a message is something new, not an answer to a question.
 MAX_ANSWER_WORDS = 6
-_PUNCT = re.compile(r"[^\w\s']+")  # Hebrew and Arabic letters are \w; "،" and "؟" are not
+# Every script's letters are \w; the Arabic comma and question mark are not.
+_PUNCT = re.compile(r"[^\w\s']+")
 _MENTION = re.compile(r"@\w+")
-# Prefixes people glue to a word: the article and "and"/"of"/"to" (ה, ו, ש, ל, ال, و, ل, ب).
-_PREFIXES = ("וה", "שה", "לה", "ה", "ו", "ש", "ל", "وال", "بال", "ال", "لل", "و", "ل", "ب")
+_MAQAF = "\u05be"  # the Hebrew hyphen
 
 
 @dataclass(frozen=True, slots=True)
 class DialogueWords:
-    """The word lists of `dialogue.json`, normalized, all languages together."""
+    """The word lists of every language's `dialogue.json`, normalized, all together."""
 
     yes: frozenset[str]
     no: frozenset[str]
@@ -45,42 +46,43 @@ class DialogueWords:
     undo_phrases: frozenset[str]
     undo_openers: tuple[str, ...]
     undo_split_verbs: tuple[tuple[str, str], ...]
-
-
-def _phrases(section: dict[str, list[str]]) -> frozenset[str]:
-    return frozenset(_clean(p) for values in section.values() for p in values)
+    # Prefixes people glue to a word: the article and "and"/"of"/"to", longer ones first
+    # within each language.
+    prefixes: tuple[str, ...]
 
 
 @cache
 def dialogue_words() -> DialogueWords:
-    """The bundled word lists (read once)."""
-    raw = json.loads(DATA.read_text(encoding="utf-8"))
-    undo = raw["undo"]
+    """The bundled word lists of every registered language (read once)."""
+    raws: list[dict[str, Any]] = [read_json(code, DATA) for code in codes()]
 
-    def longest_first(section: dict[str, list[str]]) -> tuple[str, ...]:
-        return tuple(sorted(_phrases(section), key=len, reverse=True))
+    def phrases(key: str, undo: bool = False) -> frozenset[str]:
+        return frozenset(_clean(p) for raw in raws for p in (raw["undo"] if undo else raw)[key])
+
+    def longest_first(key: str, undo: bool = False) -> tuple[str, ...]:
+        return tuple(sorted(phrases(key, undo), key=len, reverse=True))
 
     return DialogueWords(
-        yes=_phrases(raw["yes"]),
-        no=_phrases(raw["no"]),
-        all=_phrases(raw["all"]),
-        ordinals={_clean(word): int(n) for values in raw["ordinals"].values()
-                  for word, n in values.items()},
-        frame=_phrases(raw["frame"]),
-        fillers=longest_first(raw["fillers"]),
-        undo_verbs=_phrases(undo["verbs"]),
-        undo_objects=_phrases(undo["objects"]),
-        undo_phrases=_phrases(undo["phrases"]),
-        undo_openers=longest_first(undo["openers"]),
-        undo_split_verbs=tuple((_clean(a), _clean(b)) for values in undo["split_verbs"].values()
-                               for a, b in values),
+        yes=phrases("yes"),
+        no=phrases("no"),
+        all=phrases("all"),
+        ordinals={_clean(word): int(n) for raw in raws for word, n in raw["ordinals"].items()},
+        frame=phrases("frame"),
+        fillers=longest_first("fillers"),
+        undo_verbs=phrases("verbs", undo=True),
+        undo_objects=phrases("objects", undo=True),
+        undo_phrases=phrases("phrases", undo=True),
+        undo_openers=longest_first("openers", undo=True),
+        undo_split_verbs=tuple((_clean(a), _clean(b)) for raw in raws
+                               for a, b in raw["undo"]["split_verbs"]),
+        prefixes=tuple(p for raw in raws for p in raw["prefixes"]),
     )
 
 
 def _clean(text: str) -> str:
-    """Normalized, without mentions, punctuation or emoji, hyphens as spaces ("ה-2")."""
+    """Normalized, without mentions, punctuation or emoji, hyphens as spaces ("the-2")."""
     text = _MENTION.sub(" ", text)
-    text = normalize(text.replace("-", " ").replace("־", " "))
+    text = normalize(text.replace("-", " ").replace(_MAQAF, " "))
     return " ".join(_PUNCT.sub(" ", text).split())
 
 
@@ -102,9 +104,9 @@ def _strip_edges(text: str, words: tuple[str, ...]) -> str:
 def is_undo(text: str) -> bool:
     """Whether a whole message asks to take back the sender's last change.
 
-    "undo", "cancel that", "בטל את זה", "תחזיר את מה שמחקת", "رجّع القائمة", "الغي آخر شي":
-    an undo verb alone or with one object, or a known phrase, with "please" or "oops" around
-    it. Anything longer ("cancel the invite code", "تبطل الاشعارات") is left to the router.
+    "undo", "cancel that", "bring back what you deleted", "cancel the last thing": an undo
+    verb alone or with one object, or a known phrase, with "please" or "oops" around it.
+    Anything longer ("cancel the invite code", "stop the notifications") is left to the router.
     """
     words = dialogue_words()
     said = _strip_edges(_clean(text), words.fillers)
@@ -133,7 +135,7 @@ class Choice:
 
 
 def _bare(word: str) -> str:
-    for prefix in _PREFIXES:
+    for prefix in dialogue_words().prefixes:
         if word.startswith(prefix) and len(word) - len(prefix) >= 2:
             return word[len(prefix):]
     return word

@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from router.languages import codes, read_tsv
 from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
@@ -230,23 +231,22 @@ _DISH_MARKERS = re.compile(
 )
 _CLAUSES = re.compile(r"[,،;؛\n]|[?؟!.](?:\s|$)")
 _GLUED_PREFIX = re.compile(r"ל|لل?")
-DISH_WORDS = Path(__file__).with_name("data") / "dish_words.tsv"
+DISH_WORDS = "dish_words.tsv"  # in each language's folder, router/data/lang/<code>/
 _DISH_TAIL = re.compile(
     r"\s*(?:\?|؟|!|\.|,|בבקשה|please|pls|\btonight\b|\btomorrow\b|\bfor\s+\d+.*|הערב|מחר|בשבת"
     r"|لو\s+سمحت|اليوم|بكرا|بكره|الليله).*$",
     re.IGNORECASE,
 )
-ITEM_WORDS = Path(__file__).with_name("data") / "item_words.tsv"
+ITEM_WORDS = "item_words.tsv"  # in each language's folder
 
 
 @lru_cache(maxsize=1)
 def _item_words() -> dict[str, tuple[tuple[str, ...], ...]]:
-    """Words around items that are not items, by kind (router/data/item_words.tsv): each
+    """Words around items that are not items, by kind (each language's item_words.tsv): each
     phrase as its normalized words, longest first so "we're out of" goes before "out of"."""
     kinds: dict[str, list[tuple[str, ...]]] = {}
-    for line in ITEM_WORDS.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            _lang, kind, phrase = line.split("\t")
+    for lang in codes():
+        for kind, phrase in read_tsv(lang, ITEM_WORDS):
             words = tuple(normalize(phrase).split())
             if words:
                 kinds.setdefault(kind, []).append(words)
@@ -902,12 +902,12 @@ def _notification_state(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _dish_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """Verbs the dish follows and words never in a dish name (router/data/dish_words.tsv)."""
+    """Verbs the dish follows and words never in a dish name (each language's
+    dish_words.tsv)."""
     verbs: list[str] = []
     drops: list[str] = []
-    for line in DISH_WORDS.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            _lang, kind, phrase = line.split("\t")
+    for lang in codes():
+        for kind, phrase in read_tsv(lang, DISH_WORDS):
             (verbs if kind == "verb" else drops).append(re.escape(phrase.strip()))
     # Longest first, so "to buy" goes before "buy".
     verbs.sort(key=len, reverse=True)
