@@ -1,11 +1,13 @@
 """Where one request in a message may end and the next begin.
 
-People put several requests in one message ("קנינו הכל חוץ מהגבינה, ותוסיף גם שמנת", "show me
-the list and add bananas", "شيل الحليب وضيف بيض"). This module only finds the places such a
-message could be cut: sentence ends, new lines and commas; joining words ("then", "ואז",
-"وبعدين"); and "and" (free, or glued as ו/و) before a word that opens a request (a verb, a
-question word). The words live in `router/data/clauses.json`. Whether a cut is taken is the
-router's decision, made with the model on each side (`router.router`).
+People put several requests in one message ("we bought everything but the cheese, and add
+cream too", "show me the list and add bananas"). This module only finds the places such a
+message could be cut: sentence ends, new lines and commas; joining words ("then", "after
+that"); and "and" (free, or glued to the next word as Hebrew and Arabic write it) before a word
+that opens a request (a verb, a question word). It also reads what a clause opens with (an
+add verb, a remove verb, a word pointing back), which the router uses on each part. Every word
+lives in `router/data/clauses.json`. Whether a cut is taken is the router's decision, made with
+the model on each side (`router.router`).
 """
 
 from __future__ import annotations
@@ -16,16 +18,25 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from router.entities import extract
+from router.lexicon import lexicon
 from router.normalize import normalize
+from router.types import Intent
 
-__all__ = ["Clause", "ClauseWords", "clause_words", "clauses", "names_an_item", "opens_with_add",
-           "same_request", "unwrapped"]
+__all__ = ["Clause", "ClauseWords", "clause_rule", "clause_words", "clauses", "names_an_item",
+           "opens_with_add", "same_request", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
-_SENTENCE_END = re.compile(r"[.!?؟;…]+[\"')\]]*$")
-_COMMA_END = re.compile(r"[,،]+$")
-_EDGE_PUNCT = re.compile(r"^[\"'(\[«“]+|[\"')\]»”.,،!?؟;:…]+$")
+# Sentence ends, commas and quotes of every script (the Arabic comma, semicolon and question
+# mark are U+060C, U+061B, U+061F).
+_SENTENCE_END = re.compile("[.!?\u061f;\u061b\u2026]+[\"')\\]]*$")
+_COMMA_END = re.compile("[,\u060c]+$")
+_EDGE_PUNCT = re.compile("^[\"'(\\[\u00ab\u201c]+"
+                         "|[\"')\\]\u00bb\u201d.,\u060c!?\u061f;\u061b:\u2026]+$")
+_EDGE_SPACE = " \t\n,\u060c"
+
+Phrases = tuple[tuple[str, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +45,29 @@ class ClauseWords:
 
     glued: frozenset[str]
     free: frozenset[str]
-    joins: tuple[tuple[str, ...], ...]  # longest first
+    joins: Phrases  # longest first
     starters: frozenset[str]
     add_cues: frozenset[str]
-    same_request: frozenset[frozenset[str]]
+    same_request: frozenset[tuple[str, str]]
     not_items: frozenset[str]
-    back_references: tuple[tuple[str, ...], ...]
+    back_references: Phrases
     pronoun_suffixes: tuple[str, ...]
+    verb_suffixes: tuple[str, ...]
     fillers: frozenset[str]
-    add_verbs: tuple[tuple[str, ...], ...]
-    wrappers: tuple[tuple[str, ...], ...]
+    modals: Phrases
+    add_verbs: Phrases
+    remove_verbs: Phrases
+    invitees: frozenset[str]
+    wrappers: Phrases
     verb_prefixes: tuple[str, ...]
-    question_wrappers: tuple[tuple[str, ...], ...]
+    question_wrappers: Phrases
     question_words: frozenset[str]
     max_clauses: int
+
+
+def _phrases(values: list[str]) -> Phrases:
+    return tuple(sorted({tuple(normalize(v).split()) for v in values} - {()}, key=len,
+                        reverse=True))
 
 
 @cache
@@ -55,34 +75,39 @@ def clause_words() -> ClauseWords:
     """The bundled word lists (read once)."""
     raw = json.loads(DATA.read_text(encoding="utf-8"))
 
-    def words(section: str) -> frozenset[str]:
-        return frozenset(normalize(w) for values in raw[section].values() for w in values)
+    def every(section: str) -> list[str]:
+        return [w for key, values in raw[section].items() if not key.startswith("_")
+                for w in values]
 
-    joins = {tuple(normalize(phrase).split()) for values in raw["joins"].values()
-             for phrase in values}
+    def words(section: str) -> frozenset[str]:
+        return frozenset(normalize(w) for w in every(section))
+
+    def suffixes(section: str) -> tuple[str, ...]:
+        return tuple(sorted({normalize(s) for s in every(section)}, key=len, reverse=True))
+
+    pairs = set()
+    for first, second in raw["same_request"]["either_order"]:
+        pairs |= {(first, second), (second, first)}
+    pairs |= {(first, second) for first, second in raw["same_request"]["in_this_order"]}
     return ClauseWords(
         glued=frozenset(raw["conjunctions"]["glued"]),
         free=frozenset(normalize(w) for w in raw["conjunctions"]["free"]),
-        joins=tuple(sorted(joins, key=len, reverse=True)),
+        joins=_phrases(every("joins")),
         starters=words("starters"),
         add_cues=words("add_cues"),
-        same_request=frozenset(frozenset(pair) for pair in raw["same_request"]),
+        same_request=frozenset(pairs),
         not_items=words("not_items"),
-        back_references=tuple({tuple(normalize(phrase).split())
-                               for values in raw["back_references"].values()
-                               for phrase in values}),
-        pronoun_suffixes=tuple(sorted({normalize(s) for values in raw["pronoun_suffixes"].values()
-                                       for s in values}, key=len, reverse=True)),
+        back_references=_phrases(every("back_references")),
+        pronoun_suffixes=suffixes("pronoun_suffixes"),
+        verb_suffixes=suffixes("verb_suffixes"),
         fillers=words("fillers"),
-        add_verbs=tuple(sorted({tuple(normalize(v).split()) for values in raw["add_verbs"].values()
-                                for v in values}, key=len, reverse=True)),
-        wrappers=tuple(sorted({tuple(normalize(v).split()) for values in raw["wrappers"].values()
-                               for v in values}, key=len, reverse=True)),
-        verb_prefixes=tuple(normalize(p) for values in raw["verb_prefixes"].values()
-                            for p in values),
-        question_wrappers=tuple(sorted({tuple(normalize(v).split())
-                                        for values in raw["question_wrappers"].values()
-                                        for v in values}, key=len, reverse=True)),
+        modals=_phrases(every("modals")),
+        add_verbs=_phrases(every("add_verbs")),
+        remove_verbs=_phrases(every("remove_verbs")),
+        invitees=words("invitees"),
+        wrappers=_phrases(every("wrappers")),
+        verb_prefixes=tuple(normalize(p) for p in every("verb_prefixes")),
+        question_wrappers=_phrases(every("question_wrappers")),
         question_words=words("question_words"),
         max_clauses=int(raw["max_clauses"]),
     )
@@ -95,12 +120,12 @@ class Clause:
     Attributes:
         start, end: the clause's words in the original text (joining words left out).
         strong: the cut before it is a sentence end, a new line or a joining word ("then",
-            "וגם"), not just a comma or an "and".
-        cue: its first word says "add" ("תוסיף", "also", "بدنا"), so a bare list of items
+            "and also"), not just a comma or an "and".
+        cue: its first word says "add" ("add", "also", "we need"), so a bare list of items
             after another request is a request of its own.
         opens: its first word opens a request (a verb, a question word, an add cue); after
             a weak cut only such a clause starts a new request ("…, found a bag" does not).
-        refers_back: its object points at the clause before ("add it", "תמחק אותו", "شيله").
+        refers_back: its object points at the clause before ("add it", "cancel that").
     """
 
     start: int
@@ -115,14 +140,39 @@ def _word(token: str) -> str:
     return normalize(_EDGE_PUNCT.sub("", token))
 
 
+def _is_starter(word: str, words: ClauseWords) -> bool:
+    """A word that opens a request, also with an object pronoun glued to its end (Arabic
+    "turn off for me" is the verb and a suffix)."""
+    return word in words.starters or any(
+        word.endswith(suffix) and word[:-len(suffix)] in words.starters
+        for suffix in words.verb_suffixes if len(word) >= len(suffix) + 3)
+
+
 def _unglued(word: str, words: ClauseWords) -> str | None:
-    """The word without a glued "and" (ו, و) when what is left opens a request: a starter,
-    or a Hebrew verb form ("ותבדוק")."""
-    if len(word) > 2 and word[0] in words.glued and word not in words.starters and (
-            word[1:] in words.starters
+    """The word without a glued "and" when what is left opens a request: a starter, or a
+    Hebrew verb form (a future-tense prefix and four letters or more)."""
+    if len(word) > 2 and word[0] in words.glued and not _is_starter(word, words) and (
+            _is_starter(word[1:], words)
             or (len(word) > 4 and word[1:].startswith(words.verb_prefixes))):
         return word[1:]
     return None
+
+
+def _opening(said: list[str], words: ClauseWords) -> list[str]:
+    """A clause's words from where its request opens: past fillers ("please", "so"), a glued
+    "and", and words that only soften the verb after them ("can you", "I want to")."""
+    said = list(said)
+    while len(said) > 1 and said[0] in words.fillers:
+        said.pop(0)
+    if said and len(said[0]) > 2 and said[0][0] in words.glued and (
+            said[0][1:] in words.add_cues or _is_starter(said[0][1:], words)):
+        said[0] = said[0][1:]
+    for modal in words.modals:
+        rest = said[len(modal):]
+        if tuple(said[:len(modal)]) == modal and rest and (
+                _is_starter(rest[0], words) or rest[0] in words.add_cues):
+            return rest
+    return said
 
 
 def clauses(text: str) -> list[Clause]:
@@ -153,7 +203,7 @@ def clauses(text: str) -> list[Clause]:
         elif join is not None and index + len(join) < len(tokens):
             cut, skip = "strong", len(join)
         elif word in words.free and index + 1 < len(tokens) and (
-                normal[index + 1] in words.starters or _unglued(normal[index + 1], words)):
+                _is_starter(normal[index + 1], words) or _unglued(normal[index + 1], words)):
             cut, skip = base or "weak", 1
         elif _unglued(word, words) is not None:
             cut, glued = base or "weak", 1
@@ -166,7 +216,7 @@ def clauses(text: str) -> list[Clause]:
             index += skip
             start = tokens[index].start() + glued
             if skip and _unglued(normal[index], words) is not None:
-                start += 1  # ", and then ותוסיף": a glued "and" after the joining words
+                start += 1  # ", and then" followed by a verb with its own glued "and"
         raw = tokens[index].group(0)
         after = ("strong" if _SENTENCE_END.search(raw) and not _is_number(raw)
                  else "weak" if _COMMA_END.search(raw) else "")
@@ -180,8 +230,8 @@ def clauses(text: str) -> list[Clause]:
 def _trimmed(clause: Clause, text: str) -> Clause:
     """Without the spaces and commas at its edges (a question mark stays: it tells)."""
     piece = text[clause.start:clause.end]
-    left = len(piece) - len(piece.lstrip(" \t\n,،"))
-    right = len(piece.rstrip(" \t\n,،"))
+    left = len(piece) - len(piece.lstrip(_EDGE_SPACE))
+    right = len(piece.rstrip(_EDGE_SPACE))
     return Clause(clause.start + left, clause.start + max(right, left), clause.strong)
 
 
@@ -190,64 +240,89 @@ def _is_number(token: str) -> bool:
     return bool(re.fullmatch(r"\d+[.)]?", token))
 
 
+def _said(text: str) -> list[str]:
+    return [word for word in (_word(token) for token in text.split()) if word]
+
+
 def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
-    said = [_word(token) for token in text[clause.start:clause.end].split()]
-    said = [word for word in said if word]
-    while len(said) > 1 and said[0] in words.fillers:
-        said.pop(0)  # "please add …", "يلا ضيف …": the request opens after the filler
+    said = _opening(_said(text[clause.start:clause.end]), words)
     if not said:
         return clause
     first = said[0]
-    if len(first) > 2 and first[0] in words.glued and (
-            first[1:] in words.add_cues or first[1:] in words.starters):
-        first = first[1:]
     refers = any(tuple(said[1:1 + len(ref)]) == ref for ref in words.back_references)
     if len(said) == 1:
         refers = any(first.endswith(suffix) and first[:-len(suffix)] in words.starters
                      for suffix in words.pronoun_suffixes if len(first) > len(suffix) + 1)
+    # A verb alone with its object glued on ("cancel it") points back; it opens nothing.
+    opens = first in words.add_cues or first in words.starters or bool(
+        _unglued(first, words)) or (_is_starter(first, words) and not refers)
     return Clause(clause.start, clause.end, clause.strong, cue=first in words.add_cues,
-                  opens=first in words.add_cues or first in words.starters
-                  or bool(_unglued(first, words)), refers_back=refers)
+                  opens=opens, refers_back=refers)
 
 
 def same_request(first: str, second: str) -> bool:
-    """Neighbouring clauses with these two intents are one request said in two breaths."""
-    return frozenset((first, second)) in clause_words().same_request
+    """A request `second` right after `first` is the same request said in two breaths
+    ("the code leaked, cancel it"); "cancel the code and make a new one" is two."""
+    return (first, second) in clause_words().same_request
 
 
 def names_an_item(name: str) -> bool:
-    """False for a word that stands for an item without naming one ("that", "זה", "هاد")
-    and for a bare number ("not 1")."""
+    """False for a word that stands for an item without naming one ("that", "the list") and
+    for a bare number ("not 1")."""
     key = normalize(name).strip()
     return bool(key) and key not in clause_words().not_items and not re.fullmatch(
         r"[\d.,/]+", key)
 
 
+def _opens_with(text: str, verbs: Phrases) -> bool:
+    said = _opening(_said(text), clause_words())
+    return any(tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in verbs)
+
+
 def opens_with_add(text: str) -> bool:
-    """Whether a clause opens with a verb that says "put it on the list" ("add", "תוסיף",
-    "ضيف"), after any fillers and a glued "and"."""
+    """Whether a clause opens with a verb that says "put it on the list" ("add", "buy"),
+    after any fillers, a glued "and" and a softening "can you"."""
+    return _opens_with(text, clause_words().add_verbs)
+
+
+def clause_rule(text: str, likeliest: Intent) -> Intent | None:
+    """The intent a part of a message has by rule, whatever the model's confidence in it
+    alone; None when no rule applies. `likeliest` is the model's best label for the part.
+
+    A short part alone is where the model is least sure, and an add verb before a new word
+    reads to it like an invitation ("add labneh"). So: an add verb followed by named items is
+    an add, unless the model reads it as something other than an add or an invitation and no
+    item is a known grocery, or it names a person or an invitation ("add my wife"). A remove
+    verb followed only by known groceries is a removal when the model leans to a removal or
+    to one of the requests a remove verb is confused with (revoking, clearing).
+    """
     words = clause_words()
-    said = [_word(token) for token in text.split()]
-    said = [word for word in said if word]
-    while len(said) > 1 and said[0] in words.fillers:
-        said.pop(0)
-    if said and len(said[0]) > 2 and said[0][0] in words.glued and (said[0][1:],) in \
-            words.add_verbs:
-        said[0] = said[0][1:]
-    return any(tuple(said[:len(verb)]) == verb and len(said) > len(verb)
-               for verb in words.add_verbs)
+    said = set(_said(text))
+    if opens_with_add(text):
+        items = [i for i in extract(Intent.GROCERY_REQUEST, text).items
+                 if names_an_item(i.name)]
+        known = any(lexicon().lookup(item.name) is not None for item in items)
+        if items and (known or (likeliest in (Intent.GROCERY_REQUEST, Intent.CREATE_INVITE,
+                                              Intent.OTHER) and not said & words.invitees)):
+            return Intent.GROCERY_REQUEST
+    if _opens_with(text, words.remove_verbs) and likeliest in (
+            Intent.REMOVE_ITEM, Intent.REVOKE_INVITE, Intent.CLEAR_LIST):
+        removed = extract(Intent.REMOVE_ITEM, text).items
+        if removed and all(names_an_item(item.name) and lexicon().lookup(item.name) is not None
+                         for item in removed):
+            return Intent.REMOVE_ITEM
+    return None
 
 
 def unwrapped(text: str) -> str:
-    """A clause without words that only wrap a question ("tell me who's here" → "who's
-    here", "قلي مين هون" → "مين هون", "وريني مين فيه" → "مين فيه"); the clause itself when
-    nothing wraps it."""
+    """A clause without words that only wrap a question or soften a verb ("tell me who's
+    here" is "who's here", "can you show the list" is "show the list"); the clause itself
+    when nothing wraps it."""
     words = clause_words()
     tokens = text.split()
     said = [_word(token) for token in tokens]
-    start = 1 if said and len(said[0]) > 2 and said[0][0] in words.glued and (
-        said[0][1:],) in words.wrappers else 0
-    if start:
+    if said and len(said[0]) > 2 and said[0][0] in words.glued and (
+            (said[0][1:],) in words.wrappers or (said[0][1:],) in words.question_wrappers):
         said[0] = said[0][1:]
     for wrapper in words.wrappers:
         if tuple(said[:len(wrapper)]) == wrapper and len(said) > len(wrapper):
