@@ -20,16 +20,15 @@ import numpy as np
 from router.classifier import Classifier
 from router.clauses import (
     Clause,
+    clause_rule,
     clause_words,
     clauses,
     names_an_item,
-    opens_with_add,
     same_request,
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
 from router.layout import retype
-from router.lexicon import lexicon
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
 
@@ -207,19 +206,15 @@ class Router:
         """One clause on its own: its intent, its confidence, and whether the bot would act
         on it (the same threshold and margin as a whole message).
 
-        Two rules come first, as for a whole message: a bare list of known items is an add,
-        and so is an add verb followed by a known item ("add coke too", "ضيف كعك للجمعة") or
-        by items the model also thinks most likely added ("ضيف مناديل"): a short clause alone
-        is where the model is least sure of "add", and "add my wife" stays an invite.
+        Rules come first, as for a whole message: a bare list of known items is an add, and
+        `router.clauses.clause_rule` reads an add or remove verb before named items.
         """
         if is_bare_item_list(text):
             return Intent.GROCERY_REQUEST, 1.0, True
         order = row.argsort()[::-1]
-        if opens_with_add(text):
-            items = extract(Intent.GROCERY_REQUEST, text).items
-            likely = self.classifier.labels[int(order[0])] is Intent.GROCERY_REQUEST
-            if any(likely or lexicon().lookup(item.name) is not None for item in items):
-                return Intent.GROCERY_REQUEST, 1.0, True
+        ruled = clause_rule(text, self.classifier.labels[int(order[0])])
+        if ruled is not None:
+            return ruled, 1.0, True
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
         return self.classifier.labels[int(order[0])], best, confident
