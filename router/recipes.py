@@ -13,28 +13,30 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import re
 import socket
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from router.entities import parse_quantity_unit
-from router.lexicon import lexicon
 from router.normalize import clean_text
 from router.types import Item
 
-__all__ = ["RecipeReader", "RecipeResult", "ingredient_item", "is_public_address"]
+__all__ = ["RecipeReader", "RecipeResult", "ingredient_item", "ingredient_items",
+           "is_public_address"]
 
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/130.0 Safari/537.36")
-_TO_TASTE = re.compile(r"to taste|as needed|optional|for serving|לפי הטעם|לפי הצורך|לקישוט"
-                       r"|حسب الرغبة|حسب الذوق|للتزيين", re.IGNORECASE)
-_RANGE = re.compile(r"^(\d+(?:[.,]\d+)?)\s*[-–]\s*(\d+(?:[.,]\d+)?)$")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
+RECIPE_WORDS = "recipes.json"
+LANG_DIR = Path(__file__).with_name("data") / "lang"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,30 +85,222 @@ def is_public_address(address: str) -> bool:
     return _globally_routable(ip)
 
 
-def ingredient_item(line: str) -> Item | None:
-    """One ingredient line as a list item: "2-3 ripe tomatoes, diced" → 3 tomatoes."""
-    text = clean_text(line)
-    if not text or _TO_TASTE.search(text):
-        return None
-    text = re.sub(r"\([^)]*\)", " ", text)
-    text = re.split(r"[,;]| - ", text)[0]
-    words = text.split()
-    if words and _RANGE.match(words[0]):
-        words[0] = _RANGE.match(words[0]).group(2)  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True, slots=True)
+class _Words:
+    """Every language's recipe words (router/data/lang/<code>/recipes.json), joined."""
+
+    optional: re.Pattern[str]
+    asides: re.Pattern[str]
+    vague: re.Pattern[str]
+    juice_of: re.Pattern[str]
+    label: re.Pattern[str]
+    range_words: str
+    and_words: re.Pattern[str]
+    water: frozenset[str]
+    water_words: frozenset[str]
+    connectors: frozenset[str]
+    prep: frozenset[str]
+    not_items: frozenset[str]
+    sizes: re.Pattern[str]
+    units: dict[str, str]
+    longest_unit: int
+    trailing_units: dict[str, tuple[str, frozenset[str]]]
+
+
+def _alternatives(phrases: set[str]) -> str:
+    """Phrases as one regex alternative, longest first, each a whole run of words."""
+    ordered = sorted((p for p in phrases if p.strip()), key=lambda p: (-len(p), p))
+    return "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in ordered) or r"(?!x)x"
+
+
+@lru_cache(maxsize=1)
+def _words() -> _Words:
+    found: dict[str, set[str]] = {}
+    units: dict[str, str] = {}
+    trailing: dict[str, tuple[str, set[str]]] = {}
+    for path in sorted(LANG_DIR.glob(f"*/{RECIPE_WORDS}")):
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        for key, value in data.items():
+            if isinstance(value, list) and not key.startswith("_"):
+                found.setdefault(key, set()).update(str(v).lower() for v in value)
+        for canonical, spellings in data.get("units", {}).items():
+            for spelling in (canonical, *spellings):
+                units[" ".join(spelling.lower().split())] = canonical
+        for unit, after in data.get("trailing_units", {}).items():
+            for spelling in (unit, *data.get("units", {}).get(unit, [])):
+                trailing.setdefault(spelling.lower(), (unit, set()))[1].update(
+                    a.lower() for a in after)
+
+    def words(key: str) -> set[str]:
+        return found.get(key, set())
+
+    edge = r"(?<!\w)(?:{})(?!\w)"
+    return _Words(
+        optional=re.compile(edge.format(_alternatives(words("optional"))), re.IGNORECASE),
+        asides=re.compile(r"(?<!\w)(?:{})(?!\w).*$".format(_alternatives(words("asides"))),
+                          re.IGNORECASE),
+        vague=re.compile(r"^(?:{})(?!\w)\s*".format(_alternatives(words("vague"))),
+                         re.IGNORECASE),
+        juice_of=re.compile(r"^(?:{})\s*(\S+)\s+(.+)$".format(
+            _alternatives(words("juice_of"))), re.IGNORECASE),
+        # "For the sauce:", "Optional:", "to serve:" — a heading glued before the item.
+        label=re.compile(r"^[^\d:]{1,40}:\s*(?=\S)"),
+        range_words=_alternatives(words("range")),
+        and_words=re.compile(r"\s*(?:,|;|(?<!\w)(?:{})(?!\w))\s*".format(
+            _alternatives(words("and") - {"&"}) + r"|&"), re.IGNORECASE),
+        water=frozenset(words("water")),
+        water_words=frozenset(words("water_words")),
+        connectors=frozenset(words("connectors")),
+        prep=frozenset(words("prep")),
+        not_items=frozenset(words("not_items")),
+        # "1 (14-ounce) can", "a 2-inch piece", "1 1/2-inch-thick chops": a size, not an amount.
+        sizes=re.compile(r"(?<=\s)\d[\d./\s]*-\s*(?:{})\b(?:-\w+)*".format(
+            _alternatives(words("sizes"))), re.IGNORECASE),
+        units=units,
+        longest_unit=max((len(u.split()) for u in units), default=1),
+        trailing_units={k: (unit, frozenset(after)) for k, (unit, after) in trailing.items()},
+    )
+
+
+# Fractions before NFKC, which would turn "1½" into "11⁄2".
+_VULGAR = {"½": "1/2", "¼": "1/4", "¾": "3/4", "⅓": "1/3", "⅔": "2/3", "⅛": "1/8", "⅜": "3/8",
+           "⅝": "5/8", "⅞": "7/8", "⅕": "1/5"}
+_NUM = r"(?:\d+(?:[.,]\d+)?(?:\s+\d+/\d+)?|\d+/\d+)"
+_GLUED_UNIT = re.compile(r"(?<![\w/])(\d+(?:[.,]\d+)?(?:/\d+)?)(?=[^\W\d_])")
+# "100g/3½oz butter", "1/4 cup/25 grams": the second measure of a pair is dropped.
+_SECOND_MEASURE = re.compile(r"(?<=[^\W\d_])\.?\s*/\s*\d[\d\s./]*\s*(?:fl\.?\s*)?[^\W\d_]+\.?"
+                             r"(?:\s+\d[\d./]*\s*(?:oz|ounces?)\b\.?)?")
+_ABBREVIATION = re.compile(r"(?<=[^\W\d_])\.(?=\s|$)")
+
+
+def _clean_line(line: str) -> str:
+    for fraction, plain in _VULGAR.items():
+        line = re.sub(rf"(\d)\s*{fraction}", rf"\1 {plain}", line).replace(fraction, plain)
+    text = clean_text(line.replace("⁄", "/"))
+    # Checkbox glyphs and footnote marks recipe plugins print before or after a line.
+    text = re.sub(r"[▢☐□✓✔•*†‡]+", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" -–")
+
+
+def _unparenthesized(text: str) -> str:
+    """The text outside any parentheses, nested or left unclosed ("ravioli )")."""
+    previous = None
+    while previous != text:
+        previous = text
+        text = re.sub(r"[(\[][^()\[\]]*[)\]]", " ", text)
+    return re.sub(r"\s+", " ", re.sub(r"[()\[\]]", " ", text)).strip()
+
+
+def _amount(words: list[str], vocabulary: _Words) -> tuple[float | None, str | None, list[str]]:
+    """The leading amount and unit of a line's words, and the words left (the name)."""
     quantity, unit, rest = parse_quantity_unit(words)
-    while rest and rest[0].lower() in ("of", "של", "من"):
+    if quantity is None and unit is None:
+        rest = list(words)
+    # The recipe's own measures, also where a longer one starts with a shop unit the
+    # entities know ("ملعقة صغيرة" is a teaspoon, not a spoon).
+    start = len(words) - len(rest) - (1 if unit is not None else 0)
+    for size in range(min(vocabulary.longest_unit, len(words) - start - 1), 0, -1):
+        spelled = " ".join(words[start:start + size]).lower()
+        if spelled in vocabulary.units and (unit is None or size > 1):
+            unit, rest = vocabulary.units[spelled], words[start + size:]
+            break
+    while rest and rest[0].lower() in vocabulary.connectors:
         rest = rest[1:]
-    if not rest:
+    rest = _without_prep(rest, vocabulary)
+    trailing = vocabulary.trailing_units.get(rest[-1].lower()) if len(rest) > 1 else None
+    if unit is None and quantity is not None and trailing and rest[-2].lower() in trailing[1]:
+        unit, rest = trailing[0], rest[:-1]  # "4 garlic cloves": 4 cloves of garlic
+    return quantity, unit, rest
+
+
+def _without_prep(words: list[str], vocabulary: _Words) -> list[str]:
+    """The name before its preparation: "onion finely chopped" is an onion, while
+    "finely chopped onion" stays as written."""
+    for index, word in enumerate(words):
+        if word.lower() in vocabulary.prep and any(
+                w.lower() not in vocabulary.prep for w in words[:index]):
+            return words[:index]
+    return words
+
+
+def _is_water(name: str, vocabulary: _Words) -> bool:
+    words = [w for w in re.split(r"[\s-]+", name.lower()) if w]
+    core = [w for w in words if w not in vocabulary.water_words]
+    return bool(core) and " ".join(core) in vocabulary.water
+
+
+def _named(name: str, vocabulary: _Words) -> Item | None:
+    name = vocabulary.vague.sub("", name.strip(" .:-–")).strip(" .:-–")
+    words = name.split()
+    while words and words[0].lower() in vocabulary.connectors:
+        words = words[1:]
+    name = " ".join(_without_prep(words, vocabulary))
+    if not name or not re.search(r"[^\W\d_]", name) or _is_water(name, vocabulary):
         return None
-    name = " ".join(rest)[:100]
-    # Kitchen measures are not how a shop sells things: keep the item, drop the spoonful.
-    if unit in _KITCHEN_UNITS:
-        quantity, unit = None, None
-    return Item(name=lexicon().canonical(name), quantity=quantity, unit=unit)
+    # The recipe's own words: "spaghetti" stays spaghetti on the button (the list still
+    # matches it to other spellings by concept).
+    return Item(name=name[:100])
 
 
-_KITCHEN_UNITS = frozenset({"cup", "tbsp", "tsp", "כוס", "כף", "כפית", "كوب", "ملعقة"})
+def ingredient_items(line: str) -> list[Item]:
+    """An ingredient line as the list items a shopper buys.
 
+    "2-3 ripe tomatoes, diced" is 3 ripe tomatoes; "1 (14-ounce) can coconut milk" is 1 can;
+    kitchen measures stay as the recipe's amount ("2 cups flour"); "salt and pepper to taste"
+    is salt and pepper without an amount; "optional: 50 g walnuts" keeps its item and amount;
+    water from the tap is not something to buy.
+    """
+    vocabulary = _words()
+    text = _clean_line(line)
+    if not text:
+        return []
+    # Said anywhere, in a heading or in parentheses: "(optional)", "to serve: …".
+    optional = vocabulary.optional.search(text) is not None
+    text = vocabulary.label.sub("", text)
+    text = _unparenthesized(text)
+    text = re.sub(r"^(\d+)\s+and\s+(\d+/\d+)", r"\1 \2", text)  # "1 and 1/2 cups"
+    text = vocabulary.sizes.sub(" ", text)
+    text = _SECOND_MEASURE.sub("", text)
+    text = _ABBREVIATION.sub("", text)
+    # A range counts as its upper end: "2-3", "1 1/2 - 2", "2 to 2 1/2".
+    text = re.sub(rf"^({_NUM})\s*(?:-|–|(?<!\w)(?:{vocabulary.range_words})(?!\w))\s*({_NUM})"
+                  r"(?=\s|[^\W\d_]|$)", r"\2", text, flags=re.IGNORECASE)
+    text = _GLUED_UNIT.sub(r"\1 ", text)
+    juice = vocabulary.juice_of.match(text)
+    if juice and parse_quantity_unit([juice.group(1)])[0] is not None:
+        text = f"{juice.group(1)} {juice.group(2)}"  # "juice of 1 lemon" buys the lemon
+    text = vocabulary.optional.sub(",", text)
+    text = vocabulary.asides.sub("", text)
+    parts = [p.strip() for p in re.split(r"[,;]|\s[-–]\s", text)]
+    head = next((p for p in parts if p), "")
+    quantity, unit, rest = _amount(head.split(), vocabulary)
+    first = _named(" ".join(rest), vocabulary)
+    if first is None:
+        return []
+    if quantity is not None or unit is not None:
+        amount = round(quantity, 2) if quantity is not None else None
+        return [Item(name=first.name, quantity=amount, unit=unit)]
+    # No amount ("salt and pepper to taste", "to serve: tofu, almonds, scallions"): each
+    # thing named is its own item; a part that starts as a preparation is not one.
+    names = [p for p in vocabulary.and_words.split(", ".join(parts)) if p.strip()]
+    items: list[Item] = []
+    for index, part in enumerate(names):
+        words = part.split()
+        if index and (words[0].lower() in vocabulary.not_items or len(words) > 4
+                      or all(w.lower() in vocabulary.prep for w in words)):
+            continue
+        item = _named(part, vocabulary)
+        if item is not None and item not in items:
+            items.append(item)
+    return items if optional or len(items) > 1 else [first]
+
+
+def ingredient_item(line: str) -> Item | None:
+    """The first list item of an ingredient line (see `ingredient_items`), or None."""
+    items = ingredient_items(line)
+    return items[0] if items else None
 
 class _Inflater:
     """gzip or deflate, decompressed with a limit on what each step may produce."""
@@ -290,7 +484,7 @@ class RecipeReader:
             title = str(scraper.title() or "")
         except Exception:  # any page without a readable recipe, whatever the parser raises
             return RecipeResult(error="recipe_not_found")
-        items = [item for item in (ingredient_item(line) for line in lines) if item]
+        items = [item for line in lines for item in ingredient_items(line)]
         if not items:
             return RecipeResult(error="recipe_not_found")
         return RecipeResult(title=clean_text(title)[:100], items=tuple(items[:40]),

@@ -7,7 +7,7 @@ import pytest
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
 from handlers.recipes import catalog, find_dish
-from router.recipes import RecipeReader, ingredient_item
+from router.recipes import RecipeReader, ingredient_item, ingredient_items
 from router.types import Intent
 from tests.support.direct import handle, open_items, routed
 from tests.support.recipe_server import RecipeServer, json_ld_page, microdata_page
@@ -32,15 +32,16 @@ async def test_json_ld_recipe_becomes_items(pages: RecipeServer) -> None:
     pages.html("/shakshuka", json_ld_page("Shakshuka", SHAKSHUKA))
     result = await reader().read(pages.url("/shakshuka"))
     assert result.error is None and result.title == "Shakshuka"
-    assert [(i.name, i.quantity) for i in result.items] == [
-        ("eggs", 6), ("tomatoes", 1), ("red peppers", 2), ("garlic", 3),
-        ("paprika", None)]
+    assert [(i.name, i.quantity, i.unit) for i in result.items] == [
+        ("eggs", 6, None), ("tomatoes", 1, "kg"), ("red peppers", 2, None),
+        ("garlic", 3, "clove"), ("paprika", 1, "tsp"), ("salt", None, None)]
 
 
 async def test_microdata_recipe_is_read_too(pages: RecipeServer) -> None:
     pages.html("/cake", microdata_page("Chocolate cake", ["200 g flour", "3 eggs", "1 cup sugar"]))
     result = await reader().read(pages.url("/cake"))
-    assert [i.name for i in result.items] == ["flour", "eggs", "sugar"]
+    assert [(i.name, i.quantity, i.unit) for i in result.items] == [
+        ("flour", 200, "g"), ("eggs", 3, None), ("sugar", 1, "cup")]
 
 
 async def test_hebrew_page_in_windows_1255_is_decoded(pages: RecipeServer) -> None:
@@ -49,8 +50,8 @@ async def test_hebrew_page_in_windows_1255_is_decoded(pages: RecipeServer) -> No
     pages.pages["/he"] = (200, {"Content-Type": "text/html"}, page.encode("windows-1255"), 0.0)
     result = await reader().read(pages.url("/he"))
     assert result.title == "שקשוקה של אמא"
-    assert [(i.name, i.quantity) for i in result.items] == [
-        ("ביצים", 6), ("עגבניות", 1), ("שמן זית", None)]
+    assert [(i.name, i.quantity, i.unit) for i in result.items] == [
+        ("ביצים", 6, None), ("עגבניות", 1, "קילו"), ("שמן זית", 2, "כף")]
 
 
 async def test_page_without_a_recipe_says_so(pages: RecipeServer) -> None:
@@ -108,8 +109,44 @@ def test_ingredient_lines_in_three_languages() -> None:
     for line, expected in cases.items():
         item = ingredient_item(line)
         assert item is not None and (item.name, item.quantity, item.unit) == expected
-    assert ingredient_item("salt and pepper to taste") is None
-    assert ingredient_item("מלח לפי הטעם") is None
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    # To taste, optional, for serving: the item stays, without an amount unless one is printed.
+    ("salt and pepper to taste", [("salt", None, None), ("pepper", None, None)]),
+    ("kosher salt, to taste", [("kosher salt", None, None)]),
+    ("Flaky sea salt (optional)", [("Flaky sea salt", None, None)]),
+    ("1/2 teaspoon onion powder (optional)", [("onion powder", 0.5, "tsp")]),
+    ("optional: 50g chopped walnuts", [("chopped walnuts", 50, "g")]),
+    ("Chopped fresh parsley, for serving", [("Chopped fresh parsley", None, None)]),
+    ("to serve: tofu cubes, toasted almonds, scallions",
+     [("tofu cubes", None, None), ("toasted almonds", None, None), ("scallions", None, None)]),
+    ("מלח לפי הטעם", [("מלח", None, None)]),
+    ("פטרוזיליה קצוצה לקישוט", [("פטרוזיליה", None, None)]),
+    ("ملح حسب الرغبة", [("ملح", None, None)]),
+    ("بقدونس للتزيين", [("بقدونس", None, None)]),
+    # Kitchen measures are the recipe's amount.
+    ("1 1/2 cups whole milk", [("whole milk", 1.5, "cup")]),
+    ("3 Tbsp. rice vinegar", [("rice vinegar", 3, "tbsp")]),
+    ("2 כוסות קמח", [("קמח", 2, "כוס")]),
+    ("1 כפית כמון", [("כמון", 1, "כפית")]),
+    ("3 ملاعق زيت زيتون", [("زيت زيتون", 3, "ملعقة")]),
+    ("2 كوب طحين", [("طحين", 2, "كوب")]),
+    # Parentheses, nested or left open, and second measures do not break a line.
+    ("25 ounces ravioli )", [("ravioli", 25, "oz")]),
+    ("1 bag frozen peas (thawed (12 ounces))", [("frozen peas", 1, "bag")]),
+    ("1 (14-ounce) can coconut milk", [("coconut milk", 1, "can")]),
+    ("100g/3½oz butter, softened", [("butter", 100, "g")]),
+    ("2 to 2 1/2 pounds chicken wings", [("chicken wings", 2.5, "lb")]),
+    ("Juice of 1 lemon", [("lemon", 1, None)]),
+    # Tap water is not bought; sparkling water is.
+    ("1 cup water", []), ("2 cups warm water", []), ("1 כוס מים חמים", []),
+    ("2 كوب ماء دافئ", []), ("1 bottle sparkling water", [("sparkling water", 1, "bottle")]),
+])
+def test_every_ingredient_to_buy_is_offered(line: str,
+                                            expected: list[tuple[str, float | None,
+                                                                 str | None]]) -> None:
+    assert [(i.name, i.quantity, i.unit) for i in ingredient_items(line)] == expected
 
 
 async def test_a_recipe_link_offers_buttons_and_add_all_merges(
