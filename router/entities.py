@@ -6,15 +6,13 @@ Rule-based and lexicon-assisted, shared by the handlers (through `Routed`) and b
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-from router.languages import codes, read_tsv
+from router.languages import codes, languages, read_json, read_tsv, script_class
 from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
@@ -36,207 +34,138 @@ _GLUED = re.compile(r"^(\d+(?:[.,]\d+)?)([^\d\s.,/].*)$")
 _TIMES = re.compile(r"^(?:x|×)(\d+)$|^(\d+)(?:x|×)$", re.IGNORECASE)
 _FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75, "⅓": 1 / 3, "⅔": 2 / 3}
 
-NUMBER_WORDS: dict[str, float] = {
-    # Hebrew
-    "אחד": 1, "אחת": 1, "שניים": 2, "שתיים": 2, "שני": 2, "שתי": 2, "שנים": 2, "שתים": 2,
-    "שלוש": 3, "שלושה": 3, "שלושת": 3, "ארבע": 4, "ארבעה": 4, "חמש": 5, "חמישה": 5,
-    "שש": 6, "שישה": 6, "שבע": 7, "שבעה": 7, "שמונה": 8, "תשע": 9, "תשעה": 9, "עשר": 10,
-    "עשרה": 10, "זוג": 2, "חצי": 0.5, "רבע": 0.25, "תריסר": 12,
-    # English
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "dozen": 12, "half": 0.5,
-    "couple": 2, "pair": 2, "quarter": 0.25,
-    # Arabic (compared after normalization: ة→ه, أ→ا)
-    "واحد": 1, "وحده": 1, "اثنين": 2, "اتنين": 2, "تنين": 2, "ثنين": 2, "زوج": 2, "جوز": 2,
-    "ثلاث": 3, "ثلاثه": 3, "تلاته": 3, "تلات": 3, "اربع": 4, "اربعه": 4, "خمس": 5,
-    "خمسه": 5, "ست": 6, "سته": 6, "سبع": 7, "سبعه": 7, "ثمان": 8, "ثمانيه": 8, "تمانيه": 8,
-    "تسع": 9, "تسعه": 9, "عشر": 10, "عشره": 10, "نص": 0.5, "نصف": 0.5, "ربع": 0.25,
-    "دزينه": 12,
-}
+# Every registered language's words (router/data/lang/<code>/amounts.json and words.json; the
+# README there says what each key means), joined in the languages' order: the code below
+# knows no language, only kinds of words.
+_AMOUNT_DATA: list[dict[str, Any]] = [read_json(code, "amounts.json") for code in codes()]
+_WORD_DATA: list[dict[str, Any]] = [read_json(code, "words.json") for code in codes()]
+# An alternation that never matches, for a kind of words no language has yet.
+_NEVER = r"(?!)"
 
+
+def _listed(key: str, data: list[dict[str, Any]] = _WORD_DATA) -> list[Any]:
+    return [value for language in data for value in language.get(key) or ()]
+
+
+def _normalized(key: str, data: list[dict[str, Any]] = _WORD_DATA) -> frozenset[str]:
+    return frozenset(normalize(word) for word in _listed(key, data))
+
+
+def _patterns(key: str) -> str:
+    """The languages' regex fragments of one kind as one alternation."""
+    return "|".join(fragment for language in _WORD_DATA
+                    for fragment in language["patterns"].get(key) or ()) or _NEVER
+
+
+def _escaped(words: list[str]) -> str:
+    return "|".join(map(re.escape, words)) or _NEVER
+
+
+NUMBER_WORDS: dict[str, float] = {normalize(word): float(value) for language in _AMOUNT_DATA
+                                  for word, value in language["numbers"].items()}
 # Canonical unit per language, keyed by every spelling (normalized).
-_UNIT_SPELLINGS: dict[str, list[str]] = {
-    "קילו": ["קילו", 'ק"ג', "קג", "קילוגרם", "קילוגרמים", "קילואים", "קילוגרם"],
-    "גרם": ["גרם", "ג'", "גר'", "גר", "גרמים"],
-    "ליטר": ["ליטר", "ליטרים", "ל'"],
-    'מ"ל': ['מ"ל', "מל"],
-    # Construct forms too ("2 בקבוקי קולה", "חבילת פסטה").
-    "בקבוק": ["בקבוק", "בקבוקים", "בקבוקי"],
-    "חבילה": ["חבילה", "חבילות", "חבילת"],
-    "קרטון": ["קרטון", "קרטונים", "קרטוני"],
-    "שקית": ["שקית", "שקיות"],
-    "קופסה": ["קופסה", "קופסא", "קופסאות", "קופסות", "קופסת", "קופסאת"],
-    "מגש": ["מגש", "מגשים", "מגשי"],
-    "יחידות": ["יחידה", "יחידות"],
-    "פחית": ["פחית", "פחיות"],
-    "צנצנת": ["צנצנת", "צנצנות"],
-    "כיכר": ["כיכר", "כיכרות"],
-    "תבנית": ["תבנית", "תבניות"],
-    "שישייה": ["שישייה", "שישיה"],
-    "ארגז": ["ארגז", "ארגזים"],
-    "kg": ["kg", "kgs", "kilo", "kilos", "kilogram", "kilograms"],
-    "g": ["g", "gr", "gram", "grams"],
-    "lb": ["lb", "lbs", "pound", "pounds"],
-    "l": ["l", "liter", "liters", "litre", "litres"],
-    "ml": ["ml"],
-    "bottle": ["bottle", "bottles"],
-    "pack": ["pack", "packs", "packet", "packets", "package", "packages"],
-    "carton": ["carton", "cartons"],
-    "bag": ["bag", "bags"],
-    "can": ["can", "cans", "tin", "tins"],
-    "box": ["box", "boxes"],
-    "loaf": ["loaf", "loaves"],
-    "jar": ["jar", "jars"],
-    "bunch": ["bunch", "bunches"],
-    "tray": ["tray", "trays"],
-    "كيلو": ["كيلو", "كغ", "كيلوغرام", "كيلوجرام", "كيلوات", "كيلوهات"],
-    "غرام": ["غرام", "جرام", "غم", "غرامات"],
-    "لتر": ["لتر", "ليتر", "لترات"],
-    "قنينة": ["قنينة", "قناني", "زجاجة", "زجاجات", "قزازة"],
-    "كرتونة": ["كرتونة", "كرتون", "كراتين"],
-    "كيس": ["كيس", "أكياس"],
-    "علبة": ["علبة", "علب"],
-    "ربطة": ["ربطة", "ربطات"],
-    "باكيت": ["باكيت", "باكيتات"],
-    "حبة": ["حبة", "حبات"],
-    "صحن": ["صحن", "طبق"],
-    # Kitchen measures, for recipe ingredient lines.
-    "cup": ["cup", "cups"],
-    "tbsp": ["tbsp", "tablespoon", "tablespoons", "tbs"],
-    "tsp": ["tsp", "teaspoon", "teaspoons"],
-    "כוס": ["כוס", "כוסות"],
-    "כף": ["כף", "כפות"],
-    "כפית": ["כפית", "כפיות"],
-    "كوب": ["كوب", "اكواب", "كاسة", "كاسات"],
-    "ملعقة": ["ملعقة", "ملاعق", "معلقة"],
+UNITS: dict[str, str] = {normalize(spelling): canonical for language in _AMOUNT_DATA
+                         for canonical, spellings in language["units"].items()
+                         for spelling in [canonical, *spellings]}
+# Units that carry their own "2" (Arabic duals), and words that are an amount and a unit.
+DUAL_UNITS: dict[str, str] = {normalize(word): unit for language in _AMOUNT_DATA
+                              for word, unit in language["dual_units"].items()}
+_PACKED: dict[str, tuple[float, str]] = {
+    **{word: (2.0, unit) for word, unit in DUAL_UNITS.items()},
+    **{normalize(word): (float(value), str(unit)) for language in _AMOUNT_DATA
+       for word, (value, unit) in (language.get("amount_units") or {}).items()},
 }
-UNITS: dict[str, str] = {
-    normalize(spelling): canonical
-    for canonical, spellings in _UNIT_SPELLINGS.items()
-    for spelling in spellings
-}
-# Arabic duals carry their own "2": كيلوين, لترين, كيسين.
-DUAL_UNITS: dict[str, str] = {
-    normalize("كيلوين"): "كيلو", normalize("لترين"): "لتر", normalize("كيسين"): "كيس",
-    normalize("علبتين"): "علبة", normalize("كرتونتين"): "كرتونة", normalize("ربطتين"): "ربطة",
-    normalize("حبتين"): "حبة", normalize("قنينتين"): "قنينة",
-}
-# Arabic number words, units, duals and the words around amounts, in all the dialects the
-# bot hears (Levantine, Gulf, Egyptian, Iraqi, MSA), are data: router/data/amounts_ar.json.
-AMOUNT_WORDS = Path(__file__).with_name("data") / "amounts_ar.json"
-_AMOUNTS: dict[str, Any] = json.loads(AMOUNT_WORDS.read_text(encoding="utf-8"))
-NUMBER_WORDS.update({normalize(w): float(v) for w, v in _AMOUNTS["numbers"].items()})
-UNITS.update({normalize(spelling): canonical
-              for canonical, spellings in _AMOUNTS["units"].items()
-              for spelling in [canonical, *spellings]})
-DUAL_UNITS.update({normalize(w): unit for w, unit in _AMOUNTS["dual_units"].items()})
-_HALF_AFTER = frozenset(normalize(w) for w in ("וחצי", "ونص", *_AMOUNTS["half_after"]))
-_SET_MARKERS = frozenset(normalize(w) for w in _AMOUNTS["set_markers"])
-_EXCEPT_TAIL = frozenset(normalize(w) for w in _AMOUNTS["except_tail"])
+_DUAL_SUFFIXES: list[tuple[str, str]] = [(normalize(suffix), ending) for suffix, ending
+                                         in _listed("dual_suffixes", _AMOUNT_DATA)]
+# "and a half" after an amount: its one-word forms, and every form as its words.
+_HALF_PHRASES = tuple(sorted({tuple(normalize(p).split()) for p in _listed("half_after",
+                                                                          _AMOUNT_DATA)},
+                             key=len, reverse=True))
+_HALF_AFTER = frozenset(p[0] for p in _HALF_PHRASES if len(p) == 1)
+_HALF_WORDS = _normalized("half_words", _AMOUNT_DATA)
+_NOT_TRAILING = _normalized("not_trailing", _AMOUNT_DATA)
+_UNIT_PREFIXES = tuple(_listed("unit_prefixes", _AMOUNT_DATA))
+_SET_MARKERS = _normalized("set_markers")
+_EXCEPT_TAIL = _normalized("except_tail")
+# "and" glued to the front of the next word (single letters), and standing alone.
+_CONJUNCTIONS = "".join(_listed("conjunctions"))
+_AND_WORDS = _normalized("and_words")
+_OF_WORDS = _normalized("of_words")
+_AMOUNT_ARTICLES = _normalized("amount_articles")
+_SKIP_WORDS = _normalized("skip_words")
+_STRIP_PREFIXES: list[tuple[str, str]] = [(prefix, rule) for prefix, rule
+                                          in _listed("strip_prefixes")]
 
 # Words that frame a request rather than name an item; stripped from the edges of a
 # segment. None of them is a grocery item on its own.
-_FILLER_TEXT = """
-תוסיף תוסיפי תוסיפו הוסף הוסיפי הוסיפו להוסיף תכניס תכניסי להכניס תרשום תרשמי רשום לרשום
-תקנה תקני תקנו לקנות קנה קני תביא תביאי תביאו להביא תשים תשימי שים לשים צריך צריכה צריכים
-צריכות חסר חסרה חסרים חסרות נגמר נגמרה נגמרו אין לנו לי גם עוד בבקשה בבקשהה אפשר רק ממש
-דחוף יאללה אחי אחותי כפרה נו את לרשימה ברשימה מהרשימה לליסט תוריד תורידי תורידו להוריד
-הורד תמחק תמחקי תמחקו למחוק מחק תסיר תסירי להסיר הסר בעצם תשנה תשני לשנות שנה תעדכן תעדכני
-לעדכן עדכן תעשה תעשי שיהיה שיהיו תהיה יהיה מספיק כבר צריך שצריך שחסר שנגמר אז טוב אוקיי
-סבבה תודה היום מחר לשבת הביתה בדרך קח קחי תקח תקחי לקחת והוסף ותוסיף ותוסיפי שוב איזה
-please pls plz add buy get grab need we i you us our some the a an more also to list the
-from remove delete drop take off out of just put on can could would need needs also
-actually make change set update it let's lets and ok okay hey yo bro thanks thank pick up
-too ו و
-بدنا بدي نحتاج لازمنا لازم عايزين عايز نبي ابي ابغى جيب جيبي جيبوا هات هاتي اشتري اشتريلنا
-ضيف ضيفي ضيفوا اضف اضيف زيد كمان خلص خلصت خلصوا ما في مافي عنا عندنا لو سمحت من فضلك
-يا الله يلا شيل شيلي شيلوا احذف احذفي امسح امسحي الغي على القائمه للقائمه من بالقائمه
-اللسته لا خليها خليه غير غيري عدل عدلي بدل هلق اليوم بكرا بكره شي شوية شويه
-"""
-FILLERS = frozenset(normalize(word)
-                    for word in [*_FILLER_TEXT.split(), *_AMOUNTS["request_words"]])
+FILLERS = _normalized("fillers")
 
-_SPLIT = re.compile(r"\s*(?:[\n;,،+&]|\band\b|\s-\s|\s\|\s)\s*", re.IGNORECASE)
-_TRAILING_PUNCT = re.compile(r"^[\s\"'()\[\]{}.!?؟:*•·\-–—…]+|[\s\"'()\[\]{}.!?؟:*•·\-–—…]+$")
+_HYPHENS = "-\u05be"  # ASCII and the Hebrew maqaf
+_SPLIT = re.compile(r"\s*(?:[\n;,\u060c+&]|\b(?:" + _escaped(_listed("and_words"))
+                    + r")\b|\s-\s|\s\|\s)\s*", re.IGNORECASE)
+_PUNCT = "\\s\"'()\\[\\]{}.!?\u061f:*\u2022\u00b7\\-\u2013\u2014\u2026"
+_TRAILING_PUNCT = re.compile(f"^[{_PUNCT}]+|[{_PUNCT}]+$")
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f\u200d\u2190-\u21ff\u2300-\u23ff]"
 )
 
 # Clause markers for PARTIAL_COMPLETION ("all but X") and UPDATE_QUANTITY ("3, not 2").
-_EXCEPT = re.compile(
-    r"(?:חוץ\s*מ|מלבד|למעט|פרט\s*ל|בלי|לא\s+מצאתי|לא\s+היה|לא\s+היו|אין\s+להם|חסר\s+להם"
-    r"|\bexcept(?:\s+for)?\b|\bbut(?:\s+not)?\b|\bbesides\b|\bother\s+than\b|\bapart\s+from\b"
-    r"|\bwithout\b|\bno\b|\bcouldn'?t\s+find\b|\bcould\s+not\s+find\b|\bdidn'?t\s+get\b"
-    r"|\bthey\s+(?:had|have)\s+no\b|\bout\s+of\b|\bmissing\b"
-    r"|ما\s*عدا|بدون|ما\s+لقيت|مالقيت|ما\s+في|ما\s+كان\s+في|ما\s+جبت|ماجبت)\s*",
-    re.IGNORECASE,
-)
-# Arabic "except" words standing as words of their own ("عدا", "باستثناء"), and the weaker
-# "بس"/"لكن" ("جبت الكل بس الموز خلص"), tried only when no other marker gives an item.
-_EXCEPT_WORDS = re.compile(
-    r"(?<!\S)و?(?:" + "|".join(map(re.escape, _AMOUNTS["except_words"])) + r")(?!\S)\s*")
-_EXCEPT_WEAK = re.compile(
-    r"(?<!\S)(?:" + "|".join(map(re.escape, _AMOUNTS["except_weak"])) + r")(?!\S)\s*")
-_REST = re.compile(
-    r"(?:,|\.|\s)\s*(?:את\s+)?(?:ה)?(?:שאר|כל\s+השאר|כל\s+היתר|היתר)|"
-    r"(?:,|\.|\s)\s*(?:got|bought|have)?\s*(?:the\s+)?rest\b|(?:,|\.|\s)\s*(?:everything|all)\s+else|"
-    r"(?:,|\.|\s)\s*(?:و)?(?:ال)?باقي|(?:,|\.|\s)\s*(?:the\s+)?others?\b",
-    re.IGNORECASE,
-)
-_NOT_CLAUSE = re.compile(
-    r"(?:,|\s)\s*(?:ולא|לא|במקום|instead\s+of|instead|not|rather\s+than|مش|بدل|بدال|مو|وليس)\b.*$",
-    re.IGNORECASE,
-)
+_EXCEPT = re.compile(r"(?:" + _patterns("except") + r")\s*", re.IGNORECASE)
+
+
+def _except_words(key: str, glued: bool) -> re.Pattern[str]:
+    """"except" as a word of its own, a glued "and" allowed before it when `glued`."""
+    alternatives = []
+    for language in _WORD_DATA:
+        words = language.get(key) or []
+        if not words:
+            continue
+        conjunctions = "".join(language.get("conjunctions") or ()) if glued else ""
+        lead = f"[{re.escape(conjunctions)}]?" if conjunctions else ""
+        alternatives.append(lead + "(?:" + "|".join(map(re.escape, words)) + ")")
+    return re.compile(r"(?<!\S)(?:" + ("|".join(alternatives) or _NEVER) + r")(?!\S)\s*")
+
+
+# Arabic "except" words standing as words of their own, and the weaker "but" ones, tried only
+# when no other marker gives an item.
+_EXCEPT_WORDS = _except_words("except_words", glued=True)
+_EXCEPT_WEAK = _except_words("except_weak", glued=False)
+_REST = re.compile(r"(?:,|\.|\s)\s*(?:" + _patterns("rest") + ")", re.IGNORECASE)
+_NOT_CLAUSE = re.compile(r"(?:,|\s)\s*(?:" + _patterns("not_clause") + r")\b.*$",
+                         re.IGNORECASE)
 _TO_AMOUNT = re.compile(
-    r"^(?P<name>.+?)\s+(?:ל|ל-|ל־|to|into|for|ل|الى|إلى|لـ)\s*-?\s*(?P<amount>\d+(?:[.,]\d+)?|[^\s]+)"
-    r"(?:\s+(?P<unit>\S+))?\s*$",
+    r"^(?P<name>.+?)\s+(?:" + _patterns("to_amount")
+    + r")\s*-?\s*(?P<amount>\d+(?:[.,]\d+)?|[^\s]+)(?:\s+(?P<unit>\S+))?\s*$",
     re.IGNORECASE,
 )
+_BOUGHT = re.compile(r"(?:,\s*|\.\s*|\s-\s)(?:" + _escaped(_listed("bought_words")) + ")")
 
-_OFF = re.compile(
-    r"בלי|תפסיק|להפסיק|תפסיקו|תכבה|לכבות|כבה|תשתיק|להשתיק|השתק|השתיק|אל\s+ת|די\s+עם|לא\s+רוצה|מיוט"
-    r"|\bmute\b|\bstop\b|\boff\b|\bdisable\b|\bdon'?t\b|\bno\s+more\b|\bsilence\b|\bquiet\b|\bpause\b"
-    r"|وقف|اوقف|طفي|اطفي|سكت|بدون|بلا|الغي|ألغي|كتم|لا\s+تبعت|ما\s+بدي|بطل|بطلوا",
-    re.IGNORECASE,
-)
-_ON = re.compile(
-    r"תפעיל|להפעיל|הפעל|תחזיר|להחזיר|תדליק|להדליק|כן\s+התראות|אני\s+רוצה\s+התראות|תעדכן\s+אותי"
-    r"|\bon\b|\benable\b|\bresume\b|\bunmute\b|\bstart\b|\bnotify\s+me\b|\bkeep\s+me\b"
-    r"|شغل|فعل|رجع|ارجع|شغلي|فعلي|بدي\s+اشعارات|خبروني|خبرني",
-    re.IGNORECASE,
-)
-_STATUS = re.compile(r"\?|؟|האם|\bam\s+i\b|\bare\b|\bdo\s+i\b|\bis\b|هل|شو\s+وضع|مفعل",
-                     re.IGNORECASE)
+_OFF = re.compile(_patterns("notify_off"), re.IGNORECASE)
+_ON = re.compile(_patterns("notify_on"), re.IGNORECASE)
+_STATUS = re.compile(r"\?|\u061f|" + _patterns("notify_status"), re.IGNORECASE)
+_COMMANDING = re.compile(_patterns("notify_command"), re.IGNORECASE)
+_SWITCH_WORDS = re.compile(_patterns("notify_switch"), re.IGNORECASE)
 
-_RENAME_MARKERS = re.compile(
-    r"(?:\bto\b|\bas\b|:|\bcall(?:ed)?\s+(?:it|us|the\s+\w+|this\s+\w+)?|\bname\s+(?:it|us)\b"
-    r"|(?:^|\s)ל-?|(?:^|\s)ל־|(?:^|\s)לשם|יקראו\s+לה|תקרא\s+לה|תקראי\s+לה|יהיה|שמה|שם\s+חדש"
-    r"|(?:^|\s)لـ?|(?:^|\s)ل|سميها|سمي\s+\S+|الى|إلى|يكون|اسم\s+جديد)\s*",
-    re.IGNORECASE,
-)
-_RENAME_NOISE = re.compile(
-    r"^(?:שם\s+)?(?:ה)?(?:קבוצה|רשימה|ליסט)\b\s*|^(?:the\s+)?(?:group|list|chat)\b\s*"
-    r"|^(?:ال)?(?:مجموعه|مجموعة|قائمه|قائمة|جروب|قروب)\b\s*",
-    re.IGNORECASE,
-)
+_RENAME_MARKERS = re.compile(r"(?::|" + _patterns("rename_markers") + r")\s*", re.IGNORECASE)
+_RENAME_NOISE = re.compile(r"^(?:" + _patterns("rename_noise") + r")\b\s*", re.IGNORECASE)
+_NAME_WORDS = re.compile(_patterns("rename_name_words"), re.IGNORECASE)
+_RENAME_INTENT = re.compile(_patterns("rename_intent"), re.IGNORECASE)
+_TO_PREFIXES = frozenset(_listed("to_prefixes"))
+_NAME_RESTORE: dict[str, str] = {
+    glued: letters for language in _WORD_DATA
+    for glued, letters in (language.get("name_restore") or {}).items()}
+_POLITE = re.compile(r"\s*(?:" + _escaped(_listed("polite")) + ")$", re.IGNORECASE)
 
-_DISH_MARKERS = re.compile(
-    r"(?:מתכון\s+(?:של|ל)?|מצרכים\s+(?:של|ל)|מרכיבים\s+(?:של|ל)|רשימה\s+ל|צריך\s+ל|צריכים\s+ל"
-    r"|צריכה\s+ל|להכין|מכינה|מכין|מכינים|נכין|אכין|בשביל|עבור|(?<!\S)ל(?=\S)"
-    r"|ingredients\s+(?:for|of)|recipe\s+for|\bfor\b|\bmake\b|\bmaking\b|\bcook(?:ing)?\b"
-    r"|\bbake\b|\bbaking\b|\bprepare\b"
-    r"|مكونات|مقادير|وصفة|لعمل|نعمل|اعمل|اطبخ|نطبخ|بدي\s+اطبخ|(?<!\S)لل?(?=\S)|عشان|مشان"
-    r"|حق)\s*",
-    re.IGNORECASE,
-)
-_CLAUSES = re.compile(r"[,،;؛\n]|[?؟!.](?:\s|$)")
-_GLUED_PREFIX = re.compile(r"ל|لل?")
+_DISH_MARKERS = re.compile(r"(?:" + _patterns("dish_markers") + r")\s*", re.IGNORECASE)
+_CLAUSES = re.compile("[,\u060c;\u061b\\n]|[?\u061f!.](?:\\s|$)")
+_GLUED_PREFIX = re.compile(_patterns("dish_glued"))
 DISH_WORDS = "dish_words.tsv"  # in each language's folder, router/data/lang/<code>/
 _DISH_TAIL = re.compile(
-    r"\s*(?:\?|؟|!|\.|,|בבקשה|please|pls|\btonight\b|\btomorrow\b|\bfor\s+\d+.*|הערב|מחר|בשבת"
-    r"|لو\s+سمحت|اليوم|بكرا|بكره|الليله).*$",
-    re.IGNORECASE,
-)
+    r"\s*(?:\?|\u061f|!|\.|,|" + _patterns("dish_tail") + ").*$", re.IGNORECASE)
+_DISH_LEADS = _normalized("dish_leading_words")
+_DISH_ARTICLES: list[dict[str, Any]] = [language["dish_article"] for language in _WORD_DATA
+                                        if language.get("dish_article")]
+_DEFINITE = re.compile(r"(?:^|\s)(?:" + _escaped(_listed("definite_cues")) + r")\s")
 ITEM_WORDS = "item_words.tsv"  # in each language's folder
 
 
@@ -293,8 +222,8 @@ def _number(token: str) -> float | None:
     word = normalize(token)
     if word in NUMBER_WORDS:
         return float(NUMBER_WORDS[word])
-    # Hebrew and Arabic glue "and" onto the number: ושלושה, وثلاثة.
-    if len(word) > 2 and word[0] in "וو" and word[1:] in NUMBER_WORDS:
+    # Hebrew and Arabic glue "and" onto the number ("and-three").
+    if len(word) > 2 and word[0] in _CONJUNCTIONS and word[1:] in NUMBER_WORDS:
         return float(NUMBER_WORDS[word[1:]])
     return None
 
@@ -303,9 +232,10 @@ def _unit(token: str) -> str | None:
     key = normalize(token)
     if key in UNITS:
         return UNITS[key]
-    # Hebrew glues "of the" style prefixes rarely onto units; strip a ו only.
-    if len(key) > 2 and key[0] in "וו" and key[1:] in UNITS:
-        return UNITS[key[1:]]
+    # Hebrew glues "and" onto units now and then; the language's unit prefixes only.
+    for prefix in _UNIT_PREFIXES:
+        if len(key) > len(prefix) + 1 and key.startswith(prefix) and key[len(prefix):] in UNITS:
+            return UNITS[key[len(prefix):]]
     return None
 
 
@@ -313,7 +243,7 @@ def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
     """Drop a conjunction or article glued to the front of an item's first word."""
     if lex.knows(word):
         return word
-    for prefix in ("וה", "מה", "שה", "לה", "בה", "ה", "ו", "ال", "وال", "بال", "لل", "و"):
+    for prefix, rule in _STRIP_PREFIXES:
         if not word.startswith(prefix):
             continue
         rest = word[len(prefix):]
@@ -321,11 +251,11 @@ def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
             continue
         if lex.knows(rest):
             return rest
-        if prefix in ("ال", "وال", "بال", "لل") and len(rest) >= 3:
+        if rule == "article" and len(rest) >= 3:
             return rest
-        if prefix in ("וה", "ה", "מה") and definite and len(rest) >= 3:
+        if rule == "definite" and definite and len(rest) >= 3:
             return rest
-        if prefix in ("ו", "و") and len(rest) >= 3 and not lex.knows(word):
+        if rule == "conjunction" and len(rest) >= 3 and not lex.knows(word):
             rest_stripped = _strip_article(rest, lex, definite)
             if lex.knows(rest_stripped):
                 return rest_stripped
@@ -336,8 +266,9 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
     """Pull a leading or trailing amount and unit off a phrase's words.
 
     Returns the quantity, the canonical unit and the words that are left (the name).
-    Handles "2 ק"ג עגבניות", "חצי קילו גבינה", "קילו וחצי", "half a kilo of cheese",
-    "a dozen eggs", "نص كيلو جبنة", "كيلوين بندورة", "milk x3", "עגבניות 2 קילו".
+    Handles "2 kg tomatoes", "half a kilo of cheese", "a kilo and a half", "a dozen eggs",
+    a unit that says two (Arabic duals), "milk x3", "tomatoes 2 kilo", in every language
+    whose words are registered.
     """
     words = list(words)
     quantity: float | None = None
@@ -354,7 +285,7 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
 
     # Leading: [a|an] number [and a half] [a|of] unit [of]
     i = 0
-    if words and words[0].lower() in ("a", "an") and len(words) > 1:
+    if words and normalize(words[0]) in _AMOUNT_ARTICLES and len(words) > 1:
         following = _number(words[1])
         if following is not None or _unit(words[1]):
             i = 1
@@ -375,38 +306,32 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
                     i += 1
                 if i < len(words) and normalize(words[i]) in _words_of("more"):
                     i += 1  # "1 more liter of milk": the amount is 1 liter
-                if i < len(words) and words[i].lower() in ("a", "an"):
+                if i < len(words) and normalize(words[i]) in _AMOUNT_ARTICLES:
                     i += 1
-                dual = normalize(words[i]) if i < len(words) else ""
-                if dual in DUAL_UNITS:
-                    quantity, unit = 2.0 * value, DUAL_UNITS[dual]
+                packed = normalize(words[i]) if i < len(words) else ""
+                if packed in _PACKED:
+                    factor, unit = _PACKED[packed]
+                    quantity = factor * value
                     i += 1
                 else:
                     i = take_unit(i)
-            elif words[i] and normalize(words[i]) in DUAL_UNITS:
-                quantity, unit = 2.0, DUAL_UNITS[normalize(words[i])]
+            elif words[i] and normalize(words[i]) in _PACKED:
+                quantity, unit = _PACKED[normalize(words[i])]
                 i += 1
             elif i == 0 and _unit(words[0]) and len(words) > 1:
-                # "קילו עגבניות", "kilo of tomatoes": a bare unit means one of it.
+                # "kilo of tomatoes": a bare unit means one of it.
                 quantity, unit = 1.0, _unit(words[0])
                 i = 1
-    if quantity is not None and i < len(words) and (
-            normalize(words[i]) in ("and", "و") or normalize(words[i]) in _HALF_AFTER):
-        if normalize(words[i]) == "and" and i + 2 < len(words) and words[i + 2] == "half":
+    if quantity is not None and i < len(words):
+        half = _half_at(words, i)
+        if half:
             quantity += 0.5
-            i += 3
-        elif normalize(words[i]) in _HALF_AFTER:
-            quantity += 0.5
-            i += 1
-        elif normalize(words[i]) == "و" and i + 1 < len(words) \
-                and NUMBER_WORDS.get(normalize(words[i + 1])) == 0.5:
-            quantity += 0.5  # "كيلو و نص"
-            i += 2
-    if quantity is not None and i < len(words) and normalize(words[i]) in ("of", "של", "من"):
+            i += half
+    if quantity is not None and i < len(words) and normalize(words[i]) in _OF_WORDS:
         i += 1
     rest = words[i:]
-    # "ربطة خبز وحدة", "علبة تونة تنتين": a bare unit said one; the number after the name
-    # says how many.
+    # "a bunch of bread, one", "a can of tuna, two" (as Arabic says it): a bare unit said
+    # one; the number after the name says how many.
     if quantity == 1.0 and i == 1 and unit is not None and _unit(words[0]) and rest \
             and _number(rest[-1]) is not None and _number(rest[-1]) != 0.5:
         quantity = _number(rest[-1])
@@ -415,30 +340,39 @@ def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, lis
     # Trailing: name number [unit] | name unit | name xN
     if quantity is None and len(rest) >= 3 and normalize(rest[-1]) in _HALF_AFTER \
             and _unit(rest[-2]):
-        # "موز كيلو ونص", "موز ٢ كيلو ونص"
+        # "bananas kilo and-a-half", "bananas 2 kilo and-a-half"
         number = _number(rest[-3]) if len(rest) >= 4 else None
         quantity, unit = (number if number is not None else 1.0) + 0.5, _unit(rest[-2])
         rest = rest[:-3] if number is not None else rest[:-2]
     if quantity is None and len(rest) >= 2:
         last = rest[-1]
         value = _number(last)
-        if value is not None and normalize(last) not in ("חצי", "half"):
+        if value is not None and normalize(last) not in _NOT_TRAILING:
             quantity = value
             rest = rest[:-1]
         elif _unit(last) and len(rest) >= 3 and _number(rest[-2]) is not None:
             quantity, unit = _number(rest[-2]), _unit(last)
             rest = rest[:-2]
-        elif normalize(last) in DUAL_UNITS:
-            quantity, unit = 2.0, DUAL_UNITS[normalize(last)]
+        elif normalize(last) in _PACKED:
+            quantity, unit = _PACKED[normalize(last)]
             rest = rest[:-1]
     return quantity, unit, rest
+
+
+def _half_at(words: list[str], index: int) -> int:
+    """How many words from `index` on say "and a half" (0 when they do not)."""
+    keys = [normalize(w) for w in words[index:index + 4]]
+    for phrase in _HALF_PHRASES:
+        if tuple(keys[:len(phrase)]) == phrase:
+            return len(phrase)
+    return 0
 
 
 def _is_filler(word: str) -> bool:
     key = normalize(word)
     fillers = _fillers()
-    # "וגם", "ועוד", "وكمان": a filler with "and" glued on is still a filler.
-    return key in fillers or (len(key) > 2 and key[0] in "וو" and key[1:] in fillers)
+    # "and-also", "and-more": a filler with "and" glued on is still a filler.
+    return key in fillers or (len(key) > 2 and key[0] in _CONJUNCTIONS and key[1:] in fillers)
 
 
 @lru_cache(maxsize=1)
@@ -450,7 +384,7 @@ def _clean_segment(text: str) -> list[str]:
     text = _EMOJI.sub(" ", text)
     text = _TRAILING_PUNCT.sub("", text)
     words = [w for w in text.split() if w]
-    # Fillers and framing phrases in any order: "please, we're out of …", "حط على القائمة …".
+    # Fillers and framing phrases in any order: "please, we're out of …", "put on the list …".
     while words:
         lead = _phrase_at(words, 0, "lead")
         if lead and len(words) > lead:
@@ -465,7 +399,7 @@ def _clean_segment(text: str) -> list[str]:
 
 
 def _split_known_run(words: list[str], lex: Lexicon) -> list[list[str]] | None:
-    """Split "חלב ביצים לחם" into items when every word belongs to a known item."""
+    """Split "milk eggs bread" into items when every word belongs to a known item."""
     pieces: list[list[str]] = []
     i = 0
     while i < len(words):
@@ -482,19 +416,20 @@ def _split_known_run(words: list[str], lex: Lexicon) -> list[list[str]] | None:
 
 
 def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
-    """Split at a Hebrew ו or Arabic و glued to a word that starts a new item."""
+    """Split at a Hebrew or Arabic "and" glued to a word that starts a new item."""
     groups: list[list[str]] = [[]]
     for index, word in enumerate(words):
         starts_new = False
-        if len(word) > 2 and word[0] in "וو" and word[1] in "-־":
-            word = word[2:]  # "ו-2 מלפפונים"
+        if len(word) > 2 and word[0] in _CONJUNCTIONS and word[1] in _HYPHENS:
+            word = word[2:]  # "and-2 cucumbers"
             if index > 0:
                 groups.append([word])
                 continue
         rest = word[1:]
-        if normalize(word) in ("וחצי", "ونص", "ونصف") or normalize(word) in NUMBER_WORDS:
-            pass  # "קילו וחצי", "ربطة وحدة": an amount of the same thing, not a new item
-        elif index > 0 and len(word) >= 2 and word[0] in "וو" and not lex.knows(word) and (
+        if normalize(word) in _HALF_AFTER or normalize(word) in NUMBER_WORDS:
+            pass  # "a kilo and-a-half", "a bunch, one": an amount of the same thing
+        elif index > 0 and len(word) >= 2 and word[0] in _CONJUNCTIONS and not lex.knows(word) \
+                and (
                 len(word) > 2 or _number(rest) is not None):
             stripped = _strip_article(rest, lex, True)
             if lex.knows(stripped) or _number(rest) is not None or _unit(rest) or len(rest) >= 3:
@@ -509,18 +444,18 @@ def _split_conjunctions(words: list[str], lex: Lexicon) -> list[list[str]]:
 
 
 def _split_numbers(words: list[str]) -> list[list[str]]:
-    """Start a new item at a number that follows a name: "2 חלב 3 ביצים"."""
+    """Start a new item at a number that follows a name: "2 milk 3 eggs"."""
     groups: list[list[str]] = [[]]
     for index, word in enumerate(words):
         value = _number(word)
         previous = groups[-1]
         after = words[index + 1:]
-        # "eggs 2 cartons", "ביצים 2": an amount after the name belongs to it.
+        # "eggs 2 cartons", "eggs 2": an amount after the name belongs to it.
         trailing = not after or (len(after) == 1 and _unit(after[0]) is not None) or (
             len(after) == 2 and _unit(after[0]) is not None
             and normalize(after[1]) in _HALF_AFTER)
         if value is not None and previous and not trailing and _number(previous[-1]) is None \
-                and not _unit(previous[-1]) and normalize(word) not in ("חצי", "half", "نص"):
+                and not _unit(previous[-1]) and normalize(word) not in _HALF_WORDS:
             groups.append([word])
         else:
             previous.append(word)
@@ -534,9 +469,8 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
         text = _BULLETS.sub("", text)  # "-2 eggs" on its own line is a list, not minus two
     text = _NEGATIVE.sub(_MINUS, clean_text(_URL.sub(" ", text)))
     items: list[Item] = []
-    definite = definite or bool(re.search(
-        r"(?:^|\s)(?:את|נגמר|נגמרה|נגמרו|חסר|חסרה|חסרים|אין|כל)\s", text))
-    # "אזל לנו הקפה": after a framing phrase, a glued ה is the article.
+    definite = definite or bool(_DEFINITE.search(text))
+    # "we ran out of the-coffee": after a framing phrase, a glued article is the article.
     definite = definite or any(_phrase_at(text.split(), i, "lead")
                                for i in range(len(text.split())))
     notes: list[str] = []
@@ -550,7 +484,7 @@ def parse_items(text: str, definite: bool = False, lex: Lexicon | None = None) -
     return items[: MAX_ITEMS + 1]
 
 
-# Notes written beside an item: "(גדולה)", "[big]", "3%", "%3" (typed right to left).
+# Notes written beside an item: "(large)", "[big]", "3%", "%3" (typed right to left).
 _BRACKETS = re.compile(r"[(\[]([^()\[\]]*)[)\]]")
 _PERCENT = re.compile(r"(?<![\w.,])(?:\d+(?:[.,]\d+)?\s?%|%\s?\d+(?:[.,]\d+)?)(?![\w%])")
 _DASH = re.compile(r"^\s*[-–—]\s*$")
@@ -564,8 +498,14 @@ _MARKED = re.compile(f"{_NOTE_MARK}(\\d+){_NOTE_MARK}")
 def _join_notes(notes: list[str]) -> str | None:
     unique = list(dict.fromkeys(n.strip() for n in notes if n.strip()))
     # Notes are read in the language they were written in: Arabic ones with its comma.
-    comma = "، " if any(re.search("[\u0620-\u064a]", n) for n in unique) else ", "
+    comma = next((comma for pattern, comma in _COMMAS if any(pattern.search(n) for n in unique)),
+                 ", ")
     return comma.join(unique)[:100] or None
+
+
+# The languages that write another comma than ", ", by their script.
+_COMMAS = [(re.compile(script_class(lang)), lang.comma) for lang in languages()
+           if lang.comma != ", "]
 
 
 def _percent(found: str) -> str:
@@ -582,7 +522,7 @@ def _noted_segments(text: str, lex: Lexicon, notes: list[str]) -> list[str]:
 
     Brackets and percentages are notes wherever they stand (a comma inside brackets does not
     cut); a piece after a dash is a note of the one before when it is a brand or note word,
-    has a percentage, or is a short description of a known item ("שמן זית - כתית מעולה"),
+    has a percentage, or is a short description of a known item ("olive oil - extra virgin"),
     and another item otherwise ("milk - eggs").
     """
     def bracket(found: re.Match[str]) -> str:
@@ -632,7 +572,7 @@ def _is_note_tail(piece: str, marked: list[str], head: str, lex: Lexicon) -> boo
 
 
 def _edge_notes(words: list[str], lex: Lexicon) -> tuple[list[str], list[str]]:
-    """Brand and note words at either end of an item's name ("low fat milk", "חלב תנובה"),
+    """Brand and note words at either end of an item's name ("low fat milk", "milk Tnuva"),
     unless the whole name is an item of its own ("light bulbs")."""
     notes: list[str] = []
     while len(words) > 1 and lex.lookup(" ".join(words)) is None:
@@ -653,7 +593,7 @@ def _edge_notes(words: list[str], lex: Lexicon) -> tuple[list[str], list[str]]:
 
 
 def _without_notes(words: list[str], lex: Lexicon) -> list[str]:
-    """The words less brand and note phrases and percentages ("בדנה חלב דל שומן 3%")."""
+    """The words less brand and note phrases and percentages ("Tnuva low fat milk 3%")."""
     kept: list[str] = []
     i = 0
     while i < len(words):
@@ -674,8 +614,7 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool,
     first_word = next((i for i, w in enumerate(words) if not _MARKED.fullmatch(w)), len(words))
     marked = [(i < first_word, (notes or [])[int(found.group(1))]) for i, w in enumerate(words)
               for found in [_MARKED.fullmatch(w)] if found]
-    words = [w for w in words if not _MARKED.fullmatch(w)
-             and normalize(w) not in ("את", "the", "some", "of")]
+    words = [w for w in words if not _MARKED.fullmatch(w) and normalize(w) not in _SKIP_WORDS]
     quantity, unit, rest = parse_quantity_unit(words)
     if quantity is None and len(rest) == 1 and _dual_noun(rest[0], lex):
         quantity, rest = 2.0, [_dual_noun(rest[0], lex) or rest[0]]
@@ -695,11 +634,11 @@ def _parse_chunk(words: list[str], lex: Lexicon, definite: bool,
 
 
 def _cut_purpose(words: list[str], lex: Lexicon) -> tuple[list[str], str | None]:
-    """The food and what it is for: "cucumbers for salad", "מלפפונים לסלט", "بندورة للسلطة".
+    """The food and what it is for: "cucumbers for salad", in every language.
 
     Only a known item is cut from its purpose, and never a phrase that is an item as a
-    whole ("גבינה לבנה"); a glued ל/لل word that is an item itself ("חלב לחם") is not a
-    purpose, nor is an amount ("pasta for 4").
+    whole ("white cheese"); a glued "for" word that is an item itself (Hebrew "bread" starts
+    with one) is not a purpose, nor is an amount ("pasta for 4").
     """
     if len(words) < 2 or lex.lookup(" ".join(words)) is not None:
         return words, None
@@ -725,12 +664,17 @@ def _cut_purpose(words: list[str], lex: Lexicon) -> tuple[list[str], str | None]
 
 
 def _dual_noun(word: str, lex: Lexicon) -> str | None:
-    """The singular of an Arabic dual of a known item ("بطيختين" → "بطيخة"), else None."""
+    """The singular of an Arabic dual of a known item ("two watermelons" in one word), else
+    None."""
     key = normalize(word)
-    if len(key) < 5 or not key.endswith("تين") or lex.knows(word):
+    if len(key) < 5 or lex.knows(word):
         return None
-    singular = word[:-3] + "ة"
-    return singular if lex.knows(singular) else None
+    for suffix, ending in _DUAL_SUFFIXES:
+        if key.endswith(suffix):
+            singular = word[:-len(suffix)] + ending
+            if lex.knows(singular):
+                return singular
+    return None
 
 
 def _make_item(words: list[str], quantity: float | None, unit: str | None, lex: Lexicon,
@@ -757,7 +701,7 @@ def _after_marker(text: str, marker: re.Pattern[str]) -> str | None:
 def _partial_items(text: str, lex: Lexicon) -> list[Item]:
     text = clean_text(text)
     strong = [m for m in (_EXCEPT.search(text), _EXCEPT_WORDS.search(text)) if m]
-    # The marker written first wins; the weak "بس" only when no other one names an item.
+    # The marker written first wins; the weak "but" only when no other one names an item.
     for found in [*sorted(strong, key=lambda m: m.start()), *_EXCEPT_WEAK.finditer(text)]:
         items = _excepted(text[found.end():], lex)
         if items:
@@ -770,10 +714,9 @@ def _excepted(remainder: str, lex: Lexicon) -> list[Item]:
     rest = _REST.search(remainder)
     if rest:
         remainder = remainder[: rest.start()]
-    remainder = re.split(r"(?:,\s*|\.\s*|\s-\s)(?:קניתי|קנינו|לקחתי|got|bought|اشتريت|جبت)",
-                         remainder)[0]
+    remainder = _BOUGHT.split(remainder)[0]
     words = remainder.split()
-    # "بس السكر كان خلصان عندهم", "عدا الموز ما لقيته": the item, not why it is missing.
+    # "but the sugar, they were out of it": the item, not why it is missing.
     cut = next((i for i, word in enumerate(words)
                 if i > 0 and normalize(_TRAILING_PUNCT.sub("", word)) in _EXCEPT_TAIL), None)
     if cut is not None:
@@ -782,7 +725,7 @@ def _excepted(remainder: str, lex: Lexicon) -> list[Item]:
 
 
 def _set_amount(text: str, lex: Lexicon) -> list[Item]:
-    """"الموز خليه كيلو ونص", "بدل ٦ بيضات خليهم دزينة", "لا مش علبة وحدة، خليها أربعة": the
+    """"the bananas, make them a kilo and a half", "instead of 6 eggs make it a dozen": the
     new amount follows the word that sets it; the item is named after it or else before it
     (its old amount there is dropped, its unit kept when the new amount has none)."""
     words = text.split()
@@ -801,7 +744,7 @@ def _set_amount(text: str, lex: Lexicon) -> list[Item]:
         trimmed = _NOT_CLAUSE.sub("", before)
         named = parse_items(trimmed if _clean_segment(trimmed) else before, definite=True,
                             lex=lex)
-    if not named or _unit(named[0].name) or normalize(named[0].name) in DUAL_UNITS:
+    if not named or _unit(named[0].name) or normalize(named[0].name) in _PACKED:
         return []
     return [Item(name=named[0].name, quantity=quantity, unit=unit or named[0].unit)]
 
@@ -824,7 +767,7 @@ def _update_items(text: str, lex: Lexicon) -> list[Item]:
             if glued and _unit(glued.group(2)):
                 amount, unit = float(glued.group(1)), _unit(glued.group(2))
         if amount is None:
-            # "لكيلوين", "لكيلو واحد": a dual or a unit with its number
+            # "to-two-kilos", "to-a-kilo one": a dual or a unit with its number
             said, said_unit, left = parse_quantity_unit(
                 [to_amount.group("amount"), unit_word or "x"])
             if said is not None and left in ([], ["x"]):
@@ -840,8 +783,8 @@ def _update_items(text: str, lex: Lexicon) -> list[Item]:
 
 def _rename_marker(text: str) -> re.Match[str] | None:
     """The marker the new name follows: the first one after what is renamed ("the group",
-    "השם", "اسم المجموعة"), so a ל/ل or "to" inside the name itself ("משפחת לוי", "Back to
-    School") is not taken for it."""
+    "the name"), so a glued "to" or "to" inside the name itself ("Back to School") is not
+    taken for it."""
     objects = _words_of("rename_object")
     after = 0
     for word in re.finditer(r"\S+", text):
@@ -852,13 +795,12 @@ def _rename_marker(text: str) -> re.Match[str] | None:
     for found in _RENAME_MARKERS.finditer(text):
         if found.end() >= len(text) or found.end() < after:
             continue
-        if re.search(r"\b(?:want|like|need|how|have|going|wanna|trying|able)\s+to\s*$",
-                     text[: found.end()], re.IGNORECASE):
+        if _RENAME_INTENT.search(text[: found.end()]):
             continue  # "I want to change the name": an intention, not a name
         following = text[found.end():].split()
-        if found.group(0).strip() in ("ל", "ل") and following \
+        if found.group(0).strip() in _TO_PREFIXES and following \
                 and normalize(following[0]) in _words_of("rename_skip"):
-            continue  # "תשנה לנו …": to us, not to a name
+            continue  # "change for-us the name": to us, not to a name
         return found
     return None
 
@@ -872,15 +814,15 @@ def _new_name(text: str) -> str | None:
     if last is None:
         return None
     name = text[last.end():]
-    if last.group(0).strip() == "ل" and re.match(r"ل\w\w", name):
-        name = "ا" + name  # "للبيت الكبير" is ل + "البيت الكبير"
+    glued = last.group(0).strip()
+    if glued in _NAME_RESTORE and re.match(re.escape(glued) + r"\w\w", name):
+        # Arabic "to" + "the big house" is written with the article's alef swallowed.
+        name = _NAME_RESTORE[glued] + name
     name = _RENAME_NOISE.sub("", name)
-    if re.search(r"\b(?:name|rename|title)\b|(?:^|\s)(?:שם|השם)(?:\s|$)|اسم", name,
-                 re.IGNORECASE):
+    if _NAME_WORDS.search(name):
         return None
-    name = re.sub(r"[\s.!?؟]+$", "", name)
-    name = re.sub(r"\s*(?:בבקשה|please|pls|لو سمحت|من فضلك|thanks|תודה)$", "", name,
-                  flags=re.IGNORECASE)
+    name = re.sub("[\\s.!?\u061f]+$", "", name)
+    name = _POLITE.sub("", name)
     if not name or len(name) < 2 or normalize(name) in FILLERS:
         return None
     return name[:64]
@@ -889,8 +831,8 @@ def _new_name(text: str) -> str | None:
 def _notification_state(text: str) -> str:
     if _STATUS.search(text):
         # "are my notifications on?" asks; "can you turn them off?" still commands.
-        verbs = re.sub(r"\b(?:on|off)\b", " ", text, flags=re.IGNORECASE)
-        commanding = re.search(r"\b(?:turn|switch|put|set)\b", text, re.IGNORECASE)
+        verbs = _SWITCH_WORDS.sub(" ", text)
+        commanding = _COMMANDING.search(text)
         if not commanding and not _OFF.search(verbs) and not _ON.search(verbs):
             return "status"
     if _OFF.search(text):
@@ -913,16 +855,17 @@ def _dish_words() -> tuple[re.Pattern[str], re.Pattern[str]]:
     verbs.sort(key=len, reverse=True)
     drops.sort(key=len, reverse=True)
     return (re.compile(r"(?<!\S)(?:" + "|".join(verbs) + r")\s+", re.IGNORECASE),
-            re.compile(r"(?<!\S)(?:" + "|".join(drops) + r")(?![^\s,،;؛.?؟!:])",
+            re.compile(r"(?<!\S)(?:" + "|".join(drops) + r")(?![^\s,\u060c;\u061b.?\u061f!:])",
                        re.IGNORECASE))
 
 
 def _dish_in_clause(clause: str) -> tuple[str | None, bool]:
     """The dish a clause names after its last marker; whether it had a marker."""
     verbs, _drops = _dish_words()
-    # The marker that ends last wins, overlaps included: in "צריכה להכין מרק" both
-    # "צריכה ל" and "להכין" match, and only the second ends where the dish begins.
-    # A glued ל/لل right after another marker is the dish's own first letter ("בשביל לזניה").
+    # The marker that ends last wins, overlaps included: in Hebrew "need to-make soup" both
+    # "need to-" and "to-make" match, and only the second ends where the dish begins.
+    # A glued "for" right after another marker is the dish's own first letter ("for lasagna"
+    # in Hebrew).
     last = -1
     ends: set[int] = set()
     for start in range(len(clause)):
@@ -936,19 +879,20 @@ def _dish_in_clause(clause: str) -> tuple[str | None, bool]:
             last = max(last, found.end())
     tail = _DISH_TAIL.sub("", clause[last:] if last >= 0 else clause)
     words = _clean_segment(tail)
-    while words and normalize(words[0]) in ("ה", "את", "the", "a", "an", "ال", "של", "some"):
+    while words and normalize(words[0]) in _DISH_LEADS:
         words.pop(0)
-    if words and words[0].startswith("ה") and len(words[0]) > 3:
-        words[0] = words[0][1:]
-    if len(words) == 1 and words[0].startswith("ال") and len(words[0]) > 4:
-        words[0] = words[0][2:]
+    for article in _DISH_ARTICLES:
+        prefix = str(article["prefix"])
+        if words and (len(words) == 1 or not article.get("single_word")) \
+                and words[0].startswith(prefix) and len(words[0]) >= int(article["min_length"]):
+            words[0] = words[0][len(prefix):]
     return " ".join(words).strip() or None, last >= 0
 
 
 def _dish(text: str) -> str | None:
     """The dish a recipe question names, cut from the sentence around it: words that never
-    name a dish go first, then the first clause with a marker ("for", "להכין", "اعمل",
-    a glued ל/لل) gives the words after its last marker."""
+    name a dish go first, then the first clause with a marker ("for", "to make", a glued
+    "for") gives the words after its last marker."""
     text = clean_text(_URL.sub(" ", text))
     text = _EMOJI.sub(" ", text)
     text = _dish_words()[1].sub(" ", text)
@@ -963,10 +907,10 @@ def _dish(text: str) -> str | None:
 
 
 def _removal_text(text: str, lex: Lexicon) -> tuple[str, bool, bool]:
-    """A removal without what frames it: the reason after the items ("…, יש לנו עוד במקרר",
-    "…, we have some") is cut, and a "no need for" before them ("אין צורך בקוטג'", "ما في
-    داعي للجبنة") goes with the prefix glued to the item. Also says whether a reason was cut
-    and whether the message said "no need"."""
+    """A removal without what frames it: the reason after the items ("…, we have more in the
+    fridge") is cut, and a "no need for" before them goes, with the prefix Hebrew and Arabic
+    glue to the item. Also says whether a reason was cut and whether the message said "no
+    need"."""
     text = clean_text(text)
     spans = [(m.start(), _TRAILING_PUNCT.sub("", m.group(0))) for m in re.finditer(r"\S+", text)]
     words = [word for _start, word in spans]
@@ -997,8 +941,8 @@ def _removal_text(text: str, lex: Lexicon) -> tuple[str, bool, bool]:
 
 def is_bare_removal(text: str, lex: Lexicon | None = None) -> bool:
     """True when a message takes known items off the list and says why or that they are not
-    needed: "אין צורך בקוטג'", "no need for cottage cheese", "תוריד את הקוטג', יש לנו עוד
-    במקרר", "شيل اللبنة، في عنا". The reason would otherwise blur what the model hears."""
+    needed: "no need for cottage cheese", "remove the cottage cheese, we have more in the
+    fridge". The reason would otherwise blur what the model hears."""
     lex = lex or lexicon()
     rest, reasoned, no_need = _removal_text(text, lex)
     if not no_need:
@@ -1045,30 +989,22 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
     return Entities()
 
 
-_BARE_NOISE = frozenset(normalize(w) for w in (
-    "ו", "و", "and", "&", "+", "בבקשה", "please", "pls", "plz", "لو سمحت", "من فضلك", "x",
-))
+_BARE_NOISE = _normalized("bare_noise") | {"&", "+"}
 # Words that can only mean "put it on the list" before a run of known items.
-_ADD_LEADS = frozenset(normalize(w) for w in """
-add buy get grab need we also more pls please plz and some us to list the a an
-תוסיף תוסיפי תוסיפו הוסף הוסיפי להוסיף תקנה תקני תקנו לקנות קנה קני תביא תביאי תביאו
-להביא צריך צריכה צריכים חסר חסרה חסרים נגמר נגמרה נגמרו תרשום תרשמי רשום תכניס תכניסי עוד
-גם לנו לי את בבקשה אפשר
-بدنا بدي نحتاج لازمنا جيب جيبي جيبوا هات هاتي ضيف ضيفي ضيفوا اشتري اشتريلنا عايزين نبي ابي
-كمان خلص خلصت خلصوا لو سمحت
-""".split()) | frozenset(normalize(w) for w in _AMOUNTS["bare_leads"])
+_ADD_LEADS = _normalized("add_leads")
 
 
 def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
-    """True when a message is nothing but known grocery items (with amounts): "ביצים",
-    "חלב, 2 לחם", "eggs and milk", "خبز وحليب". Such a message can only mean "add these"."""
+    """True when a message is nothing but known grocery items (with amounts): "eggs",
+    "milk, 2 bread", "eggs and milk", in any language. Such a message can only mean "add
+    these"."""
     lex = lex or lexicon()
     cleaned = _EMOJI.sub(" ", clean_text(text))
     if _URL.search(cleaned) or len(cleaned) > 300:
         return False
     words: list[str] = []
     leading = True
-    for raw in re.split(r"[\s,،;\n]+", cleaned):
+    for raw in re.split("[\\s,\u060c;\\n]+", cleaned):
         lead = normalize(_TRAILING_PUNCT.sub("", raw))
         if leading and (lead in _ADD_LEADS or lead in _words_of("add")
                         or lead in _words_of("more")):
@@ -1076,7 +1012,7 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
         leading = False
         word = _TRAILING_PUNCT.sub("", raw)
         if not word or normalize(word) in _BARE_NOISE or _number(word) is not None \
-                or _unit(word) or normalize(word) in DUAL_UNITS:
+                or _unit(word) or normalize(word) in _PACKED:
             continue
         if _GLUED.match(word) and _unit(_GLUED.match(word).group(2)):  # type: ignore[union-attr]
             continue
@@ -1084,13 +1020,14 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
     words = _without_notes(words, lex)
     if not words:
         return False
-    # Glued conjunctions and articles: "וביצים", "وحليب", "הקפה", "الحليب".
+    # Glued conjunctions and articles: "and-eggs", "the-coffee" in Hebrew and Arabic.
     written = words
-    words = [w[1:] if len(w) > 2 and w[0] in "וو" and not lex.knows(w) else w for w in words]
+    words = [w[1:] if len(w) > 2 and w[0] in _CONJUNCTIONS and not lex.knows(w) else w
+             for w in words]
     words = [_strip_article(w, lex, True) for w in words]
     if _split_known_run(words, lex) is not None:
         return True
-    # Known items and what the last one is for: "מלפפונים לסלט", "cucumbers for salad".
+    # Known items and what the last one is for: "cucumbers for salad".
     return any(_split_known_run(words[:start], lex) is not None
                and _cut_purpose(written[start:], lex)[1] is not None
                for start in range(len(words)))
