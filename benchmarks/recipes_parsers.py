@@ -1,6 +1,6 @@
 """English ingredient-line parsers side by side on a labelled set of lines.
 
-    .venv/bin/python benchmarks/recipes_parsers.py [--lines tests/fixtures/recipes/english_lines.tsv]
+    .venv/bin/python benchmarks/recipes_parsers.py [-v] [--lines FILE.tsv]
 
 Each labelled line (tests/fixtures/recipes/english_lines.tsv, written for this project) has
 the item a shopper buys (alternatives allowed: "mozzarella cheese|mozzarella"), its quantity
@@ -101,7 +101,7 @@ def load(path: Path) -> list[tuple[str, list[str], float | None, str | None]]:
     for raw in path.read_text(encoding="utf-8").splitlines():
         if not raw.strip() or raw.startswith("#"):
             continue
-        line, names, quantity, unit = (raw.split("\t") + ["", "", ""])[:4]
+        line, names, quantity, unit = [*raw.split("\t"), "", "", ""][:4]
         rows.append((line, names.split("|"), float(quantity) if quantity else None,
                      unit or None))
     return rows

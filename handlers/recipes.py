@@ -13,6 +13,7 @@ from db.store import UnitOfWork
 from handlers.common import Context, resolve
 from handlers.items import add_items, describe
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
+from router.languages import LANG_DIR, codes, read_json
 from router.normalize import normalize
 from router.types import Item, Routed
 
@@ -20,6 +21,7 @@ __all__ = ["Dish", "add_dish", "add_offer", "catalog", "find_dish", "handle_reci
            "handle_recipe_url"]
 
 CATALOG = Path(__file__).with_name("data") / "dishes.json"
+RECIPE_WORDS = "recipes.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +64,31 @@ def catalog() -> tuple[Dish, ...]:
                  for d in raw)
 
 
+@lru_cache(maxsize=1)
+def _affixes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What people glue before a dish name and its plural endings, in every language
+    (router/data/lang/<code>/recipes.json), longest first."""
+    prefixes: set[str] = set()
+    suffixes: set[str] = set()
+    for code in codes():
+        if (LANG_DIR / code / RECIPE_WORDS).exists():
+            data = read_json(code, RECIPE_WORDS)
+            prefixes.update(normalize(p) for p in data.get("dish_prefixes", []))
+            suffixes.update(normalize(s) for s in data.get("dish_suffixes", []))
+    def order(words: set[str]) -> tuple[str, ...]:
+        return tuple(sorted((w for w in words if w), key=lambda w: (-len(w), w)))
+    return order(prefixes), order(suffixes)
+
+
 def _variants(text: str) -> list[str]:
-    """The text without the prefixes people glue on (ה, ל, ال, ל+ה) and plural endings."""
+    """The text without the prefixes people glue on (the, to, of) and plural endings."""
     key = normalize(text)
     out = [key]
-    for prefix in ("לה", "ל", "ה", "של", "لل", "ال", "ل", "و"):
+    prefixes, suffixes = _affixes()
+    for prefix in prefixes:
         if key.startswith(prefix) and len(key) - len(prefix) >= 3:
             out.append(key[len(prefix):])
-    for suffix in ("s", "es", "ים", "ות"):
+    for suffix in suffixes:
         for value in list(out):
             if value.endswith(suffix) and len(value) - len(suffix) >= 3:
                 out.append(value[: -len(suffix)])
@@ -89,7 +108,7 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
         if any(len(k) >= 4 and (k in v.split() or f" {k} " in f" {v} ") for v in variants
                for k in keys):
             return dish, []
-    # A dish named inside a longer sentence, with a glued prefix: "שו بدنا للمقلوبة".
+    # A dish named inside a longer sentence, with a glued prefix ("what for-the-maqluba").
     words = normalize(text).split()
     for size in (3, 2, 1):
         for start in range(len(words) - size + 1):
@@ -116,8 +135,9 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
 
 def _is_typo(query: str, key: str, ratio: float) -> bool:
     """A misspelling of this very name, not a different dish: short names differ by one letter
-    from other dishes (كبسة, kabsa, is not كبة, kibbeh), so they must match exactly, and a
-    shorter name is taken for a longer query only when nearly all of it is there."""
+    from other dishes (kabsa is not kibbeh, one letter apart in Arabic), so they must match
+    exactly, and a shorter name is taken for a longer query only when nearly all of it is
+    there."""
     if ratio < 0.8 or min(len(query), len(key)) < 6:
         return False
     return len(key) >= len(query) or ratio >= 0.9

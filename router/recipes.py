@@ -13,19 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import re
 import socket
 import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
 from router.entities import parse_quantity_unit
+from router.languages import LANG_DIR, codes, read_json
 from router.normalize import clean_text
 from router.types import Item
 
@@ -35,8 +34,7 @@ __all__ = ["RecipeReader", "RecipeResult", "ingredient_item", "ingredient_items"
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/130.0 Safari/537.36")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
-RECIPE_WORDS = "recipes.json"
-LANG_DIR = Path(__file__).with_name("data") / "lang"
+RECIPE_WORDS = "recipes.json"  # in each language's folder, router/data/lang/<code>/
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,8 +118,10 @@ def _words() -> _Words:
     found: dict[str, set[str]] = {}
     units: dict[str, str] = {}
     trailing: dict[str, tuple[str, set[str]]] = {}
-    for path in sorted(LANG_DIR.glob(f"*/{RECIPE_WORDS}")):
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    for code in codes():
+        if not (LANG_DIR / code / RECIPE_WORDS).exists():
+            continue  # a language without recipe words reads its lines with the others'
+        data: dict[str, Any] = read_json(code, RECIPE_WORDS)
         for key, value in data.items():
             if isinstance(value, list) and not key.startswith("_"):
                 found.setdefault(key, set()).update(str(v).lower() for v in value)
@@ -199,7 +199,7 @@ def _amount(words: list[str], vocabulary: _Words) -> tuple[float | None, str | N
     if quantity is None and unit is None:
         rest = list(words)
     # The recipe's own measures, also where a longer one starts with a shop unit the
-    # entities know ("ملعقة صغيرة" is a teaspoon, not a spoon).
+    # entities know (Arabic "small spoon" is a teaspoon, not a spoon).
     start = len(words) - len(rest) - (1 if unit is not None else 0)
     for size in range(min(vocabulary.longest_unit, len(words) - start - 1), 0, -1):
         spelled = " ".join(words[start:start + size]).lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from db.store import UnitOfWorkFactory
@@ -10,7 +12,7 @@ from handlers.recipes import catalog, find_dish
 from router.recipes import RecipeReader, ingredient_item, ingredient_items
 from router.types import Intent
 from tests.support.direct import handle, open_items, routed
-from tests.support.recipe_server import RecipeServer, json_ld_page, microdata_page
+from tests.support.recipe_server import FIXTURES, RecipeServer, json_ld_page, microdata_page
 
 SHAKSHUKA = ["6 eggs", "1 kg tomatoes", "2 red peppers, sliced", "3 garlic cloves",
              "1 tsp paprika", "salt to taste"]
@@ -196,3 +198,18 @@ async def test_recipe_search_in_hebrew_offers_the_dish_in_hebrew(uow: UnitOfWork
 async def test_unknown_dish_offers_the_closest(uow: UnitOfWorkFactory) -> None:
     reply = await handle(uow, routed("ingredients for zxqwv stew", Intent.RECIPE_SEARCH))
     assert reply.key == "dish_unknown" and len(reply.params["closest"]) == 3
+
+
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("page", sorted(k for k in EXPECTED if not k.startswith("_")))
+async def test_fixture_pages_offer_every_ingredient(pages: RecipeServer, page: str) -> None:
+    # JSON-LD alone and in a Yoast @graph, microdata, WP Recipe Maker and Tasty Recipes
+    # markup, Hebrew and Arabic sites; pages without a recipe say so.
+    pages.fixtures()
+    result = await reader().read(pages.url(f"/{page}"))
+    if EXPECTED[page] is None:
+        assert result.error == "recipe_not_found"
+        return
+    assert [[i.name, i.quantity, i.unit] for i in result.items] == EXPECTED[page]

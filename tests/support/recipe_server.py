@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from tests.support.loopback import LoopbackServer, QuietHandler
 
-__all__ = ["RecipeServer", "json_ld_page", "microdata_page"]
+__all__ = ["FIXTURES", "RecipeServer", "json_ld_page", "microdata_page"]
+
+# Pages written for these tests, modeled on real sites' markup (tests/fixtures/recipes).
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recipes"
 
 
 def json_ld_page(name: str, ingredients: list[str], charset: str = "utf-8") -> str:
@@ -49,6 +53,14 @@ class RecipeServer:
     def html(self, path: str, text: str, charset: str = "utf-8", delay: float = 0.0) -> None:
         self.pages[path] = (200, {"Content-Type": f"text/html; charset={charset}"},
                             text.encode(charset), delay)
+
+    def fixtures(self, folder: Path = FIXTURES) -> list[str]:
+        """Serve every page of a folder at /<file name>; the names served."""
+        names = sorted(p.name for p in folder.glob("*.html"))
+        for name in names:
+            self.pages[f"/{name}"] = (200, {"Content-Type": "text/html; charset=utf-8"},
+                                      (folder / name).read_bytes(), 0.0)
+        return names
 
     def __enter__(self) -> RecipeServer:
         self._loopback.start()
