@@ -20,7 +20,6 @@ CODE_DIRS = ("bot", "handlers", "router", "db")
 # Files whose words other features are still moving into data; each entry goes when its
 # owner's move lands (router/clauses.py: compound messages; recipes: the recipes feature).
 NOT_YET_MOVED = frozenset({
-    "router/recipes.py", "handlers/recipes.py",
     # Being moved by issue 12's languages-as-data change, one file at a time:
     "db/migrations/versions/0004_item_identity.py", "db/migrations/versions/0005_dialogue.py",
     "handlers/digest.py", "handlers/items.py", "handlers/matching.py", "handlers/reply.py",
