@@ -456,6 +456,16 @@ class LlmClient:
                  (time.perf_counter() - started) * 1000)
         return items
 
+    async def complete(self, prompt: str, system: str, schema: dict[str, Any], name: str,
+                       max_tokens: int) -> str | None:
+        """One bounded JSON answer for another feature's own task and schema (a recipe page's
+        ingredients, router/recipes.py): the content, or None; the breaker counts it too."""
+        if self.circuit_open:
+            return None
+        outcome, content = await self._bounded(prompt, system, schema, name, max_tokens)
+        log.info("llm %s outcome=%s", name, outcome.value)
+        return content if outcome is Outcome.VALID else None
+
     async def probe(self) -> bool | None:
         """Decide up front whether the endpoint takes json_schema: lists its models (logged),
         then sends one tiny structured request. True/False when known, None when not."""
