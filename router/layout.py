@@ -1,4 +1,4 @@
-"""Hebrew typed with the English keyboard layout on: "jkc' kjo" meant "חלב, לחם".
+"""Hebrew typed with the English keyboard layout on: "jkc' kjo" meant "milk, bread" in Hebrew.
 
 A Hebrew speaker who forgets to switch layouts presses the right keys and gets Latin letters.
 `retype` gives back the Hebrew those keys make, but only when that is clearly what was meant:
@@ -23,11 +23,14 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from router.languages import read_json
+
 __all__ = ["Keyboard", "keyboard", "retype"]
 
 DATA = Path(__file__).with_name("data") / "keyboard_he.json"
-# What may be glued to the front of a Hebrew word ("והחלב", "שבלחם"): tried off, up to two.
-_PREFIXES = "והבלמשכ"
+# What may be glued to the front of a Hebrew word ("and-the-milk"): tried off, up to two
+# (router/data/lang/he/words.json).
+_PREFIXES = str(read_json("he", "words.json")["letter_prefixes"])
 _URL_OR_HANDLE = re.compile(r"https?://|www\.|@\w|^/\w", re.IGNORECASE)
 _NON_LATIN = re.compile(r"[^\x00-\x7f]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -84,8 +87,8 @@ def keyboard() -> Keyboard:
 
 def _token(board: Keyboard, token: str) -> str:
     """A token's Hebrew; a last key that is punctuation in English and a letter in Hebrew
-    ("," is ת, "." is ץ) becomes the letter only when that makes a known word, or when the
-    word without it is not one."""
+    ("," is tav, "." is final tsadi) becomes the letter only when that makes a known word,
+    or when the word without it is not one."""
     as_letter = board.convert(token)
     if token[-1] not in board.word_end or len(token) == 1:
         return as_letter
