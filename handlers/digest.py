@@ -1,7 +1,7 @@
 """Digests: one private summary per member of what the others changed on the list.
 
 Each change is told in its author's words, with the member's own word beside a line written
-in another language ("خبز / לחם" for a Hebrew reader)."""
+in another language (the Arabic word, then the Hebrew one, for a Hebrew reader)."""
 
 from __future__ import annotations
 

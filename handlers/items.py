@@ -33,6 +33,7 @@ from handlers.matching import (
 )
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
 from router.entities import MAX_ITEMS
+from router.languages import codes, read_json
 from router.lexicon import CATEGORIES, lexicon
 from router.normalize import normalize
 from router.types import ChatKind, Item, Routed, Source
@@ -56,25 +57,20 @@ __all__ = [
 ]
 
 # Words that make a leftover phrase a clause ("we have some at home"), not a missing item.
-_SENTENCE_WORDS = frozenset(normalize(w) for w in (
-    "יש לנו בבית אמרה אמר כבר have home we said already عنا عندنا بالبيت قالت قال".split()))
+_SENTENCE_WORDS = frozenset(normalize(word) for code in codes()
+                            for word in read_json(code, "words.json")["sentence_words"])
 # A question offers at most this many lines (Telegram keyboards stay readable).
 MAX_CHOICES = 8
 
-# Units are stored in one canonical (singular) spelling so amounts merge; shown plural.
-PLURAL_UNITS = {
-    "loaf": "loaves", "bottle": "bottles", "pack": "packs", "carton": "cartons", "bag": "bags",
-    "can": "cans", "box": "boxes", "jar": "jars", "bunch": "bunches", "tray": "trays",
-    "cup": "cups", "בקבוק": "בקבוקים", "חבילה": "חבילות", "קרטון": "קרטונים",
-    "שקית": "שקיות", "קופסה": "קופסאות", "מגש": "מגשים", "פחית": "פחיות",
-    "צנצנת": "צנצנות", "כיכר": "כיכרות", "תבנית": "תבניות", "ארגז": "ארגזים",
-    "علبة": "علب", "كيس": "أكياس", "قنينة": "قناني", "ربطة": "ربطات", "حبة": "حبات",
-    "رغيف": "أرغفة", "باكيت": "باكيتات", "كرتونة": "كراتين", "جالون": "جالونات",
-}
+# Units are stored in one canonical (singular) spelling so amounts merge; shown plural
+# (each language's amounts.json, `unit_plurals`).
+PLURAL_UNITS: dict[str, str] = {
+    unit: plural for code in codes()
+    for unit, plural in read_json(code, "amounts.json")["unit_plurals"].items()}
 
 
 def format_amount(quantity: float | None, unit: str | None) -> str:
-    """"2", "0.5 קילו", "1.5 kg", "2 loaves"; empty when there is no amount."""
+    """"2", "0.5 kg", "1.5 kg", "2 loaves"; empty when there is no amount."""
     if quantity is None:
         return unit or ""
     text = str(int(quantity)) if float(quantity).is_integer() else f"{quantity:g}"
@@ -93,7 +89,8 @@ def describe(name: str, quantity: float | None, unit: str | None,
 
 def label(row: ItemRow, lang: str) -> str:
     """A line as a reader of `lang` sees it: its author's words, and the reader's own word
-    for it when the author wrote in another language ("خبز / לחם")."""
+    for it when the author wrote in another language (the Arabic word, a slash, then the
+    Hebrew one for a Hebrew reader)."""
     text = describe(row.name, row.quantity, row.unit, row.note)
     word = reader_word(row.name, row.concept, lang)
     return f"{text} / {word}" if word else text

@@ -1,8 +1,8 @@
 """Which list lines a name means: by concept, then by words, then by a fuzzy score.
 
-A name is matched by what it stands for, not by its letters: "לחם", "bread" and "الخبز" are
-one concept in the lexicon. Inside a concept a note ("3%", "תנובה") narrows the lines down.
-A line that is a kind of the named thing ("soy milk" for "milk", "חלב סויה" for "חלב") may
+A name is matched by what it stands for, not by its letters: the Hebrew, English and Arabic
+words for bread are one concept in the lexicon. Inside a concept a note ("3%", a brand) narrows
+the lines down. A line that is a kind of the named thing ("soy milk" for "milk") may
 be meant too, so the bot asks which one instead of guessing. Words outside the
 lexicon meet by their loose form, then by rapidfuzz's ratio, never by a hand-made distance.
 """
@@ -73,13 +73,14 @@ def wanted(item: Item) -> Wanted | None:
     note = clean_text(item.note or "")[:MAX_NOTE].strip() or None
     lex = lexicon()
     if lex.find(name + "'") is not None:
-        # A Hebrew geresh ends some words ("קוטג'") and is lost with the quotes around words.
+        # A Hebrew geresh ends some words (cottage cheese) and is lost with the quotes around
+        # words.
         name += "'"
     identity = lex.identify(name)
     if note:
-        # "גבינה 5%" names white cheese, not some cheese with a note: a percentage can be
+        # Hebrew "cheese 5%" names white cheese, not some cheese with a note: a percentage can be
         # part of an item's own name in the lexicon.
-        for piece in re.split(r"[,،] ", note):
+        for piece in re.split("[,\u060c] ", note):
             if piece.endswith("%") and lex.identify(f"{name} {piece}").known:
                 identity = lex.identify(f"{name} {piece}")
                 break
@@ -99,9 +100,9 @@ def _forms(item: Wanted) -> set[str]:
 
 def _kind_of(line: str, form: str) -> bool:
     """Whether a line's name is a kind of the thing `form` names: the form is the name's
-    head, which comes last in English ("soy milk") and first in Hebrew and Arabic ("חלב
-    סויה", "حليب صويا"). A form that only qualifies the head ("tomato paste", "רסק
-    עגבניות") does not make the line a kind of it."""
+    head, which comes last in English ("soy milk") and first in Hebrew and Arabic ("milk
+    soy"). A form that only qualifies the head ("tomato paste") does not make the line a kind
+    of it."""
     words, part = line.split(), form.split()
     if len(words) <= len(part):
         return False
@@ -155,8 +156,9 @@ def find_lines(rows: Sequence[ItemRow], item: Wanted) -> list[ItemRow]:
 
 
 def reader_word(name: str, concept: str, lang: str) -> str | None:
-    """The reader's own word for a line written in another language ("לחם" for a Hebrew
-    reader of "خبز"); None when the line is already in their language or has no such word."""
+    """The reader's own word for a line written in another language (the Hebrew word for a
+    Hebrew reader of the Arabic "bread"); None when the line is already in their language or
+    has no such word."""
     word = lexicon().word(concept, lang)
     if word is None or normalize(word) == normalize(name):
         return None

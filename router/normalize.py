@@ -25,7 +25,7 @@ __all__ = [
 NORMALIZATION_NAME = "shopbot-v1"
 
 # Zero-width and bidi controls: invisible, yet they split words for a tokenizer and would
-# make "חלב" and "\u200fחלב" two different items on the list. C0 and C1 control characters
+# make "milk" and "\u200fmilk" two different items on the list. C0 and C1 control characters
 # too (NUL, bell, escape…; the whitespace ones stay for the space rule): nothing a person
 # means, and PostgreSQL cannot even store a NUL.
 _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
@@ -34,11 +34,19 @@ _CONTROLS = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f"
 _HEBREW_MARKS = re.compile("[\u0591-\u05bd\u05bf\u05c1\u05c2\u05c4\u05c5\u05c7]")
 # Arabic harakat, superscript alef, Quranic marks and tatweel.
 _ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
-_ALEF = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا"})
-_ARABIC_FOLD = str.maketrans({"ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_QUOTES = str.maketrans({"⁄": "/", "׳": "'", "’": "'", "‘": "'", "`": "'", "״": '"', "“": '"',
-                         "”": '"'})
+# Alef with hamza above or below, with madda, and alef wasla: plain alef.
+_ALEF = str.maketrans({"\u0623": "\u0627", "\u0625": "\u0627", "\u0622": "\u0627",
+                       "\u0671": "\u0627"})
+# Alef maqsura to ya, ta marbuta to ha, hamza on waw and on ya to their seats.
+_ARABIC_FOLD = str.maketrans({"\u0649": "\u064a", "\u0629": "\u0647", "\u0624": "\u0648",
+                              "\u0626": "\u064a"})
+# Arabic-Indic and Persian digits.
+_DIGITS = str.maketrans("\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669"
+                        "\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9",
+                        "01234567890123456789")
+# Fraction slash; Hebrew geresh and gershayim and typographic quotes: ASCII quotes.
+_QUOTES = str.maketrans({"\u2044": "/", "\u05f3": "'", "\u2019": "'", "\u2018": "'", "`": "'",
+                         "\u05f4": '"', "\u201c": '"', "\u201d": '"'})
 _URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _MENTION = re.compile(r"@\w{3,}")
 _REPEATS = re.compile(r"(\D)\1{2,}")

@@ -28,6 +28,7 @@ from router.clauses import (
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
+from router.languages import codes, read_json
 from router.layout import retype
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
@@ -36,15 +37,21 @@ __all__ = ["LlmProposal", "LlmProposer", "Router", "entities_from_json"]
 
 log = logging.getLogger(__name__)
 
-# Where one request ends and the next begins: "and", "ו"/"و" glued to a word, commas, "then".
-_JOINS = re.compile(r"\s(?:and|then|also|plus)\s|\s(?=[וو]\S)|,|،|\n|\s(?:ואז|וגם|وبعدين|وكمان)\s",
-                    re.IGNORECASE)
-_LEADING_JOIN = re.compile(r"^(?:and|then|also|plus|ואז|וגם|وبعدين|وكمان)\s+", re.IGNORECASE)
+# Where one request ends and the next begins: "and" glued to a word (Hebrew, Arabic), commas,
+# new lines, and the languages' join words ("and", "then"; router/data/lang/<code>/words.json).
+_WORD_DATA = [read_json(code, "words.json") for code in codes()]
+_GLUED_AND = "".join(letter for words in _WORD_DATA for letter in words["conjunctions"])
+_JOIN_WORDS = "|".join(re.escape(word) for words in _WORD_DATA
+                       for word in words["join_words"]) or r"(?!)"
+_JOINS = re.compile((rf"\s(?=[{re.escape(_GLUED_AND)}]\S)|" if _GLUED_AND else "")
+                    + rf",|\u060c|\n|\s(?:{_JOIN_WORDS})\s", re.IGNORECASE)
+_LEADING_JOIN = re.compile(rf"^(?:{_JOIN_WORDS})\s+", re.IGNORECASE)
+_EDGES = " ,\u060c\n"
 
 
 def _strip_join(text: str) -> str:
     text = _LEADING_JOIN.sub("", text.strip())
-    if len(text) > 2 and text[0] in "וو" and not text[1].isspace():
+    if len(text) > 2 and text[0] in _GLUED_AND and not text[1].isspace():
         text = text[1:]
     return text
 
@@ -141,7 +148,7 @@ class Router:
         sure = (top[0].score >= self.threshold
                 and top[0].score - (top[1].score if len(top) > 1 else 0.0) >= self.margin)
         if is_bare_item_list(text):
-            # A clause that opens with a verb other than "add" ("…, ותגיד מי בקבוצה") may be
+            # A clause that opens with a verb other than "add" ("…, and tell me who's in") may be
             # a second request among words that all look like items.
             split = (self._split(incoming, lang, top) if any(
                 c.opens and not c.cue for c in clauses(text)[1:]) else None)
@@ -227,12 +234,12 @@ class Router:
         clauses is classified on its own. A way of grouping the clauses into requests counts
         only when every request is one the bot would act on by itself (threshold and margin),
         neighbours ask for different things, a request that takes items names some, and a
-        bare run of items after another request says "add" itself ("…, ותוסיף שמנת") or follows
+        bare run of items after another request says "add" itself ("…, and add cream") or follows
         a strong join after a request that takes no items: "got everything but cheese, milk"
         stays one request. Chit-chat clauses ("thanks,") are dropped. Of the groupings that
         count, the one with the most requests, then the surest, wins. Fewer than two requests
         leave the message whole (None), except one sure request beside chit-chat in a message
-        the model is unsure of as a whole ("תודה, תוסיף גם לחם").
+        the model is unsure of as a whole ("thanks, add bread too").
         """
         text = incoming.text
         found = clauses(text)
@@ -312,14 +319,14 @@ class Router:
                        b: Intent) -> list[tuple[Intent, str]] | None:
         """Split a two-request message where it reads best as "a then b" or "b then a".
 
-        Each place people join requests ("and", "ו", "و", a comma, a new line, "then") is
+        Each place people join requests ("and", a glued "and", a comma, a new line, "then") is
         tried; the split whose halves the model scores highest for the two intents wins, and
         each intent gets its own half's entities.
         """
         cuts = sorted({m.start() for m in _JOINS.finditer(text)} - {0})
         if not cuts:
             return None
-        halves = [(text[:cut].strip(" ,،\n"), text[cut:].lstrip(" ,،\n")) for cut in cuts]
+        halves = [(text[:cut].strip(_EDGES), text[cut:].lstrip(_EDGES)) for cut in cuts]
         halves = [(left, _strip_join(right)) for left, right in halves if left and right]
         if not halves:
             return None
