@@ -174,6 +174,8 @@ class ChatSession:
         for number, button in enumerate(chat.buttons, start=1):
             text += f"     [{number}] {button_text(button, reply.lang)}\n"
         for effect in reply.effects:
+            if effect.kind is EffectKind.DOCUMENT:
+                text += f"     📎 {effect.payload['filename']}\n"
             if effect.kind is EffectKind.NOTICE:
                 where = next((c.key for c in self.chats.values()
                               if c.chat_id == effect.payload["chat_id"]),

@@ -298,3 +298,5 @@ class FallbackDecision(Base):
     intents: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime]
+    # The group the message came from (migration 0007), so /forget deletes it too.
+    group_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)

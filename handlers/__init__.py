@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from db.store import UnitOfWork
 from handlers.bugs import handle_bug_report
 from handlers.chat import handle_other
+from handlers.export import CommandHandler, handle_export, handle_forget
 from handlers.group import handle_group_info, handle_leave_group, handle_rename_group
 from handlers.invites import (
     handle_create_invite,
@@ -26,7 +27,7 @@ from handlers.recipes import handle_recipe_search, handle_recipe_url
 from handlers.reply import Reply
 from router.types import Intent, Routed
 
-__all__ = ["HANDLERS", "Handler"]
+__all__ = ["ADMIN_CHECKED", "COMMAND_HANDLERS", "HANDLERS", "Handler"]
 
 Handler = Callable[[Routed, UnitOfWork], Awaitable[Reply]]
 
@@ -49,3 +50,11 @@ HANDLERS: dict[Intent, Handler] = {
     Intent.BUG_REPORT: handle_bug_report,
     Intent.OTHER: handle_other,
 }
+
+# Commands that are no intent, each with its handler; for those in ADMIN_CHECKED, bot/ asks
+# Telegram whether the sender administers the list's group chat before the transaction.
+COMMAND_HANDLERS: dict[str, CommandHandler] = {
+    "export": handle_export,
+    "forget": handle_forget,
+}
+ADMIN_CHECKED = frozenset({"forget"})

@@ -40,6 +40,7 @@ class EffectKind(StrEnum):
     LIST_CHANGED = "list_changed"  # schedule the members' digest
     FORWARD_BUG = "forward_bug"  # tell the admin chat
     NOTICE = "notice"  # one more message to another chat: payload chat_id and reply
+    DOCUMENT = "document"  # a file for the chat: payload filename, content (bytes), mime
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,9 @@ The test side injects updates (`send_text`, `press_button`, `edit_text`, `add_bo
 who is in which group with what status (`set_status`, served by `getChatMember`; a
 `chat_member` update reaches only a bot that is an administrator there and asked for it, as
 on Telegram), inspects what the bot did (`sent`, `calls`, `reactions`, `commands`,
-`answered_callbacks`, `wait_for`) and injects failures (`fail_next`).
+`answered_callbacks`, `wait_for`, `documents`, `downloads`) and injects failures (`fail_next`).
+Files: `sendDocument` takes multipart uploads (and known file ids), `send_voice` puts a voice
+note's bytes where `getFile` and `/file/bot<token>/<path>` serve them.
 
 Standard library only.
 """
@@ -417,13 +419,28 @@ def _parse_body(content_type: str, body: bytes) -> JSONDict:
             payload = raw if isinstance(raw, bytes) else b""
             filename = part.get_filename()
             if filename is not None:
-                params[str(name)] = {"filename": filename, "size": len(payload)}
+                params[str(name)] = _Upload(filename, payload, part.get_content_type())
             else:
                 params[str(name)] = _coerce_form(str(name), payload.decode("utf-8", "replace"))
         return params
     # application/x-www-form-urlencoded (and anything else, like the real server)
     pairs = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {key: _coerce_form(key, value) for key, value in pairs}
+
+
+class _Upload(dict[str, Any]):
+    """A file sent in a multipart request: compares as `{"filename", "size"}`; the bytes and
+    the declared type ride along for sendDocument."""
+
+    def __init__(self, filename: str, content: bytes, mime: str) -> None:
+        super().__init__(filename=filename, size=len(content))
+        self.content = content
+        self.mime = mime
+
+
+# Telegram's limits on files: what a bot may download (getFile) and upload (sendDocument).
+DOWNLOAD_LIMIT = 20 * 1024 * 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024
 
 
 # --------------------------------------------------------------------------- emulator
@@ -510,6 +527,9 @@ class BotApiEmulator:
         self._commands: dict[tuple[str, str], list[JSONDict]] = {}
         self._calls: list[tuple[str, JSONDict]] = []
         self._failures: dict[str, list[ApiError]] = {}
+        self._files: dict[str, JSONDict] = {}  # file_id -> {content, path, unique}
+        self._file_ids = itertools.count(1)
+        self._downloads: list[str] = []  # file paths fetched from /file/bot<token>/
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
@@ -530,6 +550,7 @@ class BotApiEmulator:
                 ("sendChatAction", self._send_chat_action), ("getChat", self._get_chat),
                 ("leaveChat", self._leave_chat), ("close", lambda p: True),
                 ("getChatMember", self._get_chat_member),
+                ("sendDocument", self._send_document), ("getFile", self._get_file),
                 ("logOut", lambda p: True),
             )
         }
@@ -571,6 +592,9 @@ class BotApiEmulator:
 
             def _serve(self, body: bytes) -> None:
                 url = urlsplit(self.path)
+                if url.path.startswith("/file/bot"):
+                    self._serve_file(url.path)
+                    return
                 status, payload = emulator._handle(
                     url.path, self.headers.get("Content-Type", ""), body, url.query)
                 data = json.dumps(payload, ensure_ascii=False).encode()
@@ -582,6 +606,17 @@ class BotApiEmulator:
                     self.wfile.write(data)
                 except OSError:
                     self.close_connection = True  # the client went away
+
+            def _serve_file(self, path: str) -> None:
+                status, data = emulator._download(path)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    self.close_connection = True
 
         server = _QuietServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = False  # server_close() joins the request threads
@@ -622,6 +657,11 @@ class BotApiEmulator:
         if self._server is None:
             raise RuntimeError("the emulator is not started")
         return f"http://127.0.0.1:{self._server.server_address[1]}/bot"
+
+    @property
+    def file_url(self) -> str:
+        """Where files are downloaded from, in python-telegram-bot's `base_file_url` form."""
+        return self.base_url.removesuffix("/bot") + "/file/bot"
 
     @property
     def me(self) -> JSONDict:
@@ -1102,6 +1142,70 @@ class BotApiEmulator:
                           else self._statuses.get(chat["id"], {}).get(user_id, "left"))
             return _chat_member(user, status)
 
+    def _new_file(self, content: bytes, folder: str, extension: str) -> JSONDict:
+        """Keep a file's bytes; its File fields (file_id, file_unique_id, file_size)."""
+        number = next(self._file_ids)
+        file_id = f"BQACAgQAAx{number:06d}{self.bot_id}"
+        unique = f"AgAD{number:06d}"
+        self._files[file_id] = {"content": content, "unique": unique,
+                                "path": f"{folder}/file_{number}.{extension}"}
+        return {"file_id": file_id, "file_unique_id": unique, "file_size": len(content)}
+
+    def _send_document(self, params: JSONDict) -> JSONDict:
+        with self._cond:
+            chat = self._resolve_chat(params)
+            document = params.get("document")
+            if isinstance(document, _Upload):
+                if len(document.content) > UPLOAD_LIMIT:
+                    raise ApiError(413, "Request Entity Too Large")
+                if not document.content:
+                    raise bad_request("file must be non-empty")
+                extension = document["filename"].rpartition(".")[2] or "bin"
+                fields = self._new_file(document.content, "documents", extension)
+                fields.update(file_name=document["filename"], mime_type=document.mime)
+            elif isinstance(document, str) and document in self._files:
+                known = self._files[document]
+                fields = {"file_id": document, "file_unique_id": known["unique"],
+                          "file_size": len(known["content"])}
+            else:
+                raise bad_request("wrong remote file identifier specified: "
+                                  "Wrong string length")
+            message: JSONDict = {
+                "message_id": self._new_message_id(chat["id"]),
+                "from": copy.deepcopy(self._bot_user()), "chat": copy.deepcopy(chat),
+                "date": int(time.time()), "document": fields,
+            }
+            caption = params.get("caption")
+            if caption:
+                message["caption"] = str(caption)
+            record = self._store(message, outgoing=True)
+            self._cond.notify_all()
+            return self._public(record)
+
+    def _get_file(self, params: JSONDict) -> JSONDict:
+        file_id = params.get("file_id")
+        with self._lock:
+            known = self._files.get(str(file_id)) if file_id else None
+            if known is None:
+                raise bad_request("invalid file_id")
+            if len(known["content"]) > DOWNLOAD_LIMIT:
+                raise bad_request("file is too big")
+            return {"file_id": file_id, "file_unique_id": known["unique"],
+                    "file_size": len(known["content"]), "file_path": known["path"]}
+
+    def _download(self, path: str) -> tuple[int, bytes]:
+        """GET /file/bot<token>/<file_path>: the file's bytes, as the real file server."""
+        match = re.fullmatch(r"/file/bot([^/]*)/(.+)", path)
+        if match is None or match.group(1) != self.token:
+            return 401, b"Unauthorized"
+        with self._cond:
+            self._downloads.append(match.group(2))
+            self._cond.notify_all()
+            for known in self._files.values():
+                if known["path"] == match.group(2):
+                    return 200, bytes(known["content"])
+        return 404, b"Not Found"
+
     def _bot_user(self) -> JSONDict:
         return {key: self._me[key] for key in ("id", "is_bot", "first_name", "username")}
 
@@ -1216,6 +1320,20 @@ class BotApiEmulator:
             entities = detect_entities(text)
             if entities:
                 message["entities"] = entities
+            self._store(copy.deepcopy(message), outgoing=False)
+            return self._enqueue({"message": message})
+
+    def send_voice(self, chat: JSONDict, from_user: JSONDict, content: bytes,
+                   duration: int, mime_type: str = "audio/ogg",
+                   file_size: int | None = None) -> JSONDict:
+        """A user sends a voice note (its bytes served by getFile and the file URL);
+        `file_size` overrides the size Telegram reports; returns the enqueued Update."""
+        with self._cond:
+            message = self._user_message(chat, from_user, None)
+            fields = self._new_file(content, "voice", "oga")
+            if file_size is not None:
+                fields["file_size"] = file_size
+            message["voice"] = {**fields, "duration": duration, "mime_type": mime_type}
             self._store(copy.deepcopy(message), outgoing=False)
             return self._enqueue({"message": message})
 
@@ -1394,6 +1512,25 @@ class BotApiEmulator:
         "all_group_chats", "chat:<chat_id>", "chat_member:<chat_id>:<user_id>"."""
         with self._lock:
             return copy.deepcopy(self._commands)
+
+    def documents(self, chat_id: int | None = None) -> list[JSONDict]:
+        """The files the bot sent, oldest first: chat_id, file_name, mime_type, content."""
+        with self._lock:
+            found = []
+            for message in self.sent(chat_id):
+                document = message.get("document")
+                if document is not None:
+                    found.append({"chat_id": message["chat"]["id"],
+                                  "file_name": document.get("file_name"),
+                                  "mime_type": document.get("mime_type"),
+                                  "caption": message.get("caption"),
+                                  "content": self._files[document["file_id"]]["content"]})
+            return found
+
+    def downloads(self) -> list[str]:
+        """The file paths the bot downloaded, oldest first."""
+        with self._lock:
+            return list(self._downloads)
 
     def answered_callbacks(self) -> list[JSONDict]:
         with self._lock:
