@@ -9,9 +9,11 @@ import pytest
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
 from handlers.recipes import catalog, find_dish
+from router.llm import LlmClient
 from router.recipes import RecipeReader, ingredient_item, ingredient_items
 from router.types import Intent
 from tests.support.direct import handle, open_items, routed
+from tests.support.fake_openai import FakeOpenAI, Plan
 from tests.support.recipe_server import FIXTURES, RecipeServer, json_ld_page, microdata_page
 
 SHAKSHUKA = ["6 eggs", "1 kg tomatoes", "2 red peppers, sliced", "3 garlic cloves",
@@ -213,3 +215,71 @@ async def test_fixture_pages_offer_every_ingredient(pages: RecipeServer, page: s
         assert result.error == "recipe_not_found"
         return
     assert [[i.name, i.quantity, i.unit] for i in result.items] == EXPECTED[page]
+
+
+def page_llm(server: FakeOpenAI) -> LlmClient:
+    return LlmClient(base_url=server.base_url, api_key="test", model="fake-model", timeout=2.0,
+                     backoff=0.01)
+
+
+async def test_a_page_without_a_recipe_is_read_by_the_llm_and_checked_against_the_page(
+        pages: RecipeServer) -> None:
+    pages.fixtures()
+    with FakeOpenAI() as server:
+        # Five lines copied from the page, one invented, one far too long: only the page's stay.
+        server.plans.append(Plan(content=json.dumps({"lines": [
+            "2 cups red lentils", "1 large onion", "3 carrots", "1 tablespoon ground cumin",
+            "salt to taste", "2 kg beef fillet", "x" * 500]})))
+        result = await reader(llm=page_llm(server)).read(pages.url("/en_blog_no_recipe.html"))
+    assert result.error is None and result.from_text
+    assert result.title == "Our weekend lentil soup"
+    assert [(i.name, i.quantity, i.unit) for i in result.items] == [
+        ("red lentils", 2, "cup"), ("large onion", 1, None), ("carrots", 3, None),
+        ("ground cumin", 1, "tbsp"), ("salt", None, None)]
+    # The page's text went to the LLM as data; its script, navigation and footer did not.
+    sent = server.requests[0]["messages"][-1]["content"]
+    assert "red lentils" in sent and "About" not in sent and "Rainy Kitchen blog" not in sent
+
+
+@pytest.mark.parametrize("answer", [
+    "not json", json.dumps({"lines": "2 cups lentils"}), json.dumps({"lines": []}),
+    json.dumps({"lines": ["1 kg caviar"]}),
+])
+async def test_an_llm_answer_the_page_does_not_hold_offers_nothing(
+        pages: RecipeServer, answer: str) -> None:
+    pages.fixtures()
+    with FakeOpenAI() as server:
+        server.plans.append(Plan(content=answer))
+        result = await reader(llm=page_llm(server)).read(pages.url("/en_blog_no_recipe.html"))
+    assert result.error == "recipe_not_found" and not result.items
+
+
+async def test_llm_page_items_get_the_same_buttons(uow: UnitOfWorkFactory,
+                                                  pages: RecipeServer) -> None:
+    pages.fixtures()
+    with FakeOpenAI() as server:
+        server.plans.append(Plan(content=json.dumps({"lines": ["2 cups red lentils",
+                                                               "3 carrots"]})))
+        result = await reader(llm=page_llm(server)).read(pages.url("/en_blog_no_recipe.html"))
+    message = routed(f"look {pages.url('/en_blog_no_recipe.html')}", Intent.RECIPE_URL)
+    reply = await handle(uow, type(message)(**{
+        **{f: getattr(message, f) for f in message.__slots__}, "extra": {"recipe": result}}))
+    assert reply.key == "recipe_items"
+    assert [b[0].params.get("item") for b in reply.buttons[1:]] == ["2 cups red lentils",
+                                                                     "3 carrots"]
+
+
+@pytest.mark.parametrize(("lang", "text"), [
+    ("en", "I found no recipe on that page"), ("he", "לא מצאתי מתכון"),
+    ("ar", "ما لقيت وصفة"),
+])
+async def test_without_an_llm_a_page_without_a_recipe_is_said_so_with_the_dish_hint(
+        uow: UnitOfWorkFactory, pages: RecipeServer, lang: str, text: str) -> None:
+    pages.fixtures()
+    page = pages.url(f"/{lang}_blog_no_recipe.html")
+    result = await reader().read(page)
+    message = routed(f"{page}", Intent.RECIPE_URL)
+    reply = await handle(uow, type(message)(**{
+        **{f: getattr(message, f) for f in message.__slots__}, "lang": lang,
+        "extra": {"recipe": result}}))
+    assert reply.key == "recipe_not_found" and text in render(reply)
