@@ -60,10 +60,12 @@ async def build_services(settings: Settings, migrate: bool = True) -> Services:
         await upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     uow = UnitOfWorkFactory(make_sessionmaker(engine))
+    llm = router.llm if isinstance(router.llm, LlmClient) else None
+    # A page without a schema.org recipe has its ingredient lines read by the LLM, if any.
+    recipes = RecipeReader(allow_private=settings.fetch_allow_private, llm=llm)
     dispatcher = Dispatcher(router, uow, admin_chat_id=settings.admin_chat_id,
                             llm_all_group_messages=settings.llm_all_group_messages,
                             store_fallbacks=settings.store_fallbacks,
-                            recipes=RecipeReader(allow_private=settings.fetch_allow_private),
-                            dish_llm=router.llm if isinstance(router.llm, LlmClient) else None)
+                            recipes=recipes, dish_llm=llm)
     return Services(settings=settings, engine=engine, uow=uow, router=router,
                     dispatcher=dispatcher)
