@@ -17,9 +17,9 @@ class Role(StrEnum):
     they name. Buttons without a role (undo, tick) answer nothing.
     """
 
-    YES = "yes"  # the affirmative answer ("yes", "כן", "اه")
-    NO = "no"  # declining ("no", "לא", "لا")
-    ALL = "all"  # every option at once ("add them all", "תוסיף את כולם", "ضيفهم كلهم")
+    YES = "yes"  # the affirmative answer ("yes", "sure")
+    NO = "no"  # declining ("no", "never mind")
+    ALL = "all"  # every option at once ("add them all", "both")
     OPTION = "option"  # one of several choices ("the second one", "the soy one")
 
 

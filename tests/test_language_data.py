@@ -3,6 +3,7 @@ words of any language in the code, and the script detection knowing every regist
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -10,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from handlers.i18n import LANGUAGES
-from router.languages import codes, language, languages
+from router.languages import DATA_FILES, LANG_DIR, codes, language, languages, read_json, read_tsv
+from router.lexicon import CATEGORIES
 from router.normalize import detect_language
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -19,13 +21,7 @@ LETTERS = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0400-\u04ff]")
 CODE_DIRS = ("bot", "handlers", "router", "db")
 # Files whose words other features are still moving into data; each entry goes when its
 # owner's move lands (router/clauses.py: compound messages; recipes: the recipes feature).
-NOT_YET_MOVED = frozenset({
-    # Being moved by issue 12's languages-as-data change, one file at a time:
-    "db/migrations/versions/0004_item_identity.py", "db/migrations/versions/0005_dialogue.py",
-    "handlers/digest.py", "handlers/items.py", "handlers/matching.py", "handlers/reply.py",
-    "router/dialogue.py", "router/entities.py", "router/lexicon.py", "router/normalize.py",
-    "router/router.py",
-})
+NOT_YET_MOVED: frozenset[str] = frozenset()
 # A language registered before its message catalog exists replies from the default catalog;
 # remove it here in the commit that adds its catalog (the test below then insists).
 CATALOG_PENDING: frozenset[str] = frozenset()
@@ -89,3 +85,88 @@ def test_a_message_without_letters_takes_the_hint_then_the_default(
 def test_every_script_range_holds_its_languages_letters() -> None:
     assert ord("\u05d0") in range(language("he").script[0][0], language("he").script[0][1] + 1)
     assert ord("\u0431") in range(language("ru").script[0][0], language("ru").script[0][1] + 1)
+
+
+# What every language's data files must hold (router/data/lang/README.md says what each means).
+WORD_LISTS = (
+    "fillers", "add_leads", "bare_noise", "conjunctions", "and_words", "join_words",
+    "definite_cues", "skip_words", "of_words", "amount_articles", "set_markers", "instead_words",
+    "except_words", "except_weak", "except_tail", "bought_words", "sentence_words", "polite",
+    "to_prefixes", "dish_leading_words", "lead_words", "prefixes", "loose_articles",
+    "plural_suffixes", "singular_endings",
+)
+PATTERNS = (
+    "except", "rest", "not_clause", "to_amount", "notify_off", "notify_on", "notify_status",
+    "notify_command", "notify_switch", "rename_markers", "rename_noise", "rename_name_words",
+    "rename_intent", "dish_markers", "dish_glued", "dish_tail",
+)
+ITEM_WORD_KINDS = {"add", "lead", "more", "purpose", "purpose_glued", "not_purpose", "no_need",
+                   "no_need_glued", "remove", "reason", "rename_object", "rename_skip"}
+
+
+@pytest.mark.parametrize("code", codes())
+def test_every_language_has_every_data_file(code: str) -> None:
+    assert [name for name in DATA_FILES if not (LANG_DIR / code / name).is_file()] == []
+
+
+@pytest.mark.parametrize("code", codes())
+def test_a_languages_word_lists_have_their_shapes(code: str) -> None:
+    words = read_json(code, "words.json")
+    for key in WORD_LISTS:
+        assert isinstance(words[key], list), key
+        assert all(isinstance(w, str) and w for w in words[key]), key
+    assert all(len(letter) == 1 for letter in words["conjunctions"])
+    assert isinstance(words["letter_prefixes"], str)
+    assert isinstance(words["max_letter_prefixes"], int)
+    assert all(rule in ("article", "definite", "conjunction", "known")
+               for _prefix, rule in words["strip_prefixes"])
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in words["name_restore"].items())
+    article = words["dish_article"]
+    assert article is None or {"prefix", "min_length", "single_word"} <= set(article)
+    assert set(words["patterns"]) == set(PATTERNS)
+    for fragments in words["patterns"].values():
+        for fragment in fragments:
+            re.compile(fragment)  # a broken fragment would break every language's pattern
+
+
+@pytest.mark.parametrize("code", codes())
+def test_a_languages_amounts_have_their_shapes(code: str) -> None:
+    amounts = read_json(code, "amounts.json")
+    assert all(isinstance(v, (int, float)) for v in amounts["numbers"].values())
+    units = amounts["units"]
+    assert all(isinstance(spellings, list) for spellings in units.values())
+    assert set(amounts["unit_plurals"]) <= set(units)
+    assert set(amounts["dual_units"].values()) <= set(units)
+    assert all(unit in units and isinstance(value, (int, float))
+               for value, unit in amounts["amount_units"].values())
+    assert all(len(pair) == 2 for pair in amounts["dual_suffixes"])
+    for key in ("half_after", "half_words", "not_trailing", "unit_prefixes"):
+        assert all(isinstance(w, str) and w for w in amounts[key]), key
+
+
+@pytest.mark.parametrize("code", codes())
+def test_a_languages_lexicon_notes_and_phrases_are_well_formed(code: str) -> None:
+    header, *rows = read_tsv(code, "items.tsv")
+    assert header == ("name", "category", "unit", "variants", "concept")
+    assert all(len(row) == 5 and row[0] and row[4] and row[1] in CATEGORIES for row in rows)
+    assert {row[0] for row in read_tsv(code, "item_notes.tsv")} <= {"brand", "note"}
+    assert all(len(row) == 2 and row[0] in ITEM_WORD_KINDS and row[1]
+               for row in read_tsv(code, "item_words.tsv"))
+    assert all(len(row) == 2 and row[0] in ("verb", "drop") and row[1]
+               for row in read_tsv(code, "dish_words.tsv"))
+    for kind, text, answer in read_tsv(code, "llm_examples.tsv"):
+        assert kind in ("intents", "ingredients") and text
+        assert isinstance(json.loads(answer), dict)
+
+
+@pytest.mark.parametrize("code", codes())
+def test_a_languages_dialogue_words_have_their_shapes(code: str) -> None:
+    dialogue = read_json(code, "dialogue.json")
+    for key in ("yes", "no", "all", "frame", "fillers", "prefixes"):
+        assert all(isinstance(w, str) and w for w in dialogue[key]), key
+    assert all(isinstance(n, int) for n in dialogue["ordinals"].values())
+    undo = dialogue["undo"]
+    for key in ("verbs", "objects", "phrases", "openers"):
+        assert all(isinstance(w, str) and w for w in undo[key]), key
+    assert all(len(pair) == 2 for pair in undo["split_verbs"])
+
