@@ -263,13 +263,6 @@ async def send_reply(app: Application[Any, Any, Any, Any, Any, Any], chat_id: in
         reply_parameters=parameters))
 
 
-def file_url(api_url: str) -> str:
-    """Where files are downloaded from, beside the Bot API URL: `…/bot` serves methods and
-    `…/file/bot` files, on api.telegram.org and on a local Bot API server alike."""
-    return api_url.removesuffix("/bot") + "/file/bot" if api_url.endswith("/bot") \
-        else "https://api.telegram.org/file/bot"
-
-
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     services = context.application.bot_data["services"]
     assert isinstance(services, Services)
@@ -278,16 +271,13 @@ def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
                  outcome: Outcome) -> None:
-    """Carry out a committed reply's effects: digests, the admin's copy of a bug report."""
+    """Carry out a committed reply's effects: notices, the admin's copy of a bug report.
+    (A changed list's digest was scheduled in the change's own transaction, bot/dispatch.py.)"""
     if outcome.reply is None:
         return
     for effect in outcome.reply.effects:
         if effect.kind is EffectKind.NOTICE:
             await _notice(app, effect)
-        elif effect.kind is EffectKind.DOCUMENT:
-            await _document(app, effect)
-        elif effect.kind is EffectKind.LIST_CHANGED:
-            await schedule_digest(app, services, int(effect.payload["group_id"]))
         elif effect.kind is EffectKind.FORWARD_BUG and services.settings.admin_chat_id:
             payload = effect.payload
             note = (f"🐞 #{payload['id']} from {html.escape(str(payload['user']))} "
@@ -298,18 +288,6 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
                     services.settings.admin_chat_id, note, parse_mode=ParseMode.HTML))
             except (Forbidden, BadRequest, NetworkError) as error:
                 log.warning("could not forward bug #%s: %s", payload["id"], error)
-
-
-async def _document(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect) -> None:
-    """A file for the chat (an export); a chat that refuses it is skipped."""
-    payload = effect.payload
-    try:
-        await with_retries(lambda: app.bot.send_document(
-            int(payload["chat_id"]), bytes(payload["content"]),
-            filename=str(payload["filename"])))
-    except (Forbidden, BadRequest) as error:
-        log.info("document %s not sent to chat %s: %s", payload["filename"],
-                 payload["chat_id"], error)
 
 
 async def _notice(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect) -> None:
@@ -540,16 +518,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
             log.warning("could not apologise in chat %s", update.effective_chat.id)
 
 
-async def schedule_digest(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
-                          group_id: int) -> None:
-    """Debounce: the group's digest is due a delay after its latest change. The schedule
-    lives in the database; every process's digest tick claims what is due (bot/digests.py)."""
-    async with services.uow() as uow:
-        await uow.groups.set_digest_due(
-            group_id, utcnow() + timedelta(seconds=services.settings.digest_delay))
-        await uow.commit()
-
-
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     services = app.bot_data["services"]
     assert isinstance(services, Services)
@@ -570,7 +538,6 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         ApplicationBuilder()
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
-        .base_file_url(file_url(settings.telegram_api_url))
         .post_init(_post_init)
         .concurrent_updates(ChatOrderedUpdateProcessor())
         .rate_limiter(rate_limiter(settings.rate_limit, settings.workers))
@@ -581,6 +548,9 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     )
     app.bot_data["services"] = services
     services.dispatcher.member_status = functools.partial(_member_status, app)
+    # Debounce: a group's digest is due this long after its latest change. The schedule
+    # lives in the database; every process's digest tick claims what is due (bot/digests.py).
+    services.dispatcher.digest_delay = settings.digest_delay
     if app.job_queue is not None:
         # Digests due in the database, claimed by one process (one tick at a time in each).
         app.job_queue.run_repeating(

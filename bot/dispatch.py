@@ -12,20 +12,20 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot.logs import remember_user_text
 from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
-from handlers import ADMIN_CHECKED, COMMAND_HANDLERS, HANDLERS
+from handlers import HANDLERS
 from handlers.chat import help_reply
 from handlers.common import resolve
-from handlers.export import FORGET_PREFIX, forget_group
 from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import button_text, has_message
 from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
-from handlers.reply import Button, Reply, Role
+from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
 from router.llm import LlmClient
@@ -58,7 +58,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 }
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
-    "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
+    "leave", "members", "kick", "notify", "lang", "bug", "help",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -101,6 +101,9 @@ class Dispatcher:
         # learns it from Telegram; `shopbot chat` calls itself `shopbot`). None: every
         # command is ours.
         self.bot_username = bot_username
+        # Seconds from a list's change to its digest (bot/app.py sets it; None: no digests).
+        # The due time is written in the change's own transaction.
+        self.digest_delay: float | None = None
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
@@ -117,19 +120,6 @@ class Dispatcher:
     async def run(self, incoming: Incoming, work: _Work) -> Outcome:
         """Run `work` in the update's transaction (skipped for an update seen before)."""
         return await self._run(incoming, work)
-
-    async def _list_admin(self, incoming: Incoming) -> bool | None:
-        """Whether the sender administers the Telegram group chat of this chat's list, asked
-        of Telegram now (outside any transaction); False for a list without a group chat,
-        None when Telegram could not say."""
-        async with self.uow() as uow:
-            chat = await uow.groups.chat(incoming.chat_id)
-            chats = await uow.groups.group_chats(chat.group_id) if chat else []
-        if not chats:
-            return False
-        status = (await self.member_status(chats[0].chat_id, incoming.user_id)
-                  if self.member_status is not None else None)
-        return None if status is None else status in ADMIN_STATUSES
 
     async def _remove_member(self, incoming: Incoming, lang: str, name: str | None,
                              user_id: int | None) -> Outcome:
@@ -153,10 +143,18 @@ class Dispatcher:
                     incoming.update_id):
                 return Outcome(None, duplicate=True)
             reply, routed = await work(uow)
-            if routed is not None:
+            if routed is not None and reply is not None:
+                # Talk the bot stayed out of writes nothing but the processed mark; the
+                # metric below counts every routing decision.
                 await uow.log.log_route(routed.source.value, routed.intent.value,
                                         routed.confidence)
             await self._remember(incoming, reply, uow)
+            if reply is not None and self.digest_delay is not None:
+                due = utcnow() + timedelta(seconds=self.digest_delay)
+                for group_id in sorted({int(effect.payload["group_id"])
+                                        for effect in reply.effects
+                                        if effect.kind is EffectKind.LIST_CHANGED}):
+                    await uow.groups.set_digest_due(group_id, due)
             await uow.commit()
         if routed is not None:
             ROUTED.labels(routed.source.value).inc()
@@ -195,16 +193,10 @@ class Dispatcher:
         async with self.uow() as uow:
             chat = await uow.groups.chat(incoming.chat_id)
             question = dict(chat.question) if chat is not None and chat.question else None
-        if question is None:
-            return None
-        asked_at = datetime.fromisoformat(str(question.get("asked_at")))
-        if utcnow() - asked_at > QUESTION_TTL:
+        index = _answer_to(question, text)
+        if question is None or index is None:
             return None
         options = list(question.get("options") or [])
-        index = read_answer(text, [Choice(str(o.get("role")), str(o.get("label")))
-                                   for o in options])
-        if index is None:
-            return None
         if question.get("user_id") != incoming.user_id:
             # Someone else's "yes" to a question asked of Dana is talk about it, not her
             # answer: no reply, and her question still waits for her.
@@ -239,17 +231,21 @@ class Dispatcher:
                 return Outcome(None)  # `/list@SomeOtherBot`: not ours; no reply, no change
             return await self._command(incoming, command.group(1).lower(),
                                        (command.group(3) or "").strip(), text)
-        answered = await self._answered(incoming, text)
-        if answered is not None:
-            return answered
-        if is_undo(text):
+        use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
+                   or self.llm_all_group_messages)
+        undo = is_undo(text)
+        if use_llm or undo:
+            # No LLM call or undo is spent on words that answer the bot's question: look
+            # first. Other messages are checked in their own transaction (`_decide`).
+            answered = await self._answered(incoming, text)
+            if answered is not None:
+                return answered
+        if undo:
             # "cancel that", "bring back what you deleted": the /undo command in words.
             return await self._command(incoming, "undo", "", text)
         if not _LETTERS.search(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))
-        use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
-                   or self.llm_all_group_messages)
         routed = await self.router.route(incoming, use_llm=use_llm)
         if routed.routed and Intent.RECIPE_URL in routed.intents and self.recipes is not None:
             url = routed.entities_list[routed.intents.index(Intent.RECIPE_URL)].url
@@ -265,13 +261,24 @@ class Dispatcher:
                 items = await self.dish_llm.ingredients(dish, routed.lang)
                 if items:
                     routed = replace(routed, extra={**routed.extra, "llm_dish": items})
-        return await self._run(incoming, lambda uow: self._decide(routed, uow))
+        checked = use_llm or undo
+        try:
+            return await self._run(incoming, lambda uow: self._decide(
+                routed, uow, None if checked else text))
+        except _IsAnswer:
+            # Rolled back: the words answer the bot's question after all.
+            return await self._answered(incoming, text) or Outcome(None)
 
-    async def _decide(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply | None, Routed]:
+    async def _decide(self, routed: Routed, uow: UnitOfWork,
+                      unchecked: str | None = None) -> tuple[Reply | None, Routed]:
         """Inside the update's transaction: an awaited answer, silence, a question, or the
-        handler."""
+        handler. `unchecked`: the text, when whether it answers the bot's question is still
+        to be seen (it is then taken as an answer, outside this transaction)."""
         incoming = routed.incoming
         chat = await uow.groups.chat(incoming.chat_id)
+        if unchecked is not None and chat is not None and _answer_to(
+                chat.question, unchecked) is not None:
+            raise _IsAnswer
         if chat and chat.awaiting == "rename" and chat.awaiting_user_id == incoming.user_id:
             answer = Routed(incoming, (Intent.RENAME_GROUP,),
                             (Entities(new_name=incoming.text.strip()),), 1.0, True,
@@ -287,8 +294,7 @@ class Dispatcher:
         if routed.source is Source.LLM and self.store_fallbacks:
             await uow.log.add_fallback(
                 incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
-                [i.value for i in routed.intents], "llm",
-                group_id=chat.group_id if chat is not None else None)
+                [i.value for i in routed.intents], "llm")
         return _retyped(await self._handle(routed, uow), routed), routed
 
     async def _with_routed(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
@@ -334,11 +340,6 @@ class Dispatcher:
             return await self._run(incoming, greet)
         if name == "kick":
             return await self._remove_member(incoming, lang, args, None)
-        command = COMMAND_HANDLERS.get(name)
-        if command is not None:
-            admin = await self._list_admin(incoming) if name in ADMIN_CHECKED else None
-            return await self._run(incoming, lambda uow: _pair(command(incoming, uow, lang,
-                                                                       admin)))
         if name == "join":
             if not args:
                 return Outcome(Reply("join_usage", lang))
@@ -400,10 +401,6 @@ class Dispatcher:
         kind, _, rest = data.partition(":")
         if kind == "k" and rest.isdigit() and len(rest) <= 16:
             return await self._remove_member(incoming, lang, None, int(rest))
-        if kind == FORGET_PREFIX and _row_id(rest) is not None:
-            admin = await self._list_admin(incoming)
-            return await self._run(incoming, lambda uow: _pair(forget_group(
-                incoming, uow, lang, admin, int(rest))))
         # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
         # "²") is a stale button, never an OverflowError from the database driver.
         if kind in ("u", "t", "o", "k", "iq") and _row_id(rest.partition(":")[0]) is None:
@@ -462,9 +459,7 @@ class Dispatcher:
         routed = Routed(original, (intent,), (extract(intent, incoming.text),), 1.0, True,
                         Source.USER, lang, reason="picked by the user")
         if self.store_fallbacks:
-            chat = await uow.groups.chat(incoming.chat_id)
-            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user",
-                                       group_id=chat.group_id if chat is not None else None)
+            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user")
         reply = await HANDLERS[intent](routed, uow)
         return replace(reply, edit=True), routed
 
@@ -477,6 +472,23 @@ def _retyped(reply: Reply, routed: Routed) -> Reply:
     note = Reply("layout_fixed", reply.lang, {"typed": typed, "meant": routed.incoming.text})
     return replace(reply, params={**reply.params,
                                   "_before": [note, *reply.params.get("_before", [])]})
+
+
+class _IsAnswer(Exception):
+    """Words taken for a new message turn out to answer the bot's question."""
+
+
+def _answer_to(question: dict[str, Any] | None, text: str) -> int | None:
+    """The option of the bot's question that these words choose; None when there is no
+    question (or it is too old to answer) or the words are no answer to it."""
+    if not question:
+        return None
+    asked_at = datetime.fromisoformat(str(question.get("asked_at")))
+    if utcnow() - asked_at > QUESTION_TTL:
+        return None
+    options = list(question.get("options") or [])
+    return read_answer(text, [Choice(str(o.get("role")), str(o.get("label")))
+                              for o in options])
 
 
 def _row_id(text: str) -> int | None:

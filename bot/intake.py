@@ -31,7 +31,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tel
 from telegram.ext import Application
 
 from db.engine import make_engine, make_sessionmaker
-from db.store import InboxRow, UnitOfWorkFactory, is_transient, utcnow
+from db.store import APPLYING, Applying, InboxRow, UnitOfWorkFactory, is_transient, utcnow
 
 __all__ = ["ALLOWED_UPDATES", "Intake", "serve_polling", "will_retry"]
 
@@ -158,21 +158,28 @@ class Intake:
 
     # ------------------------------------------------------------------ applying
 
-    async def _apply(self, row: InboxRow) -> None:
+    async def _apply(self, row: InboxRow) -> Applying:
+        """Apply one stored update. When its handler's transaction committed, that commit
+        also removed the row and leased the chat's next one (`Applying.finished`)."""
+        applying = Applying(row.update_id, row.chat_id, self.owner, self.lease,
+                            claim_next=not self._stopping)
         if row.attempts > MAX_ATTEMPTS:
             log.error("update %s was taken %d times and never applied; dropped",
                       row.update_id, row.attempts - 1)
-            return
+            return applying
         update = Update.de_json(json.loads(row.payload), self.app.bot)
         attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
         attempts[row.update_id] = row.attempts
+        token = APPLYING.set(applying)
         try:
             # The application's processor keeps chat order inside this process too, and
             # caps how many updates run at once; handler errors go to its error handler.
             await self.app.update_processor.process_update(update,
                                                            self.app.process_update(update))
         finally:
+            APPLYING.reset(token)
             attempts.pop(row.update_id, None)
+        return applying
 
     def _retrying(self, row: InboxRow) -> bool:
         retry: set[int] = self.app.bot_data.setdefault(_RETRY, set())
@@ -185,8 +192,15 @@ class Intake:
         """Apply a chat's rows one after another while it has more and we are running."""
         try:
             while row is not None:
-                await self._apply(row)
-                if self._retrying(row):
+                applying = await self._apply(row)
+                retrying = self._retrying(row)
+                if applying.finished:
+                    # Applied and gone from the inbox in one commit; whatever failed after
+                    # it (a reply not sent) is not applied again.
+                    # Stopping: a next row it leased is given back when the run ends.
+                    row = None if self._stopping else applying.next_row
+                    continue
+                if retrying:
                     # Back off (2, 4, 8 … 60 s); the chat's later updates wait behind it.
                     wait = min(2.0 ** row.attempts, MAX_BACKOFF)
                     async with self.uow() as uow:

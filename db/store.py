@@ -7,6 +7,7 @@ commits it; the handler never commits, so one update is one atomic change.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -39,7 +40,8 @@ from db.models import (
     User,
 )
 
-__all__ = ["InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc", "is_transient", "utcnow"]
+__all__ = ["APPLYING", "Applying", "InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc",
+           "is_transient", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
@@ -95,12 +97,24 @@ class GroupRepo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        # The session's identity map holds rows weakly: a chat read by the dispatcher and
+        # read again by a handler would be selected twice. Held here, it is read once per
+        # transaction (never longer: another worker may change it after the commit).
+        self._held: dict[tuple[type, int], Any] = {}
+
+    async def _get(self, model: type[Any], key: int) -> Any:
+        row = await self.session.get(model, key)
+        if row is not None:
+            self._held[model, key] = row
+        return row
 
     async def get(self, group_id: int) -> Group | None:
-        return await self.session.get(Group, group_id)
+        group: Group | None = await self._get(Group, group_id)
+        return group
 
     async def chat(self, chat_id: int) -> Chat | None:
-        return await self.session.get(Chat, chat_id)
+        chat: Chat | None = await self._get(Chat, chat_id)
+        return chat
 
     async def group_of_chat(self, chat_id: int) -> Group | None:
         chat = await self.chat(chat_id)
@@ -149,21 +163,23 @@ class GroupRepo:
             chat.awaiting_user_id = user_id
 
     async def user(self, user_id: int) -> User | None:
-        return await self.session.get(User, user_id)
+        user: User | None = await self._get(User, user_id)
+        return user
 
     async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None,
                          language: str | None = None) -> User:
-        # Insert-or-nothing first: a user's first messages in several chats at once all
-        # reach here, and a plain INSERT would fail every one but the first on the key.
-        await self.session.execute(
-            _insert(self.session)(User)
-            .values(user_id=user_id, display_name=name[:128] or str(user_id),
-                    private_chat_id=private_chat_id, last_language=language,
-                    created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["user_id"]))
-        user = (await self.session.execute(
-            select(User).where(User.user_id == user_id)
-            .execution_options(populate_existing=True))).scalar_one()
+        user = await self._fresh(select(User).where(User.user_id == user_id))
+        if user is None:
+            # Insert-or-nothing: a user's first messages in several chats at once all reach
+            # here, and a plain INSERT would fail every one but the first on the key.
+            await self.session.execute(
+                _insert(self.session)(User)
+                .values(user_id=user_id, display_name=name[:128] or str(user_id),
+                        private_chat_id=private_chat_id, last_language=language,
+                        created_at=utcnow())
+                .on_conflict_do_nothing(index_elements=["user_id"]))
+            user = await self._fresh(select(User).where(User.user_id == user_id))
+        assert isinstance(user, User)
         # Only what changed is written, so most messages take no lock on the user's row.
         if name and user.display_name != name[:128]:
             user.display_name = name[:128]
@@ -184,22 +200,33 @@ class GroupRepo:
         return member if member and member.active else None
 
     async def add_member(self, group_id: int, user_id: int, role: str = "member") -> Member:
-        # Insert-or-nothing on (group_id, user_id): concurrent first messages of one user
-        # in a group (its chat, their private chat) must not fail on the unique key.
-        await self.session.execute(
-            _insert(self.session)(Member)
-            .values(group_id=group_id, user_id=user_id, role=role, notify=True, active=True,
-                    joined_at=utcnow(), notified_through=0)
-            .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
-        member = (await self.session.execute(
-            select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
-            .execution_options(populate_existing=True))).scalar_one()
+        query = select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
+        member = await self._fresh(query)
+        if member is None:
+            # Insert-or-nothing on (group_id, user_id): concurrent first messages of one user
+            # in a group (its chat, their private chat) must not fail on the unique key.
+            await self.session.execute(
+                _insert(self.session)(Member)
+                .values(group_id=group_id, user_id=user_id, role=role, notify=True,
+                        active=True, joined_at=utcnow(), notified_through=0)
+                .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
+            member = await self._fresh(query)
+        assert isinstance(member, Member)
         if not member.active:
             member.active = True
             member.left_at = None
             member.joined_at = utcnow()
-        await self.session.flush()
+            await self.session.flush()
         return member
+
+    async def _fresh(self, query: Any) -> Any:
+        """One row of `query` as the database has it now (not as this session last saw it);
+        an existing row, the common case, costs one SELECT and no write."""
+        row = (await self.session.execute(
+            query.execution_options(populate_existing=True))).scalar_one_or_none()
+        if isinstance(row, User):
+            self._held[User, row.user_id] = row
+        return row
 
     async def members(self, group_id: int) -> Sequence[tuple[Member, User | None]]:
         rows = await self.session.execute(
@@ -221,11 +248,6 @@ class GroupRepo:
     async def set_digest_due(self, group_id: int, due: datetime | None) -> None:
         await self.session.execute(
             update(Group).where(Group.id == group_id).values(digest_due_at=due))
-
-    async def digests_due(self) -> Sequence[Group]:
-        rows = await self.session.execute(
-            select(Group).where(Group.digest_due_at.is_not(None)))
-        return rows.scalars().all()
 
     async def claim_due_digests(self, now: datetime, limit: int) -> list[int]:
         """Groups whose digest is due, locked until this transaction ends; groups another
@@ -283,6 +305,31 @@ def is_transient(error: BaseException) -> bool:
         return (bool(error.connection_invalidated) or state in _RETRY_STATES
                 or str(state or "").startswith("08"))
     return False
+
+
+@dataclass(slots=True)
+class Applying:
+    """The inbox row whose update this task is applying.
+
+    The transaction that marks the update processed (`LogRepo.claim_update`) also removes
+    the row and leases its chat's next row when it commits, so applying an update is one
+    transaction, not two. `finished` says that commit happened; `next_row` is the lease it
+    took. An update that never reaches such a transaction (ignored, failed) is finished
+    by the inbox worker on its own.
+    """
+
+    update_id: int
+    chat_id: int
+    owner: str
+    lease: timedelta
+    claim_next: bool = True
+    finished: bool = False
+    next_row: InboxRow | None = None
+
+
+# Set by the inbox worker around one update (bot/intake.py); a context variable, so each
+# chat's task sees its own.
+APPLYING: ContextVar[Applying | None] = ContextVar("shopbot_applying", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,17 +403,21 @@ class InboxRepo:
         await self.session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id))
         if not claim_next:
             return None
-        # No SKIP LOCKED here: skipping a locked head would hand out the row after it.
-        head = (await self.session.execute(
-            select(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
-            .where(InboxUpdate.chat_id == chat_id)
-            .order_by(InboxUpdate.update_id).limit(1))).first()
-        if head is None:
-            return None
         now = utcnow()
-        if not await self._lease([head.update_id], owner, now + lease, now):
+        # The chat's head, leased in the statement that finds it. No SKIP LOCKED here:
+        # skipping a locked head would hand out the row after it.
+        head = select(func.min(InboxUpdate.update_id)).where(
+            InboxUpdate.chat_id == chat_id).scalar_subquery()
+        row = (await self.session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == head, self._free(now))
+            .values(lease_owner=owner, lease_until=now + lease,
+                    attempts=InboxUpdate.attempts + 1)
+            .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts))
+        ).first()
+        if row is None:
             return None
-        return InboxRow(head.update_id, chat_id, head.payload, head.attempts + 1)
+        return InboxRow(row.update_id, chat_id, row.payload, row.attempts)
 
     async def postpone(self, update_id: int, until: datetime) -> None:
         """Leave a row for another try after `until` (its chat waits behind it meanwhile)."""
@@ -644,15 +695,23 @@ class LogRepo:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.applying: Applying | None = None
 
     async def claim_update(self, update_id: int) -> bool:
-        """Mark an update as processed; False when it already was (a redelivery)."""
+        """Mark an update as processed; False when it already was (a redelivery).
+
+        When the inbox worker is applying this update (`APPLYING`), the commit of this
+        transaction also finishes its inbox row."""
         # One statement, race-free across processes: the second insert of an id is a no-op.
         result = await self.session.execute(
             _insert(self.session)(ProcessedUpdate)
             .values(update_id=update_id, processed_at=utcnow())
             .on_conflict_do_nothing(index_elements=["update_id"]))
-        return bool(getattr(result, "rowcount", 0))
+        claimed = bool(getattr(result, "rowcount", 0))
+        applying = APPLYING.get()
+        if claimed and applying is not None and applying.update_id == update_id:
+            self.applying = applying
+        return claimed
 
     async def add_bug(self, group_id: int | None, chat_id: int, user_id: int,
                       text: str) -> BugReport:
@@ -672,10 +731,9 @@ class LogRepo:
         return {source: int(count) for source, count in rows.all()}
 
     async def add_fallback(self, text: str, lang: str, top: list[Any], intents: list[Any],
-                           source: str, group_id: int | None = None) -> None:
+                           source: str) -> None:
         self.session.add(FallbackDecision(text=text, lang=lang, top=top, intents=intents,
-                                          source=source, created_at=utcnow(),
-                                          group_id=group_id))
+                                          source=source, created_at=utcnow()))
 
     async def fallbacks(self) -> Sequence[FallbackDecision]:
         rows = await self.session.execute(select(FallbackDecision).order_by(FallbackDecision.id))
@@ -701,7 +759,15 @@ class UnitOfWork:
         self.inbox = InboxRepo(session)
 
     async def commit(self) -> None:
+        applying = self.log.applying
+        if applying is not None:
+            applying.next_row = await self.inbox.finish(
+                applying.update_id, applying.chat_id, applying.owner, applying.lease,
+                claim_next=applying.claim_next)
         await self.session.commit()
+        if applying is not None:
+            applying.finished = True
+            self.log.applying = None
 
     async def rollback(self) -> None:
         await self.session.rollback()
