@@ -263,6 +263,13 @@ async def send_reply(app: Application[Any, Any, Any, Any, Any, Any], chat_id: in
         reply_parameters=parameters))
 
 
+def file_url(api_url: str) -> str:
+    """Where files are downloaded from, beside the Bot API URL: `…/bot` serves methods and
+    `…/file/bot` files, on api.telegram.org and on a local Bot API server alike."""
+    return api_url.removesuffix("/bot") + "/file/bot" if api_url.endswith("/bot") \
+        else "https://api.telegram.org/file/bot"
+
+
 def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
     services = context.application.bot_data["services"]
     assert isinstance(services, Services)
@@ -278,6 +285,8 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
     for effect in outcome.reply.effects:
         if effect.kind is EffectKind.NOTICE:
             await _notice(app, effect)
+        elif effect.kind is EffectKind.DOCUMENT:
+            await _document(app, effect)
         elif effect.kind is EffectKind.FORWARD_BUG and services.settings.admin_chat_id:
             payload = effect.payload
             note = (f"🐞 #{payload['id']} from {html.escape(str(payload['user']))} "
@@ -288,6 +297,18 @@ async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Servi
                     services.settings.admin_chat_id, note, parse_mode=ParseMode.HTML))
             except (Forbidden, BadRequest, NetworkError) as error:
                 log.warning("could not forward bug #%s: %s", payload["id"], error)
+
+
+async def _document(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect) -> None:
+    """A file for the chat (an export); a chat that refuses it is skipped."""
+    payload = effect.payload
+    try:
+        await with_retries(lambda: app.bot.send_document(
+            int(payload["chat_id"]), bytes(payload["content"]),
+            filename=str(payload["filename"])))
+    except (Forbidden, BadRequest) as error:
+        log.info("document %s not sent to chat %s: %s", payload["filename"],
+                 payload["chat_id"], error)
 
 
 async def _notice(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect) -> None:
@@ -538,6 +559,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         ApplicationBuilder()
         .token(settings.telegram_token)
         .base_url(settings.telegram_api_url)
+        .base_file_url(file_url(settings.telegram_api_url))
         .post_init(_post_init)
         .concurrent_updates(ChatOrderedUpdateProcessor())
         .rate_limiter(rate_limiter(settings.rate_limit, settings.workers))

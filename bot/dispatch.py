@@ -17,9 +17,10 @@ from typing import Any
 from bot.logs import remember_user_text
 from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
-from handlers import HANDLERS
+from handlers import ADMIN_CHECKED, COMMAND_HANDLERS, HANDLERS
 from handlers.chat import help_reply
 from handlers.common import resolve
+from handlers.export import FORGET_PREFIX, forget_group
 from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import button_text, has_message
 from handlers.invites import join_group
@@ -58,7 +59,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 }
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
-    "leave", "members", "kick", "notify", "lang", "bug", "help",
+    "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -120,6 +121,19 @@ class Dispatcher:
     async def run(self, incoming: Incoming, work: _Work) -> Outcome:
         """Run `work` in the update's transaction (skipped for an update seen before)."""
         return await self._run(incoming, work)
+
+    async def _list_admin(self, incoming: Incoming) -> bool | None:
+        """Whether the sender administers the Telegram group chat of this chat's list, asked
+        of Telegram now (outside any transaction); False for a list without a group chat,
+        None when Telegram could not say."""
+        async with self.uow() as uow:
+            chat = await uow.groups.chat(incoming.chat_id)
+            chats = await uow.groups.group_chats(chat.group_id) if chat else []
+        if not chats:
+            return False
+        status = (await self.member_status(chats[0].chat_id, incoming.user_id)
+                  if self.member_status is not None else None)
+        return None if status is None else status in ADMIN_STATUSES
 
     async def _remove_member(self, incoming: Incoming, lang: str, name: str | None,
                              user_id: int | None) -> Outcome:
@@ -294,7 +308,8 @@ class Dispatcher:
         if routed.source is Source.LLM and self.store_fallbacks:
             await uow.log.add_fallback(
                 incoming.text, routed.lang, [[s.label.value, s.score] for s in routed.top],
-                [i.value for i in routed.intents], "llm")
+                [i.value for i in routed.intents], "llm",
+                group_id=chat.group_id if chat is not None else None)
         return _retyped(await self._handle(routed, uow), routed), routed
 
     async def _with_routed(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
@@ -340,6 +355,11 @@ class Dispatcher:
             return await self._run(incoming, greet)
         if name == "kick":
             return await self._remove_member(incoming, lang, args, None)
+        command = COMMAND_HANDLERS.get(name)
+        if command is not None:
+            admin = await self._list_admin(incoming) if name in ADMIN_CHECKED else None
+            return await self._run(incoming, lambda uow: _pair(command(incoming, uow, lang,
+                                                                       admin)))
         if name == "join":
             if not args:
                 return Outcome(Reply("join_usage", lang))
@@ -401,6 +421,10 @@ class Dispatcher:
         kind, _, rest = data.partition(":")
         if kind == "k" and rest.isdigit() and len(rest) <= 16:
             return await self._remove_member(incoming, lang, None, int(rest))
+        if kind == FORGET_PREFIX and _row_id(rest) is not None:
+            admin = await self._list_admin(incoming)
+            return await self._run(incoming, lambda uow: _pair(forget_group(
+                incoming, uow, lang, admin, int(rest))))
         # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
         # "²") is a stale button, never an OverflowError from the database driver.
         if kind in ("u", "t", "o", "k", "iq") and _row_id(rest.partition(":")[0]) is None:
@@ -459,7 +483,9 @@ class Dispatcher:
         routed = Routed(original, (intent,), (extract(intent, incoming.text),), 1.0, True,
                         Source.USER, lang, reason="picked by the user")
         if self.store_fallbacks:
-            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user")
+            chat = await uow.groups.chat(incoming.chat_id)
+            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user",
+                                       group_id=chat.group_id if chat is not None else None)
         reply = await HANDLERS[intent](routed, uow)
         return replace(reply, edit=True), routed
 

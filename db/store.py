@@ -731,9 +731,10 @@ class LogRepo:
         return {source: int(count) for source, count in rows.all()}
 
     async def add_fallback(self, text: str, lang: str, top: list[Any], intents: list[Any],
-                           source: str) -> None:
+                           source: str, group_id: int | None = None) -> None:
         self.session.add(FallbackDecision(text=text, lang=lang, top=top, intents=intents,
-                                          source=source, created_at=utcnow()))
+                                          source=source, created_at=utcnow(),
+                                          group_id=group_id))
 
     async def fallbacks(self) -> Sequence[FallbackDecision]:
         rows = await self.session.execute(select(FallbackDecision).order_by(FallbackDecision.id))
