@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,6 +66,11 @@ class Group(Base):
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime]
     digest_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    # Only groups with a digest pending (migration 0006): the digest tick's look stays small.
+    __table_args__ = (Index("ix_groups_digest_due", "digest_due_at",
+                            sqlite_where=text("digest_due_at IS NOT NULL"),
+                            postgresql_where=text("digest_due_at IS NOT NULL")),)
 
 
 class Chat(Base):
