@@ -35,8 +35,13 @@ _COMMA_END = re.compile("[,\u060c]+$")
 _EDGE_PUNCT = re.compile("^[\"'(\\[\u00ab\u201c]+"
                          "|[\"')\\]\u00bb\u201d.,\u060c!?\u061f;\u061b:\u2026]+$")
 _EDGE_SPACE = " \t\n,\u060c"
+# A token that ends in an emoji ("done 👍 show me who's in") closes a thought like a comma.
+_EMOJI_END = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff]"
+                        "[\ufe0f\u200d\U0001f3fb-\U0001f3ff]*$")
 
 Phrases = tuple[tuple[str, ...], ...]
+# Questions about the list or a dish: "what do we need" is no add, whatever it names.
+_ASKS = frozenset({Intent.LIST_QUERY, Intent.RECIPE_SEARCH, Intent.RECIPE_URL})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,7 @@ class ClauseWords:
     fillers: frozenset[str]
     modals: Phrases
     add_verbs: Phrases
+    add_leads: Phrases
     remove_verbs: Phrases
     invitees: frozenset[str]
     wrappers: Phrases
@@ -103,6 +109,7 @@ def clause_words() -> ClauseWords:
         fillers=words("fillers"),
         modals=_phrases(every("modals")),
         add_verbs=_phrases(every("add_verbs")),
+        add_leads=_phrases(every("add_leads")),
         remove_verbs=_phrases(every("remove_verbs")),
         invitees=words("invitees"),
         wrappers=_phrases(every("wrappers")),
@@ -219,7 +226,7 @@ def clauses(text: str) -> list[Clause]:
                 start += 1  # ", and then" followed by a verb with its own glued "and"
         raw = tokens[index].group(0)
         after = ("strong" if _SENTENCE_END.search(raw) and not _is_number(raw)
-                 else "weak" if _COMMA_END.search(raw) else "")
+                 else "weak" if _COMMA_END.search(raw) or _EMOJI_END.search(raw) else "")
         index += 1
     if text[start:].strip():
         out.append(Clause(start, len(text), strong))
@@ -249,7 +256,10 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
     if not said:
         return clause
     first = said[0]
-    refers = any(tuple(said[1:1 + len(ref)]) == ref for ref in words.back_references)
+    # "cancel it", "add them too": the verb, the word pointing back and at most one more;
+    # "rename it to Home" says more than that and stands on its own.
+    refers = len([w for w in said if w not in words.fillers]) <= 3 and any(
+        tuple(said[1:1 + len(ref)]) == ref for ref in words.back_references)
     if len(said) == 1:
         refers = any(first.endswith(suffix) and first[:-len(suffix)] in words.starters
                      for suffix in words.pronoun_suffixes if len(first) > len(suffix) + 1)
@@ -292,7 +302,9 @@ def clause_rule(text: str, likeliest: Intent) -> Intent | None:
     A short part alone is where the model is least sure, and an add verb before a new word
     reads to it like an invitation ("add labneh"). So: an add verb followed by named items is
     an add, unless the model reads it as something other than an add or an invitation and no
-    item is a known grocery, or it names a person or an invitation ("add my wife"). A remove
+    item is a known grocery, or it names a person or an invitation ("add my wife"). Words
+    that say "we need" ("we're out of", Gulf "I want") before known groceries only are an add
+    too, unless the model hears a question about the list or a dish. A remove
     verb followed only by known groceries is a removal when the model leans to a removal or
     to one of the requests a remove verb is confused with (revoking, clearing).
     """
@@ -304,6 +316,11 @@ def clause_rule(text: str, likeliest: Intent) -> Intent | None:
         known = any(lexicon().lookup(item.name) is not None for item in items)
         if items and (known or (likeliest in (Intent.GROCERY_REQUEST, Intent.CREATE_INVITE,
                                               Intent.OTHER) and not said & words.invitees)):
+            return Intent.GROCERY_REQUEST
+    if _opens_with(text, words.add_leads) and likeliest not in _ASKS:
+        needed = extract(Intent.GROCERY_REQUEST, text).items
+        if needed and all(names_an_item(item.name) and lexicon().lookup(item.name) is not None
+                         for item in needed):
             return Intent.GROCERY_REQUEST
     if _opens_with(text, words.remove_verbs) and likeliest in (
             Intent.REMOVE_ITEM, Intent.REVOKE_INVITE, Intent.CLEAR_LIST):
