@@ -18,6 +18,7 @@ __all__ = [
     "arabic_digits_to_ascii",
     "clean_text",
     "detect_language",
+    "has_letters",
     "normalize",
     "strip_marks",
 ]
@@ -97,6 +98,17 @@ def _scripts() -> tuple[tuple[str, re.Pattern[str]], ...]:
     """Each registered language's letters, the fallback (Latin) language's last."""
     ordered = sorted(languages(), key=lambda lang: lang.fallback)
     return tuple((lang.code, re.compile(script_class(lang))) for lang in ordered)
+
+
+@cache
+def _any_letter() -> re.Pattern[str]:
+    return re.compile("|".join(pattern.pattern for _code, pattern in _scripts()))
+
+
+def has_letters(text: str) -> bool:
+    """Whether the text holds a letter of any registered language's script (not only an
+    emoji, a number or punctuation)."""
+    return _any_letter().search(text) is not None
 
 
 def _from_hint(hint: str | None) -> str:

@@ -13,7 +13,7 @@ import pytest
 from handlers.i18n import LANGUAGES
 from router.languages import DATA_FILES, LANG_DIR, codes, language, languages, read_json, read_tsv
 from router.lexicon import CATEGORIES
-from router.normalize import detect_language
+from router.normalize import detect_language, has_letters
 
 ROOT = Path(__file__).resolve().parents[1]
 # Hebrew, Arabic and Cyrillic letters (and their punctuation): words, never allowed in code.
@@ -170,3 +170,13 @@ def test_a_languages_dialogue_words_have_their_shapes(code: str) -> None:
         assert all(isinstance(w, str) and w for w in undo[key]), key
     assert all(len(pair) == 2 for pair in undo["split_verbs"])
 
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("👍 2", False), ("?!", False), ("milk", True), ("\u05d7\u05dc\u05d1", True),
+    ("\u062d\u0644\u064a\u0628", True), ("\u043c\u043e\u043b\u043e\u043a\u043e", True),
+])
+def test_letters_of_every_registered_script_count_as_words(text: str, expected: bool) -> None:
+    # A message without letters is answered in the user's last language; a Russian one is not
+    # such a message.
+    assert has_letters(text) is expected
