@@ -30,7 +30,7 @@ from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
 from router.llm import LlmClient
-from router.normalize import detect_language
+from router.normalize import detect_language, has_letters
 from router.recipes import RecipeReader
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
@@ -64,7 +64,6 @@ COMMANDS = [
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
 MemberStatus = Callable[[int, int], Awaitable[str | None]]
-_LETTERS = re.compile(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]")
 _URLS = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
 _Work = Callable[[UnitOfWork], Awaitable[tuple[Reply | None, Routed | None]]]
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@(\w+))?(?:\s+(.*))?$", re.DOTALL)
@@ -110,7 +109,7 @@ class Dispatcher:
         """The language to answer in: the text's script, else the user's choice, else hint."""
         if re.match(r"^/(?:join|lang|notify|kick)\b", text):
             text = ""  # a code, an option or a name, not words in the user's language
-        if re.search(r"[A-Za-z\u05d0-\u05ea\u0620-\u064a]", re.sub(r"/\w+", "", text)):
+        if has_letters(re.sub(r"/\w+", "", text)):
             return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
         async with self.uow() as uow:
             user = await uow.groups.user(incoming.user_id)
@@ -257,7 +256,7 @@ class Dispatcher:
         if undo:
             # "cancel that", "bring back what you deleted": the /undo command in words.
             return await self._command(incoming, "undo", "", text)
-        if not _LETTERS.search(_URLS.sub(" ", text)):
+        if not has_letters(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))
         routed = await self.router.route(incoming, use_llm=use_llm)
