@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from babel.messages.pofile import read_po
 
 from handlers.reply import Button, Reply
+from router.languages import default_language
 
 __all__ = [
     "DEFAULT_LANGUAGE", "LANGUAGES", "MESSAGES", "button_text", "has_message", "intent_name",
@@ -30,8 +31,10 @@ __all__ = [
 ]
 
 LOCALES = Path(__file__).with_name("locales")
-DEFAULT_LANGUAGE = "he"
-# Every folder under locales/ is a language the bot answers in.
+# The registry's default language (router/data/lang/<code>/language.json): Hebrew.
+DEFAULT_LANGUAGE = default_language().code
+# Every folder under locales/ is a language the bot answers in (tests/test_language_data.py
+# checks they are the registered languages).
 LANGUAGES = tuple(sorted(path.name for path in LOCALES.iterdir()
                          if (path / "LC_MESSAGES" / "messages.po").is_file()))
 
