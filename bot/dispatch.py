@@ -22,7 +22,7 @@ from handlers.chat import help_reply
 from handlers.common import resolve
 from handlers.export import FORGET_PREFIX, forget_group
 from handlers.group import ADMIN_STATUSES, remove_member, rename_to
-from handlers.i18n import button_text, has_message
+from handlers.i18n import LANGUAGES, button_text, has_message
 from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
@@ -371,7 +371,7 @@ class Dispatcher:
             return await self._run(incoming, undo)
         if name == "lang":
             choice = args.lower()[:2]
-            if choice not in ("he", "en", "ar"):
+            if choice not in LANGUAGES:
                 return Outcome(Reply("lang_usage", lang))
 
             async def set_lang(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
