@@ -128,9 +128,11 @@ def score(parse: Callable[[str], Parsed], rows: list[tuple[str, list[str], float
         right_name = name in names
         named += right_name
         assert parsed is not None
+        # Units compared by their canonical singular ("cloves" as the bot shows 3 of them).
+        said = UNIT_NAMES.get(str(parsed[2]).lower(), parsed[2]) if parsed[2] else None
         right_amount = ((parsed[1] is None and quantity is None)
                         or (parsed[1] is not None and quantity is not None
-                            and abs(float(parsed[1]) - quantity) < 0.01)) and parsed[2] == unit
+                            and abs(float(parsed[1]) - quantity) < 0.01)) and said == unit
         amounts += right_amount
         if verbose and not (right_name and right_amount):
             print(f"    {line!r}: {name!r} {parsed[1]} {parsed[2]}  (want {names[0]!r} "

@@ -17,6 +17,7 @@ import json
 import re
 import socket
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from html.parser import HTMLParser
@@ -107,6 +108,7 @@ class _Words:
     not_items: frozenset[str]
     sizes: re.Pattern[str]
     units: dict[str, str]
+    unit_plurals: dict[str, str]
     longest_unit: int
     trailing_units: dict[str, tuple[str, frozenset[str]]]
 
@@ -121,6 +123,7 @@ def _alternatives(phrases: set[str]) -> str:
 def _words() -> _Words:
     found: dict[str, set[str]] = {}
     units: dict[str, str] = {}
+    plurals: dict[str, str] = {}
     trailing: dict[str, tuple[str, set[str]]] = {}
     for code in codes():
         if not (LANG_DIR / code / RECIPE_WORDS).exists():
@@ -132,6 +135,7 @@ def _words() -> _Words:
         for canonical, spellings in data.get("units", {}).items():
             for spelling in (canonical, *spellings):
                 units[" ".join(spelling.lower().split())] = canonical
+        plurals.update(data.get("unit_plurals", {}))
         for unit, after in data.get("trailing_units", {}).items():
             for spelling in (unit, *data.get("units", {}).get(unit, [])):
                 trailing.setdefault(spelling.lower(), (unit, set()))[1].update(
@@ -163,6 +167,7 @@ def _words() -> _Words:
         sizes=re.compile(r"(?<=\s)\d[\d./\s]*-\s*(?:{})\b(?:-\w+)*".format(
             _alternatives(words("sizes"))), re.IGNORECASE),
         units=units,
+        unit_plurals=plurals,
         longest_unit=max((len(u.split()) for u in units), default=1),
         trailing_units={k: (unit, frozenset(after)) for k, (unit, after) in trailing.items()},
     )
@@ -285,6 +290,10 @@ def ingredient_items(line: str) -> list[Item]:
         return []
     if quantity is not None or unit is not None:
         amount = round(quantity, 2) if quantity is not None else None
+        if unit is not None and amount is not None and amount != 1:
+            # Kitchen measures are shown as written ("3 cloves garlic", Hebrew "4 cloves-of
+            # garlic"); the list's own units are made plural when shown.
+            unit = vocabulary.unit_plurals.get(unit, unit)
         return [Item(name=first.name, quantity=amount, unit=unit)]
     # No amount ("salt and pepper to taste", "to serve: tofu, almonds, scallions"): each
     # thing named is its own item; a part that starts as a preparation is not one.
@@ -476,8 +485,12 @@ class RecipeReader:
     def __init__(self, allow_private: bool = False, timeout: float = 10.0,
                  max_bytes: int = 2_000_000, max_redirects: int = 5,
                  allowed_networks: tuple[str, ...] = (), llm: PageLlm | None = None,
-                 llm_max_tokens: int = 600) -> None:
+                 llm_max_tokens: int = 600,
+                 hosts: Mapping[str, tuple[str, int]] | None = None) -> None:
         self.allow_private = allow_private
+        # Fixed answers for host names, as curl's --connect-to: "recipes.test" is a loopback
+        # page server in the conversation tests. The answer is vetted like any other.
+        self.hosts = dict(hosts or {})
         self.llm = llm
         self.llm_max_tokens = llm_max_tokens
         # Exact exceptions to the public-only rule (a test server on one loopback address).
@@ -513,7 +526,8 @@ class RecipeReader:
                 if parts.scheme not in ("http", "https") or not parts.hostname:
                     return "recipe_bad_url"
                 port = parts.port or (443 if parts.scheme == "https" else 80)
-                address = await self._vetted_address(parts.hostname, port)
+                host, port = self.hosts.get(parts.hostname, (parts.hostname, port))
+                address = await self._vetted_address(host, port)
                 if address is None:
                     return "recipe_refused"
                 if not address:

