@@ -17,6 +17,7 @@ from bot.services import Services, build_services
 from bot.settings import Settings
 from db.engine import upgrade_sync
 from tests.support.conversations import ConversationError, parse, run
+from tests.support.recipe_server import fixture_site
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
 FILES = sorted(CONVERSATIONS.glob("*/*.chat"))
@@ -38,7 +39,9 @@ async def services(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]
                         database_url=f"sqlite+aiosqlite:///{tmp_path / template_db.name}",
                         llm_enabled=False)
     built = await build_services(settings, migrate=False)
-    yield built
+    with fixture_site() as recipes:
+        built.dispatcher.recipes = recipes  # recipe links: http://recipes.test/<fixture page>
+        yield built
     await built.close()
 
 
