@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 
 from db.models import Item as ItemRow
+from router.languages import fallback_language, script_language
 from router.lexicon import lexicon, loose_key
 from router.normalize import clean_text, detect_language, normalize
 from router.types import Item
@@ -101,12 +102,21 @@ def _forms(item: Wanted) -> set[str]:
 def _kind_of(line: str, form: str) -> bool:
     """Whether a line's name is a kind of the thing `form` names: the form is the name's
     head, which comes last in English ("soy milk") and first in Hebrew and Arabic ("milk
-    soy"). A form that only qualifies the head ("tomato paste") does not make the line a kind
-    of it."""
+    soy"): the line's language says (its `language.json` "head"). A form that only qualifies
+    the head ("tomato paste") does not make the line a kind of it."""
     words, part = line.split(), form.split()
     if len(words) <= len(part):
         return False
-    return (words[-len(part):] if line.isascii() else words[:len(part)]) == part
+    return (words[-len(part):] if _head_last(line) else words[:len(part)]) == part
+
+
+def _head_last(line: str) -> bool:
+    if line.isascii():
+        return fallback_language().head == "last"
+    # Letters of another script than Latin decide; a line of accented Latin alone keeps
+    # the head first, as it always has.
+    lang = script_language(line)
+    return lang is not None and lang.head == "last"
 
 
 def _names(row: ItemRow) -> set[str]:

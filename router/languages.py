@@ -20,7 +20,7 @@ from typing import Any
 
 __all__ = [
     "DATA_FILES", "LANG_DIR", "Language", "codes", "default_language", "fallback_language",
-    "language", "languages", "read_json", "read_tsv", "script_class",
+    "language", "languages", "read_json", "read_tsv", "script_class", "script_language",
 ]
 
 LANG_DIR = Path(__file__).with_name("data") / "lang"
@@ -51,6 +51,9 @@ class Language:
     hints: tuple[str, ...]
     # How the language separates the items of a list it writes ("a, b").
     comma: str
+    # Where a compound name's head word stands: "last" as in "soy milk", "first" as in
+    # Hebrew and Arabic "milk soy".
+    head: str
 
 
 def _code_point(text: str) -> int:
@@ -90,6 +93,7 @@ def _load(path: Path) -> Language:
         default=bool(raw.get("default", False)),
         hints=tuple(str(h).lower() for h in raw.get("hints", [code])),
         comma=str(raw.get("comma", ", ")),
+        head=str(raw.get("head", "first")),
     )
 
 
@@ -132,6 +136,20 @@ def script_class(lang: Language) -> str:
     parts = "".join(f"\\u{first:04x}-\\u{last:04x}" if first != last else f"\\u{first:04x}"
                     for first, last in lang.script)
     return f"[{parts}]"
+
+
+def script_language(text: str) -> Language | None:
+    """The non-fallback language with the most letters in the text (ties to the earlier);
+    None when it has none of their letters."""
+    best, most = None, 0
+    for lang in languages():
+        if lang.fallback:
+            continue
+        count = sum(1 for char in text
+                    if any(first <= ord(char) <= last for first, last in lang.script))
+        if count > most:
+            best, most = lang, count
+    return best
 
 
 @cache

@@ -11,7 +11,16 @@ from pathlib import Path
 import pytest
 
 from handlers.i18n import LANGUAGES
-from router.languages import DATA_FILES, LANG_DIR, codes, language, languages, read_json, read_tsv
+from router.languages import (
+    DATA_FILES,
+    LANG_DIR,
+    codes,
+    language,
+    languages,
+    read_json,
+    read_tsv,
+    script_language,
+)
 from router.lexicon import CATEGORIES
 from router.normalize import detect_language, has_letters
 
@@ -180,3 +189,9 @@ def test_letters_of_every_registered_script_count_as_words(text: str, expected: 
     # A message without letters is answered in the user's last language; a Russian one is not
     # such a message.
     assert has_letters(text) is expected
+
+
+def test_a_compound_names_head_stands_where_its_language_puts_it() -> None:
+    assert [lang.head for lang in languages()][:4] == ["first", "last", "first", "last"]
+    assert script_language("\u0441\u043e\u0435\u0432\u043e\u0435 milk") is language("ru")
+    assert script_language("caf\u00e9") is None
