@@ -28,9 +28,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # Hebrew, Arabic and Cyrillic letters (and their punctuation): words, never allowed in code.
 LETTERS = re.compile("[\u0590-\u05ff\u0600-\u06ff\u0400-\u04ff]")
 CODE_DIRS = ("bot", "handlers", "router", "db")
-# Files whose words other features are still moving into data; each entry goes when its
-# owner's move lands (router/clauses.py: compound messages; recipes: the recipes feature).
-NOT_YET_MOVED: frozenset[str] = frozenset()
 # A language registered before its message catalog exists replies from the default catalog;
 # remove it here in the commit that adds its catalog (the test below then insists).
 CATALOG_PENDING: frozenset[str] = frozenset()
@@ -46,20 +43,13 @@ def _code_files() -> list[str]:
 def test_no_code_file_holds_hebrew_arabic_or_cyrillic_letters() -> None:
     found = {}
     for path in _code_files():
-        if path in NOT_YET_MOVED or not (ROOT / path).exists():
+        if not (ROOT / path).exists():
             continue
         lines = [n for n, line in enumerate(
             (ROOT / path).read_text(encoding="utf-8").splitlines(), 1) if LETTERS.search(line)]
         if lines:
             found[path] = lines[:10]
     assert found == {}
-
-
-def test_the_exceptions_still_hold_letters() -> None:
-    # An exception whose file is clean has done its move: drop it from NOT_YET_MOVED.
-    clean = [path for path in NOT_YET_MOVED
-             if not LETTERS.search((ROOT / path).read_text(encoding="utf-8"))]
-    assert clean == []
 
 
 def test_every_language_with_a_catalog_is_registered_and_the_other_way_round() -> None:
