@@ -15,6 +15,7 @@ from router.router import Router
 from router.types import Incoming, Intent, Routed
 
 MULTI_MODEL = Path(__file__).resolve().parents[1] / "models" / "intent-multi"
+CANDIDATE_MODEL = Path(__file__).resolve().parents[1] / "models" / "intent-candidate"
 DEV = Path(__file__).with_name("data")
 
 
@@ -39,12 +40,26 @@ def test_a_message_is_cut_at_commas_joins_and_an_and_before_a_verb() -> None:
     assert pieces("add milk\nwhat's missing?") == ["add milk", "what's missing?"]
 
 
+def test_joining_words_of_every_dialect_are_places_to_cut() -> None:
+    assert pieces("احذف البيض ثم أضف جبنة") == ["احذف البيض", "أضف جبنة"]
+    assert pieces("ضيف طماطم وبعد كده وريني الليستة") == ["ضيف طماطم", "وريني الليستة"]
+    assert pieces("ابي حليب وعطني القائمة") == ["ابي حليب", "عطني القائمة"]
+    assert pieces("ابي تضيف تمر وتشيل القهوة") == ["ابي تضيف تمر", "تشيل القهوة"]
+    assert pieces("תוסיף מלח ותוך כדי תראה לי מה ברשימה") == ["תוסיף מלח", "תראה לי מה ברשימה"]
+    assert pieces("убери хлеб, а ещё добавь яйца") == ["убери хлеб", "добавь яйца"]
+    # An emoji closes a thought like a comma: a verb after it opens a new request.
+    assert pieces("got everything but eggs 👍 show me the list") == [
+        "got everything but eggs 👍", "show me the list"]
+
+
 def test_an_and_between_items_is_no_place_to_cut() -> None:
     assert pieces("add milk and eggs") == ["add milk and eggs"]
     assert pieces("תוסיף חלב וביצים") == ["תוסיף חלב וביצים"]
     assert pieces("شيل الحليب والبيض") == ["شيل الحليب والبيض"]
     assert pieces("rename the group to Home and Family") == ["rename the group to Home and Family"]
     assert pieces("add 1.5 kg tomatoes") == ["add 1.5 kg tomatoes"]
+    assert pieces("молоко и яйца") == ["молоко и яйца"]
+    assert pieces("ابي عيش وحليب وبيض") == ["ابي عيش وحليب وبيض"]
 
 
 def test_a_clause_knows_whether_it_says_add_and_whether_it_points_back() -> None:
@@ -56,6 +71,11 @@ def test_a_clause_knows_whether_it_says_add_and_whether_it_points_back() -> None
     assert not names_an_item("that") and not names_an_item("הרשימה") and not names_an_item("1")
     assert names_an_item("soy milk")
     assert same_request("GET_INVITE_CODE", "REVOKE_INVITE")
+    # Cancelling the code and making a new one is two requests; the other way round is not.
+    assert not same_request("REVOKE_INVITE", "CREATE_INVITE")
+    assert same_request("CREATE_INVITE", "REVOKE_INVITE")
+    # "rename it to Home" says more than "it": a request of its own.
+    assert not clauses("got everything\ni want to rename it to Home")[1].refers_back
 
 
 @pytest.mark.parametrize(("text", "intents", "parts"), [
@@ -84,6 +104,18 @@ def test_a_clause_knows_whether_it_says_add_and_whether_it_points_back() -> None
     # "add" before a person is still an invite, not an item.
     ("show me the list and add my wife to the group",
      [Intent.LIST_QUERY, Intent.CREATE_INVITE], [[], []]),
+    # An add verb before an item outside the lexicon is an add, not an invitation.
+    ("remove the cottage cheese please. add labneh",
+     [Intent.REMOVE_ITEM, Intent.GROCERY_REQUEST], [["cottage cheese"], ["labneh"]]),
+    ("can you add bananas and show me what we have",
+     [Intent.GROCERY_REQUEST, Intent.LIST_QUERY], [["bananas"], []]),
+    # A remove verb before a known grocery is a removal, however unsure the model is.
+    ("ضيف توم وبصل وامسح الكزبرة", [Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM],
+     [["توم", "بصل"], ["كزبرة"]]),
+    ("الغي الكود القديم واعمل واحد جديد", [Intent.REVOKE_INVITE, Intent.CREATE_INVITE],
+     [[], []]),
+    # "I want" (Gulf) before known groceries is an add.
+    ("ابي حليب وعطني القائمة", [Intent.GROCERY_REQUEST, Intent.LIST_QUERY], [["حليب"], []]),
 ])
 def test_two_requests_are_both_routed_in_the_order_said_each_with_its_own_items(
         router: Router, text: str, intents: list[Intent], parts: list[list[str]]) -> None:
@@ -102,6 +134,9 @@ def test_two_requests_are_both_routed_in_the_order_said_each_with_its_own_items(
      ["cheese", "milk", "bread"]),
     ("شيل الحليب، البيض والخبز", Intent.REMOVE_ITEM, ["حليب", "بيض", "خبز"]),
     ("תוסיף עגבניות, מלפפונים ובצל", Intent.GROCERY_REQUEST, ["עגבניות", "מלפפונים", "בצל"]),
+    ("ابي رز ودجاج وبهارات", Intent.GROCERY_REQUEST, ["رز", "دجاج", "بهارات"]),
+    ("we need tomatoes, cucumbers and onions", Intent.GROCERY_REQUEST,
+     ["tomatoes", "cucumbers", "onions"]),
 ])
 def test_items_joined_inside_one_request_stay_one_request(
         router: Router, text: str, intent: Intent, items: list[str]) -> None:
@@ -164,3 +199,28 @@ def test_the_written_compound_messages_are_mostly_routed_whole_and_in_order(
     rates = {lang: sum(v) / len(v) for lang, v in by_language.items()}
     assert set(rates) == {"he", "en", "ar"}
     assert all(rate >= 0.85 for rate in rates.values()), rates
+
+
+@pytest.mark.parametrize("model", [BUNDLED_MODEL, CANDIDATE_MODEL], ids=["bundled", "candidate"])
+def test_fresh_compound_dev_sets_hold_with_either_model(model: Path) -> None:
+    # compound_dev5/6 were written apart from the cut rules (dev6 after the first round of
+    # fixes); the splitter must not lean on one model's confidence quirks, and no
+    # single-request control may be cut in two.
+    router = Router(Classifier.from_dir(model))
+    right: dict[str, list[bool]] = {}
+    cut = 0
+    for path in sorted(DEV.glob("compound_dev[56]_*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            if row["lang"] not in ("he", "en", "ar"):
+                continue  # Russian waits for a model that knows it
+            routed = decide(router, row["text"])
+            if len(row["intents"]) > 1:
+                right.setdefault(row["lang"], []).append(
+                    routed.routed and [i.value for i in routed.intents] == row["intents"])
+            else:
+                cut += len(routed.intents) > 1
+    rates = {lang: sum(v) / len(v) for lang, v in right.items()}
+    assert set(rates) == {"he", "en", "ar"}
+    assert all(rate >= 0.85 for rate in rates.values()), rates
+    assert cut == 0
