@@ -55,10 +55,12 @@ from bot.intake import will_retry
 from bot.limits import rate_limiter
 from bot.metrics import UPDATE_SECONDS, UPDATES, update_kind
 from bot.services import Services
+from bot.voice import Hearing, heard_reply, listen, seconds
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.group import bot_added, bot_removed, chat_migrated, member_joined, member_left
 from handlers.i18n import LANGUAGES, button_text, has_message, render, text
 from handlers.reply import Effect, EffectKind, Reply
+from router.normalize import detect_language
 from router.types import ChatKind, Incoming
 
 __all__ = ["build_application", "incoming_from_update", "send_reply"]
@@ -457,6 +459,39 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _after(context.application, services, outcome)
 
 
+async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A voice note: transcribed (bot/voice.py), then handled like the same words typed; the
+    reply quotes what was heard. Why it was not heard is said only where the bot was spoken
+    to (a private chat, a reply to the bot): family voice notes in a group are not for it."""
+    services = _services(context)
+    message = update.effective_message
+    incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
+    if message is None or message.voice is None or incoming is None:
+        return
+    voice = message.voice
+
+    async def download() -> bytearray:
+        file = await context.bot.get_file(voice.file_id)
+        return await file.download_as_bytearray()
+
+    heard = await listen(services.settings, download, seconds(voice), voice.file_size,
+                         voice.mime_type)
+    if heard.outcome is not Hearing.HEARD:
+        if incoming.addressed:
+            lang = detect_language("", incoming.language_hint)
+            await send_reply(context.application, incoming.chat_id,
+                             Reply(heard.outcome.value, lang,
+                                   {"seconds": services.settings.stt_max_seconds}),
+                             reply_to=incoming.message_id)
+        return
+    outcome = await services.dispatcher.handle_message(replace(incoming, text=heard.text))
+    if outcome.reply is None:
+        return
+    await send_reply(context.application, incoming.chat_id,
+                     heard_reply(outcome.reply, heard.text), reply_to=incoming.message_id)
+    await _after(context.application, services, outcome)
+
+
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on one of the bot's inline buttons."""
     services = _services(context)
@@ -587,6 +622,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
                                       | filters.StatusUpdate.LEFT_CHAT_MEMBER
                                       | filters.StatusUpdate.MIGRATE), on_service_message))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, on_message))
+    app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.VOICE, on_voice))
     app.add_error_handler(on_error)
     return app
 

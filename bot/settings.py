@@ -57,6 +57,14 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1:8080"
     webhook_secret: str | None = None
     workers: int = Field(1, ge=1, le=64)
+    # Voice notes (bot/voice.py): an OpenAI-compatible /audio/transcriptions endpoint, used
+    # only when a base URL or a key is set; nothing is sent anywhere otherwise.
+    stt_base_url: str | None = None
+    stt_api_key: str | None = None
+    stt_model: str = "whisper-1"
+    stt_timeout: float = Field(30.0, gt=0)
+    stt_max_seconds: int = Field(120, ge=1)
+    stt_max_bytes: int = Field(5_000_000, ge=1, le=20_000_000)
 
     @field_validator("database_url")
     @classmethod
@@ -94,6 +102,13 @@ class Settings(BaseSettings):
             raise ValueError("must be the public https:// URL Telegram calls")
         return value or None
 
+    @field_validator("stt_base_url")
+    @classmethod
+    def _stt_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http(s):// URL such as http://127.0.0.1:8000/v1")
+        return value or None
+
     @field_validator("webhook_listen")
     @classmethod
     def _listen(cls, value: str) -> str:
@@ -122,7 +137,7 @@ class Settings(BaseSettings):
         """Every configured value that must never reach a log: tokens, keys, passwords."""
         values = [str(getattr(self, name, None) or "") for name in _SECRET_SETTINGS]
         for url in (self.database_url, self.llm_base_url, self.telegram_api_url,
-                    getattr(self, "stt_base_url", None), getattr(self, "webhook_url", None)):
+                    self.stt_base_url, getattr(self, "webhook_url", None)):
             if url and "@" in url.split("?", 1)[0]:
                 userinfo = url.split("://", 1)[-1].split("@", 1)[0]
                 values.extend(part for part in (userinfo, *userinfo.split(":", 1)))
@@ -136,6 +151,11 @@ class Settings(BaseSettings):
         """Where `shopbot serve` listens: SHOPBOT_WEBHOOK_LISTEN as (host, port)."""
         host, _, port = self.webhook_listen.rpartition(":")
         return host.strip("[]"), int(port)
+
+    @property
+    def stt_configured(self) -> bool:
+        """Voice notes are transcribed when a base URL or a key is set."""
+        return bool(self.stt_base_url or self.stt_api_key)
 
     @property
     def llm_configured(self) -> bool:

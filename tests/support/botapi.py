@@ -37,7 +37,7 @@ from email import policy
 from email.parser import BytesParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 __all__ = ["ApiError", "BotApiEmulator", "parse_html"]
 
@@ -1195,7 +1195,8 @@ class BotApiEmulator:
 
     def _download(self, path: str) -> tuple[int, bytes]:
         """GET /file/bot<token>/<file_path>: the file's bytes, as the real file server."""
-        match = re.fullmatch(r"/file/bot([^/]*)/(.+)", path)
+        # Clients percent-encode the token's colon in a file URL (python-telegram-bot does).
+        match = re.fullmatch(r"/file/bot([^/]*)/(.+)", unquote(path))
         if match is None or match.group(1) != self.token:
             return 401, b"Unauthorized"
         with self._cond:
