@@ -35,7 +35,7 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 
-from router.languages import codes, languages, read_tsv
+from router.languages import codes, fallback_language, languages, read_tsv
 from router.types import Intent, Item, Scored
 
 __all__ = ["ANSWER_SCHEMA", "INGREDIENTS_SCHEMA", "SYSTEM_PROMPT", "LlmClient", "LlmResult",
@@ -180,7 +180,8 @@ def _data(value: dict[str, Any]) -> str:
 def user_prompt(text: str, lang: str, top: Sequence[Scored] = ()) -> str:
     """The user turn: the task and the labels, examples in the message's language, then the
     message itself as a JSON object on the last line."""
-    shots = _examples().get(("intents", lang)) or _examples().get(("intents", "en"), [])
+    shots = (_examples().get(("intents", lang))
+             or _examples().get(("intents", fallback_language().code), []))
     examples = "".join(f"{_data({'message': t})} -> {a}\n" for t, a in shots)
     payload: dict[str, Any] = {"message": text, "language": lang}
     if top:
@@ -190,7 +191,8 @@ def user_prompt(text: str, lang: str, top: Sequence[Scored] = ()) -> str:
 
 
 def _dish_prompt(dish: str, lang: str) -> str:
-    shots = _examples().get(("ingredients", lang)) or _examples().get(("ingredients", "en"), [])
+    shots = (_examples().get(("ingredients", lang))
+             or _examples().get(("ingredients", fallback_language().code), []))
     examples = "\n".join(f"{_data({'dish': t, 'language': lang})} -> {a}" for t, a in shots)
     return (f"{DISH_PROMPT}\nExample:\n{examples}\n"
             + _data({"dish": dish[:100], "language": lang}))
