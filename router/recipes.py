@@ -282,9 +282,19 @@ def ingredient_items(line: str) -> list[Item]:
         text = f"{juice.group(1)} {juice.group(2)}"  # "juice of 1 lemon" buys the lemon
     text = vocabulary.optional.sub(",", text)
     text = vocabulary.asides.sub("", text)
-    parts = [p.strip() for p in re.split(r"[,;]|\s[-–]\s", text)]
+    # Notes follow a comma, a dash ("coconut milk– preferably boxed", "gum- optional") or an
+    # alternative amount ("1 cinnamon stick or 1/2 teaspoon ground cinnamon").
+    parts = [p.strip() for p in re.split(r"[,;]|\s-\s|[–—]|(?<=[^\W\d_])-\s", text)]
     head = next((p for p in parts if p), "")
+    other = re.search(r"\s(?:or|/)\s+(\d\S*\s+\S+(?:\s+\S+)?)", head)
+    if other and _amount([*other.group(1).split(), "x"], vocabulary)[1] is not None:
+        head = head[:other.start()]
     quantity, unit, rest = _amount(head.split(), vocabulary)
+    if quantity is not None and len(rest) > 2 and rest[0].lower() in ("+", "plus", "and"):
+        # "1/2 cup plus 2 tablespoons sugar": the first measure is the amount on the button.
+        extra_quantity, _unit, after = _amount(rest[1:], vocabulary)
+        if extra_quantity is not None and after:
+            rest = after
     first = _named(" ".join(rest), vocabulary)
     if first is None:
         return []

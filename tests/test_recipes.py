@@ -143,6 +143,11 @@ def test_ingredient_lines_in_three_languages() -> None:
     ("100g/3½oz butter, softened", [("butter", 100, "g")]),
     ("2 to 2 1/2 pounds chicken wings", [("chicken wings", 2.5, "lb")]),
     ("Juice of 1 lemon", [("lemon", 1, None)]),
+    # Notes after a dash, a second measure added on, an alternative with its own amount.
+    ("2 1/2 cups coconut milk– preferably boxed (see notes)", [("coconut milk", 2.5, "cup")]),
+    ("1/2 cup plus 2 tablespoons cane sugar", [("cane sugar", 0.5, "cup")]),
+    ("1 cinnamon stick or 1/2 teaspoon ground cinnamon", [("cinnamon stick", 1, None)]),
+    ("6 large or 8 medium celery stalks", [("large or 8 medium celery stalks", 6, None)]),
     # Tap water is not bought; sparkling water is.
     ("1 cup water", []), ("2 cups warm water", []), ("1 כוס מים חמים", []),
     ("2 كوب ماء دافئ", []), ("1 bottle sparkling water", [("sparkling water", 1, "bottle")]),
