@@ -372,7 +372,7 @@ class Dispatcher:
         if name == "lang":
             choice = args.lower()[:2]
             if choice not in LANGUAGES:
-                return Outcome(Reply("lang_usage", lang))
+                return Outcome(Reply("lang_usage", lang, {"languages": "|".join(LANGUAGES)}))
 
             async def set_lang(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
                 await resolve(incoming, uow)
