@@ -29,6 +29,7 @@ from handlers.recipes import add_dish, add_offer, find_dish
 from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
+from router.layout import retype
 from router.llm import LlmClient
 from router.normalize import detect_language, has_letters
 from router.recipes import RecipeReader
@@ -301,7 +302,8 @@ class Dispatcher:
         if not routed.routed:
             if in_group and not incoming.addressed:
                 return None, routed  # family talk the bot is unsure of: stay out of it
-            return await self._did_you_mean(routed, uow)
+            reply, routed = await self._did_you_mean(routed, uow)
+            return _retyped(reply, routed), routed
         if in_group and routed.intent is Intent.OTHER and not incoming.addressed:
             return None, routed
         if routed.source is Source.LLM and self.store_fallbacks:
@@ -478,12 +480,14 @@ class Dispatcher:
         if label == "none" or label not in Intent.__members__:
             return Reply("not_understood", lang, edit=True), None
         intent = Intent(label)
-        original = Incoming(**{**_fields(incoming), "forwarded": False})
-        routed = Routed(original, (intent,), (extract(intent, incoming.text),), 1.0, True,
+        # The message may have been typed on the wrong keyboard layout (router/layout.py).
+        text = retype(incoming.text) or incoming.text
+        original = Incoming(**{**_fields(incoming), "forwarded": False, "text": text})
+        routed = Routed(original, (intent,), (extract(intent, text),), 1.0, True,
                         Source.USER, lang, reason="picked by the user")
         if self.store_fallbacks:
             chat = await uow.groups.chat(incoming.chat_id)
-            await uow.log.add_fallback(incoming.text, lang, [], [intent.value], "user",
+            await uow.log.add_fallback(text, lang, [], [intent.value], "user",
                                        group_id=chat.group_id if chat is not None else None)
         reply = await HANDLERS[intent](routed, uow)
         return replace(reply, edit=True), routed

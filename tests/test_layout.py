@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.dispatch import Dispatcher
 from bot.settings import BUNDLED_MODEL
+from db.store import UnitOfWorkFactory
+from handlers.i18n import render
 from router.classifier import Classifier
 from router.layout import keyboard, retype
 from router.router import Router
-from router.types import Incoming, Intent
+from router.types import ChatKind, Incoming, Intent
+from tests.support.direct import DANA, FAMILY_CHAT, open_items
 
 EVAL = Path(__file__).parents[1] / "models" / "corpus" / "eval" / "realistic.jsonl"
 
@@ -93,3 +98,22 @@ def test_the_key_map_covers_every_letter_key() -> None:
     keys = keyboard().keys
     assert set("abcdefghijklmnopqrstuvwxyz,.;'/") <= set(keys)
     assert len(set(keys.values())) == len(keys)
+
+
+async def test_did_you_mean_on_a_retyped_message_shows_it_and_the_press_acts_on_the_hebrew(
+        uow: UnitOfWorkFactory) -> None:
+    # Every model decision is unsure at threshold 1.0: the bot asks what was meant.
+    dispatcher = Dispatcher(Router(Classifier.from_dir(BUNDLED_MODEL), threshold=1.0), uow)
+    typed = Incoming(chat_id=FAMILY_CHAT, user_id=DANA, text=",urhs t, vkjo",
+                     chat_kind=ChatKind.GROUP, user_name="Dana", chat_title="Family",
+                     addressed=True)
+    await dispatcher.handle_message(replace(typed, text="/add bread"))
+    asked = await dispatcher.handle_message(typed)
+    assert asked.reply is not None and asked.reply.key == "did_you_mean"
+    assert "⌨️ ',urhs t, vkjo'" in render(asked.reply)
+    pressed = await dispatcher.handle_button(typed, "p:REMOVE_ITEM")
+    assert pressed.routed is not None and pressed.routed.incoming.text != typed.text
+    assert await open_items(uow) == []
+    async with uow() as unit:
+        stored = await unit.log.fallbacks()
+    assert [d.text for d in stored] == [pressed.routed.incoming.text]
