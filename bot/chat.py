@@ -14,7 +14,8 @@ Every line is one message:
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
 The first to speak in a group chat is its creator, and so its admin (`/kick`); a line the
-bot sends to another chat as well (someone joined or left) is printed under the reply.
+bot sends to another chat as well (someone joined or left) is printed under the reply, and so is
+each file it sends (`/export`), as `📎 name`.
 
 Replies in the family group are printed as `bot: …`; replies in any other chat name it,
 `bot → dana/private: …` or `bot → work: …`, so a reader sees where each one went. By
