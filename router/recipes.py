@@ -420,6 +420,8 @@ class PageText:
 
     title: str
     text: str
+    # The ingredient lines of a recipe plugin's markup (WP Recipe Maker, Tasty Recipes).
+    plugin_lines: tuple[str, ...] = ()
 
     @staticmethod
     def of(html: str) -> PageText:
@@ -432,7 +434,12 @@ class PageText:
         main = reader.main if "".join(reader.main).strip() else reader.body
         text = "\n".join(" ".join(line.split()) for line in "".join(main).splitlines())
         text = re.sub(r"\n{2,}", "\n", text).strip()
-        return PageText(title=" ".join(reader.title.split()) or reader.heading, text=text)
+        return PageText(title=" ".join(reader.title.split()) or reader.heading, text=text,
+                        plugin_lines=tuple(reader.plugin_lines[:MAX_ITEMS * 2]))
+
+
+_LINE_CLASSES = frozenset({"wprm-recipe-ingredient"})
+_LIST_CLASSES = frozenset({"tasty-recipes-ingredients", "tasty-recipes-ingredients-body"})
 
 
 class _TextReader(HTMLParser):
@@ -451,8 +458,23 @@ class _TextReader(HTMLParser):
         self.heading = ""
         self.main: list[str] = []
         self.body: list[str] = []
+        # Recipe plugins' own ingredient markup, for a page whose JSON-LD is missing or
+        # broken: WP Recipe Maker marks each line, Tasty Recipes marks the list around them.
+        self.plugin_lines: list[str] = []
+        self._line: list[str] | None = None
+        self._line_depth = 0
+        self._list_depth = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = set(next((v or "" for k, v in attrs if k == "class"), "").split())
+        if tag == "li" and self._line is not None:
+            self._line_depth += 1
+        elif tag == "li" and (classes & _LINE_CLASSES or self._list_depth):
+            self._line, self._line_depth = [], 1
+        if self._list_depth and tag == "div":
+            self._list_depth += 1
+        elif tag == "div" and classes & _LIST_CLASSES:
+            self._list_depth = 1
         if tag in self._SKIP:
             self.skipping += 1
         elif tag in ("article", "main"):
@@ -463,6 +485,15 @@ class _TextReader(HTMLParser):
             self._add("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "li" and self._line is not None:
+            self._line_depth -= 1
+            if not self._line_depth:
+                line = " ".join("".join(self._line).split())
+                if line:
+                    self.plugin_lines.append(line)
+                self._line = None
+        if tag == "div" and self._list_depth:
+            self._list_depth -= 1
         if tag in self._SKIP and self.skipping:
             self.skipping -= 1
         elif tag in ("article", "main") and self.in_main:
@@ -480,6 +511,8 @@ class _TextReader(HTMLParser):
             return
         if self.in_h1 and not self.heading:
             self.heading = data.strip()
+        if self._line is not None:
+            self._line.append(data)
         if not self.skipping:
             self._add(data)
 
@@ -644,11 +677,16 @@ class RecipeReader:
                             lines=tuple(lines))
 
     async def _from_text(self, html: str) -> RecipeResult:
-        """A page without a schema.org recipe: the LLM, when there is one, copies out the
+        """A page without a schema.org recipe: a recipe plugin's own markup when it has
+        one; else the LLM, when there is one, copies out the
         ingredient lines of its main text. Only lines found word for word in that text are
         kept (an answer cannot invent an item), at most MAX_ITEMS of at most 120 characters,
         and they go through the same parser as any recipe's lines."""
         page = PageText.of(html)
+        plugin = [item for line in page.plugin_lines for item in ingredient_items(line)]
+        if plugin:
+            return RecipeResult(title=clean_text(page.title)[:100],
+                                items=tuple(plugin[:MAX_ITEMS]), lines=page.plugin_lines)
         if self.llm is None or len(page.text) < 20:
             return RecipeResult(error="recipe_not_found")
         prompt = PAGE_PROMPT + "\n" + json.dumps({"page": page.text[:MAX_PAGE_CHARS]},
