@@ -6,7 +6,8 @@ message could be cut: sentence ends, new lines and commas; joining words ("then"
 that"); and "and" (free, or glued to the next word as Hebrew and Arabic write it) before a word
 that opens a request (a verb, a question word). It also reads what a clause opens with (an
 add verb, a remove verb, a word pointing back), which the router uses on each part. Every word
-lives in `router/data/clauses.json`. Whether a cut is taken is the router's decision, made with
+lives in `router/data/lang/<code>/clauses.json` (what no language owns in
+`router/data/clauses.json`). Whether a cut is taken is the router's decision, made with
 the model on each side (`router.router`).
 """
 
@@ -19,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 from router.entities import extract
+from router.languages import LANG_DIR, codes, read_json
 from router.lexicon import lexicon
 from router.normalize import normalize
 from router.types import Intent
@@ -78,26 +80,27 @@ def _phrases(values: list[str]) -> Phrases:
 
 @cache
 def clause_words() -> ClauseWords:
-    """The bundled word lists (read once)."""
+    """The bundled word lists of every registered language, joined (read once)."""
     raw = json.loads(DATA.read_text(encoding="utf-8"))
+    per_language = [read_json(code, "clauses.json") for code in codes()
+                    if (LANG_DIR / code / "clauses.json").is_file()]
 
-    def every(section: str) -> list[str]:
-        return [w for key, values in raw[section].items() if not key.startswith("_")
-                for w in values]
+    def every(key: str) -> list[str]:
+        return [str(w) for data in per_language for w in data.get(key, [])]
 
-    def words(section: str) -> frozenset[str]:
-        return frozenset(normalize(w) for w in every(section))
+    def words(key: str) -> frozenset[str]:
+        return frozenset(normalize(w) for w in every(key))
 
-    def suffixes(section: str) -> tuple[str, ...]:
-        return tuple(sorted({normalize(s) for s in every(section)}, key=len, reverse=True))
+    def suffixes(key: str) -> tuple[str, ...]:
+        return tuple(sorted({normalize(s) for s in every(key)}, key=len, reverse=True))
 
     pairs = set()
     for first, second in raw["same_request"]["either_order"]:
         pairs |= {(first, second), (second, first)}
     pairs |= {(first, second) for first, second in raw["same_request"]["in_this_order"]}
     return ClauseWords(
-        glued=frozenset(raw["conjunctions"]["glued"]),
-        free=frozenset(normalize(w) for w in raw["conjunctions"]["free"]),
+        glued=frozenset(every("glued")),
+        free=words("free"),
         joins=_phrases(every("joins")),
         starters=words("starters"),
         add_cues=words("add_cues"),
