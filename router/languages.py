@@ -28,6 +28,7 @@ LANG_DIR = Path(__file__).with_name("data") / "lang"
 DATA_FILES = (
     "language.json", "items.tsv", "item_notes.tsv", "item_words.tsv", "dish_words.tsv",
     "amounts.json", "words.json", "dialogue.json", "llm_examples.tsv", "recipes.json",
+    "clauses.json",
 )
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
