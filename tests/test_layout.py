@@ -34,6 +34,9 @@ ENGLISH = [
     "bug: buttons don't work", "2 lbs ground beef", "tofu", "kombucha", "la croix",
     "Trader Joe's", "brb 5 min", "xoxo", "gg", "zzz", "hbu", "wyd", "np",
     "ASAP please", "GET MILK", "Costco run sat?", "pls", "k", "kk", "sup",
+    # Arabic written in Latin letters (Arabizi) is not Hebrew typed on the wrong layout either.
+    "bdna 7alib w 5obz", "yalla", "mashi", "shu na2es?", "ok habibi", "la2", "mar7aba",
+    "ya3ni", "khalas", "shukran", "bukra", "kaman", "sabah el kheir",
 ]
 # Keys pressed with the English layout on, and the Hebrew they make on the Hebrew one.
 MISTYPED = [
