@@ -129,9 +129,12 @@ class Dispatcher:
         async with self.uow() as uow:
             chat = await uow.groups.chat(incoming.chat_id)
             chats = await uow.groups.group_chats(chat.group_id) if chat else []
-        if not chats:
+        # A group chat the bot has not met yet is its list's chat from this message on.
+        chat_id = chats[0].chat_id if chats else (
+            incoming.chat_id if chat is None and incoming.chat_kind is ChatKind.GROUP else None)
+        if chat_id is None:
             return False
-        status = (await self.member_status(chats[0].chat_id, incoming.user_id)
+        status = (await self.member_status(chat_id, incoming.user_id)
                   if self.member_status is not None else None)
         return None if status is None else status in ADMIN_STATUSES
 

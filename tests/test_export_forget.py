@@ -110,3 +110,12 @@ async def test_the_command_menu_offers_export_and_forget(emulator: BotApiEmulato
     for commands in emulator.commands().values():
         names = [command["command"] for command in commands]
         assert "export" in names and "forget" in names
+
+
+async def test_forget_as_the_first_message_of_a_group_asks_telegram_about_that_chat(
+        emulator: BotApiEmulator, bot: Bot) -> None:
+    dana = emulator.user(11, "Dana", language_code="en")
+    family = emulator.group(FAMILY, "Home")
+    emulator.set_status(family, dana, "administrator")
+    emulator.send_text(family, dana, "/forget")
+    await until(lambda: any("cannot be undone" in t for t in texts(emulator, FAMILY)))
