@@ -46,6 +46,8 @@ ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member", "chat_member")
 MAX_ATTEMPTS = 20
 # The longest wait before a failed update is tried again.
 MAX_BACKOFF = 60.0
+# Fetched updates kept parsed until applied, at most.
+PARSED_LIMIT = 10_000
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # bot_data keys: the attempt of each update being applied, and those to be tried again.
@@ -100,6 +102,9 @@ class Intake:
         self.owner = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.offset: int | None = None
         self._wake = asyncio.Event()
+        # Updates this process fetched and stored, kept parsed until applied: the row's JSON
+        # is for a restart, and parsing it again would only cost CPU.
+        self._parsed: dict[int, Update] = {}
         self._stopping = False
         self._runners: set[asyncio.Task[None]] = set()
 
@@ -116,6 +121,9 @@ class Intake:
         async with self.store_uow() as uow:
             await uow.inbox.store([inbox_row(update) for update in updates])
             await uow.commit()
+        if len(self._parsed) > PARSED_LIMIT:
+            self._parsed.clear()  # rows another process applied, or dropped ones
+        self._parsed.update((update.update_id, update) for update in updates)
         self.offset = max(update.update_id for update in updates) + 1
         self._wake.set()
 
@@ -166,8 +174,10 @@ class Intake:
         if row.attempts > MAX_ATTEMPTS:
             log.error("update %s was taken %d times and never applied; dropped",
                       row.update_id, row.attempts - 1)
+            self._parsed.pop(row.update_id, None)
             return applying
-        update = Update.de_json(json.loads(row.payload), self.app.bot)
+        update = (self._parsed.pop(row.update_id, None)
+                  or Update.de_json(json.loads(row.payload), self.app.bot))
         attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
         attempts[row.update_id] = row.attempts
         token = APPLYING.set(applying)
