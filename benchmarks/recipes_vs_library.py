@@ -31,7 +31,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from router.recipes import LANG_DIR, RECIPE_WORDS, RecipeReader, ingredient_items  # noqa: E402
+from router.languages import LANG_DIR  # noqa: E402
+from router.recipes import RECIPE_WORDS, RecipeReader, ingredient_items  # noqa: E402
 from router.types import Item  # noqa: E402
 from tests.support.recipe_server import FIXTURES, RecipeServer  # noqa: E402
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,7 +22,7 @@ SHAKSHUKA = ["6 eggs", "1 kg tomatoes", "2 red peppers, sliced", "3 garlic clove
 
 
 @pytest.fixture
-def pages() -> RecipeServer:
+def pages() -> Iterator[RecipeServer]:
     with RecipeServer("127.0.0.2") as server:
         yield server
 
@@ -129,6 +130,8 @@ def test_ingredient_lines_in_three_languages() -> None:
     ("פטרוזיליה קצוצה לקישוט", [("פטרוזיליה", None, None)]),
     ("ملح حسب الرغبة", [("ملح", None, None)]),
     ("بقدونس للتزيين", [("بقدونس", None, None)]),
+    ("соль по вкусу", [("соль", None, None)]), ("зелень для подачи", [("зелень", None, None)]),
+    ("1 стакан тёплой воды", []), ("3 зубчика чеснока", [("чеснока", 3, "зубчик")]),
     # Kitchen measures are the recipe's amount.
     ("1 1/2 cups whole milk", [("whole milk", 1.5, "cup")]),
     ("3 Tbsp. rice vinegar", [("rice vinegar", 3, "tbsp")]),
