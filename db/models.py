@@ -41,6 +41,7 @@ __all__ = [
     "ProcessedUpdate",
     "RecipeOffer",
     "RouteLog",
+    "ShoppingList",
     "User",
 ]
 
@@ -123,6 +124,9 @@ class Member(Base):
     joined_at: Mapped[datetime]
     left_at: Mapped[datetime | None] = mapped_column(nullable=True)
     notified_through: Mapped[int] = mapped_column(Integer, default=0)
+    # The list this member's words act on in this group (migration 0008): 0 is the group's
+    # default list, else a `lists` row; each member switches for themselves.
+    list_id: Mapped[int] = mapped_column(Id, default=0, server_default="0")
     # "code" for someone who joined with an invite code (not through the Telegram group).
     joined_via: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # The admin who removed this member; an invite code older than that removal no longer
@@ -138,7 +142,7 @@ class Item(Base):
     a brand, size or percentage written beside it. A list has at most one open line per
     concept, unit and note (`uq_items_open_line`, over `unit_key` and `note_key`: '' for
     none, since NULL never equals NULL in a unique index), so concurrent adds of the same
-    thing meet on one row instead of making two.
+    thing meet on one row instead of making two. `list_id` names the list (0: the default).
     """
 
     __tablename__ = "items"
@@ -146,6 +150,8 @@ class Item(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    # 0: the group's default list (every line before migration 0008); else a `lists` row.
+    list_id: Mapped[int] = mapped_column(Id, default=0, server_default="0")
     name: Mapped[str] = mapped_column(String(200))
     key: Mapped[str] = mapped_column(String(200))
     concept: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -163,9 +169,34 @@ class Item(Base):
 
 # Plain columns, not expressions: SQLite's batch migrations rebuild a table with the indexes
 # they can reflect, and an expression index is not one of them.
-OPEN_LINE_KEY = (Item.group_id, Item.concept, Item.unit_key, Item.note_key)
+OPEN_LINE_KEY = (Item.group_id, Item.list_id, Item.concept, Item.unit_key, Item.note_key)
 Index("uq_items_open_line", *OPEN_LINE_KEY, unique=True,
       sqlite_where=Item.status == "open", postgresql_where=Item.status == "open")
+
+
+class ShoppingList(Base):
+    """A named list of a group ("pharmacy", "party"); the group's default list is no row.
+
+    `key` is the name normalized; `concept` what it names across languages (the same
+    pharmacy list is asked for in Hebrew and in English), or `~` and the key. A deleted list
+    keeps its row and its lines (undo brings it back); at most one live list per key.
+    """
+
+    __tablename__ = "lists"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(64))
+    concept: Mapped[str] = mapped_column(String(100))
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+Index("uq_lists_live_key", ShoppingList.group_id, ShoppingList.key, unique=True,
+      sqlite_where=ShoppingList.deleted_at.is_(None),
+      postgresql_where=ShoppingList.deleted_at.is_(None))
 
 
 class ItemQuestion(Base):
@@ -195,6 +226,8 @@ class Action(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     user_id: Mapped[int] = mapped_column(BigInteger)
     kind: Mapped[str] = mapped_column(String(32))
+    # The list the change was made on (0: the default list), for digests.
+    list_id: Mapped[int] = mapped_column(Id, default=0, server_default="0")
     summary: Mapped[list[Any]] = mapped_column(JSON, default=list)
     undo: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime]

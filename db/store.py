@@ -466,22 +466,28 @@ class ItemRepo:
     async def get(self, item_id: int) -> Item | None:
         return await self.session.get(Item, item_id, populate_existing=True)
 
-    async def open_items(self, group_id: int) -> Sequence[Item]:
+    async def open_items(self, group_id: int, list_id: int = 0) -> Sequence[Item]:
+        """The open lines of one list of a group (0: its default list)."""
         rows = await self.session.execute(
-            select(Item).where(Item.group_id == group_id, Item.status == "open")
+            select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
+                               Item.status == "open")
             .order_by(Item.created_at, Item.id).execution_options(populate_existing=True))
         return rows.scalars().all()
 
-    async def count_open(self, group_id: int) -> int:
+    async def count_open(self, group_id: int, list_id: int | None = None) -> int:
+        """Open lines of one list, or of all the group's lists (None)."""
+        where = [Item.group_id == group_id, Item.status == "open"]
+        if list_id is not None:
+            where.append(Item.list_id == list_id)
         return int((await self.session.execute(
-            select(func.count()).select_from(Item)
-            .where(Item.group_id == group_id, Item.status == "open"))).scalar_one())
+            select(func.count()).select_from(Item).where(*where))).scalar_one())
 
     async def open_line(self, group_id: int, concept: str, unit: str | None,
-                        note_key: str) -> Item | None:
+                        note_key: str, list_id: int = 0) -> Item | None:
         """The open line of one concept, unit and note (by its key), if the list has it."""
         rows = await self.session.execute(
-            select(Item).where(Item.group_id == group_id, Item.status == "open",
+            select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
+                               Item.status == "open",
                                Item.concept == concept, Item.unit_key == (unit or ""),
                                Item.note_key == note_key)
             .execution_options(populate_existing=True))
@@ -489,7 +495,8 @@ class ItemRepo:
 
     async def upsert(self, group_id: int, name: str, key: str, concept: str,
                      quantity: float | None, unit: str | None, note: str | None,
-                     note_key: str, category: str, user_id: int) -> tuple[Item, bool]:
+                     note_key: str, category: str, user_id: int,
+                     list_id: int = 0) -> tuple[Item, bool]:
         """Add a line, or add to the open line of the same concept, unit and note.
 
         Amounts add up; an amount meets a line without one as that amount; no amount changes
@@ -499,12 +506,12 @@ class ItemRepo:
         # SQLite runs one writer at a time (BEGIN IMMEDIATE), so looking first is exact there;
         # PostgreSQL says itself whether the row is new (xmax = 0 on a fresh insert).
         existed = (None if postgresql
-                   else await self.open_line(group_id, concept, unit, note_key))
+                   else await self.open_line(group_id, concept, unit, note_key, list_id))
         now = utcnow()
         statement = _insert(self.session)(Item).values(
-            group_id=group_id, name=name, key=key, concept=concept, quantity=quantity,
-            unit=unit, unit_key=unit or "", note=note, note_key=note_key, category=category,
-            status="open", added_by=user_id, created_at=now, updated_at=now)
+            group_id=group_id, list_id=list_id, name=name, key=key, concept=concept,
+            quantity=quantity, unit=unit, unit_key=unit or "", note=note, note_key=note_key,
+            category=category, status="open", added_by=user_id, created_at=now, updated_at=now)
         statement = statement.on_conflict_do_update(
             # A literal, not a parameter: after five runs PostgreSQL plans the statement
             # generically and can no longer match a parameter to the partial index.
@@ -579,9 +586,9 @@ class ItemRepo:
             return None
 
     async def record(self, group_id: int, user_id: int, kind: str, summary: list[Any],
-                     undo: list[Any]) -> Action:
+                     undo: list[Any], list_id: int = 0) -> Action:
         action = Action(group_id=group_id, user_id=user_id, kind=kind, summary=summary,
-                        undo=undo, created_at=utcnow())
+                        undo=undo, created_at=utcnow(), list_id=list_id)
         self.session.add(action)
         await self.session.flush()
         return action
