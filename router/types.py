@@ -23,7 +23,8 @@ __all__ = [
 
 
 class Intent(StrEnum):
-    """The 17 intents of intents.md; the declaration order is the model's label id order."""
+    """The intents of intents.md, then those appended after it (docs/ARCHITECTURE.md's
+    checklist); the declaration order is the model's label id order."""
 
     GROCERY_REQUEST = "GROCERY_REQUEST"
     RECIPE_URL = "RECIPE_URL"
@@ -42,6 +43,8 @@ class Intent(StrEnum):
     UPDATE_QUANTITY = "UPDATE_QUANTITY"
     BUG_REPORT = "BUG_REPORT"
     OTHER = "OTHER"
+    # 17: create, switch to, show, rename or delete a named list (handlers/lists.py).
+    LIST_MANAGE = "LIST_MANAGE"
 
 
 class Source(StrEnum):
@@ -91,13 +94,18 @@ class Entities:
     state: str | None = None
     dish: str | None = None
     url: str | None = None
+    # LIST_MANAGE: what to do with a list (`create`, `switch`, `show`, `rename`, `delete`)
+    # and which list (its old name when renaming; `new_name` is the new one).
+    # GROCERY_REQUEST: `list_name` is the list the items go on, when the message names one.
+    action: str | None = None
+    list_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """Only the keys that carry something, as `shopbot classify` prints them."""
         out: dict[str, Any] = {}
         if self.items:
             out["items"] = [item.to_json() for item in self.items]
-        for key in ("new_name", "state", "dish", "url"):
+        for key in ("new_name", "state", "dish", "url", "action", "list_name"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
