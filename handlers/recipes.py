@@ -211,11 +211,13 @@ async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
         return Reply("recipe_failed", msg.lang)
     if result.error:
         return Reply(result.error, msg.lang)
-    return await _offer(ctx, uow, msg, result.title or msg.entities.url, list(result.items))
+    # A list the LLM read from a page's text says so: the reader should give it a look.
+    key = "recipe_items_from_text" if result.from_text else "recipe_items"
+    return await _offer(ctx, uow, msg, result.title or msg.entities.url, list(result.items), key)
 
 
 async def _offer(ctx: Context, uow: UnitOfWork, msg: Routed, title: str,
-                 items: list[Item]) -> Reply:
+                 items: list[Item], key: str = "recipe_items") -> Reply:
     """Ingredients kept as an offer, shown with Add-all and per-item buttons."""
     offer = await uow.recipes.offer(ctx.group.id, title, [item.to_json() for item in items])
     buttons: list[tuple[Button, ...]] = [
@@ -224,7 +226,7 @@ async def _offer(ctx: Context, uow: UnitOfWork, msg: Routed, title: str,
         buttons.append((Button("btn_add_one", f"o:{offer.id}:{index}",
                                {"item": describe(item.name, item.quantity, item.unit)},
                                role=Role.OPTION),))
-    return Reply("recipe_items", msg.lang, {
+    return Reply(key, msg.lang, {
         "dish": title, "items": [describe(i.name, i.quantity, i.unit) for i in items],
     }, buttons=tuple(buttons))
 

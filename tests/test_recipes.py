@@ -272,7 +272,10 @@ async def test_llm_page_items_get_the_same_buttons(uow: UnitOfWorkFactory,
     message = routed(f"look {pages.url('/en_blog_no_recipe.html')}", Intent.RECIPE_URL)
     reply = await handle(uow, type(message)(**{
         **{f: getattr(message, f) for f in message.__slots__}, "extra": {"recipe": result}}))
-    assert reply.key == "recipe_items"
+    # Said to come from the page's text, with the same Add-all and per-item buttons.
+    assert reply.key == "recipe_items_from_text"
+    assert "read this list from its text" in render(reply)
+    assert reply.buttons[0][0].data.endswith(":*")
     assert [b[0].params.get("item") for b in reply.buttons[1:]] == ["2 cups red lentils",
                                                                      "3 carrots"]
 
