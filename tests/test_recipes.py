@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from bot.services import build_services
+from bot.settings import Settings
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
 from handlers.recipes import catalog, find_dish
@@ -294,3 +297,16 @@ async def test_without_an_llm_a_page_without_a_recipe_is_said_so_with_the_dish_h
         **{f: getattr(message, f) for f in message.__slots__}, "lang": lang,
         "extra": {"recipe": result}}))
     assert reply.key == "recipe_not_found" and text in render(reply)
+
+
+async def test_the_bot_hands_its_llm_to_the_recipe_reader(tmp_path: Path) -> None:
+    settings = Settings(_env_file=None,  # type: ignore[call-arg]
+                        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+                        llm_base_url="http://127.0.0.1:9/v1")
+    services = await build_services(settings)
+    try:
+        reader = services.dispatcher.recipes
+        assert reader is not None and reader.llm is not None
+        assert reader.llm is services.router.llm
+    finally:
+        await services.close()
