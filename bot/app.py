@@ -50,6 +50,8 @@ from telegram.ext import (
 )
 
 from bot.digests import TICK_SECONDS, DigestTicker
+from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
+from bot.suggestions import SuggestionTicker
 from bot.dispatch import COMMANDS, Outcome
 from bot.intake import will_retry
 from bot.limits import rate_limiter
@@ -613,6 +615,11 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         app.job_queue.run_repeating(
             DigestTicker(services.uow, functools.partial(send_reply, app)),
             interval=TICK_SECONDS, first=TICK_SECONDS, name="digests",
+            job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None})
+        # Suggestions from habit, claimed the same way (bot/suggestions.py).
+        app.job_queue.run_repeating(
+            SuggestionTicker(services.uow, functools.partial(send_reply, app)),
+            interval=SUGGEST_SECONDS, first=SUGGEST_SECONDS, name="suggestions",
             job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None})
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(ChatMemberHandler(on_chat_member, ChatMemberHandler.CHAT_MEMBER))

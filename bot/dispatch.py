@@ -27,6 +27,7 @@ from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
 from handlers.recipes import add_dish, add_offer, find_dish
 from handlers.reply import Button, EffectKind, Reply, Role
+from handlers.suggestions import press_memory
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
 from router.layout import retype
@@ -61,6 +62,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
+    "history", "suggestions",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -431,7 +433,8 @@ class Dispatcher:
                 incoming, uow, lang, admin, int(rest))))
         # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
         # "²") is a stale button, never an OverflowError from the database driver.
-        if kind in ("u", "t", "o", "k", "iq") and _row_id(rest.partition(":")[0]) is None:
+        if kind in ("u", "t", "o", "k", "iq", "sg", "qa") and \
+                _row_id(rest.partition(":")[0]) is None:
             return Outcome(Reply(None, lang, toast="stale"))
 
         async def press(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
@@ -470,6 +473,8 @@ class Dispatcher:
                 if question.isdigit() and len(question) <= 16:
                     return await answer_question(ctx, uow, lang, incoming.user_id,
                                                  int(question), choice), None
+            if kind in ("sg", "qa"):
+                return await press_memory(ctx, incoming, uow, lang, kind, rest), None
             if kind == "l":
                 return await list_reply(ctx, uow, lang, edit=True,
                                         private=incoming.chat_kind is ChatKind.PRIVATE), None

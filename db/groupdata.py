@@ -27,6 +27,7 @@ from db.models import (
     ItemQuestion,
     Member,
     RecipeOffer,
+    Suggestion,
     User,
 )
 
@@ -69,7 +70,7 @@ async def read_group(session: AsyncSession, group_id: int) -> GroupData | None:
 
 # Children before the group row, so a database that enforces foreign keys never objects.
 _CHILDREN: tuple[Any, ...] = (ItemQuestion, Action, Item, RecipeOffer, Invite, Member, Chat,
-                              BugReport, FallbackDecision)
+                              BugReport, FallbackDecision, Suggestion)
 
 
 async def erase_group(session: AsyncSession, group_id: int) -> dict[str, int]:

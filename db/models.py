@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,6 +43,7 @@ __all__ = [
     "RecipeOffer",
     "RouteLog",
     "ShoppingList",
+    "Suggestion",
     "User",
 ]
 
@@ -67,6 +69,10 @@ class Group(Base):
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime]
     digest_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Suggestions from habit (migration 0009, bot/suggestions.py): whether the group wants
+    # them, and when its habits are next looked at (NULL: at the next tick).
+    suggestions: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    suggest_due_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
     # Only groups with a digest pending (migration 0006): the digest tick's look stays small.
     __table_args__ = (Index("ix_groups_digest_due", "digest_due_at",
@@ -339,3 +345,20 @@ class FallbackDecision(Base):
     created_at: Mapped[datetime]
     # The group the message came from (migration 0007), so /forget deletes it too.
     group_id: Mapped[int | None] = mapped_column(Id, nullable=True, index=True)
+
+
+class Suggestion(Base):
+    """An item suggested from habit (migration 0009). One row per group, concept and cycle
+    (the purchase the cycle starts at), so an item is suggested at most once a cycle, by
+    whichever process gets there first."""
+
+    __tablename__ = "suggestions"
+    __table_args__ = (UniqueConstraint("group_id", "concept", "cycle"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
+    concept: Mapped[str] = mapped_column(String(200))
+    cycle: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str] = mapped_column(String(200))
+    days: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime]

@@ -6,7 +6,7 @@ commits it; the handler never commits, so one update is one atomic change.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,16 +41,26 @@ from db.models import (
 )
 
 __all__ = ["APPLYING", "Applying", "InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc",
-           "is_transient", "utcnow"]
+           "is_transient", "set_clock", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
 EPSILON = 1e-9
 
 
+# Tests set a clock (`set_clock`) instead of sleeping through days of shopping history.
+_clock: Callable[[], datetime] | None = None
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Make `utcnow` read `clock` (None: the real time again)."""
+    global _clock  # noqa: PLW0603 - one process-wide clock is the point
+    _clock = clock
+
+
 def utcnow() -> datetime:
-    """Now, timezone-aware."""
-    return datetime.now(UTC)
+    """Now, timezone-aware (the clock set with `set_clock`, if any)."""
+    return _clock() if _clock is not None else datetime.now(UTC)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -9,6 +9,7 @@ from handlers.bugs import handle_bug_report
 from handlers.chat import handle_other
 from handlers.export import CommandHandler, handle_export, handle_forget
 from handlers.group import handle_group_info, handle_leave_group, handle_rename_group
+from handlers.history import handle_history_command
 from handlers.invites import (
     handle_create_invite,
     handle_get_invite_code,
@@ -25,6 +26,7 @@ from handlers.items import (
 from handlers.notifications import handle_notification_settings
 from handlers.recipes import handle_recipe_search, handle_recipe_url
 from handlers.reply import Reply
+from handlers.suggestions import handle_suggestions_command
 from router.types import Intent, Routed
 
 __all__ = ["ADMIN_CHECKED", "COMMAND_HANDLERS", "HANDLERS", "Handler"]
@@ -56,5 +58,7 @@ HANDLERS: dict[Intent, Handler] = {
 COMMAND_HANDLERS: dict[str, CommandHandler] = {
     "export": handle_export,
     "forget": handle_forget,
+    "history": handle_history_command,
+    "suggestions": handle_suggestions_command,
 }
 ADMIN_CHECKED = frozenset({"forget"})

@@ -31,6 +31,7 @@ from handlers.matching import (
     same_note,
     wanted,
 )
+from handlers.memory import aisle_order, quick_add_buttons
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
 from router.entities import MAX_ITEMS
 from router.languages import codes, read_json
@@ -357,7 +358,7 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
 # ---------------------------------------------------------------------------- the list
 
 
-def _sections(rows: Sequence[ItemRow], lang: str | None
+def _sections(rows: Sequence[ItemRow], lang: str | None, aisles: Sequence[str] = CATEGORIES
               ) -> list[tuple[str, list[tuple[int, str]]]]:
     by_category: dict[str, list[tuple[int, str]]] = {}
     for row in rows:
@@ -365,7 +366,7 @@ def _sections(rows: Sequence[ItemRow], lang: str | None
         text = (label(row, lang) if lang else
                 describe(row.name, row.quantity, row.unit, row.note))
         by_category.setdefault(category, []).append((row.id, text))
-    return [(category, by_category[category]) for category in CATEGORIES
+    return [(category, by_category[category]) for category in aisles
             if category in by_category]
 
 
@@ -379,9 +380,12 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
     """
     rows = await uow.items.open_items(ctx.group.id)
     if not rows:
-        return Reply("list_empty", lang, {"title": ctx.group.title}, edit=edit, toast=toast)
+        # The group's most frequent items, a press each (handlers/memory.py).
+        return Reply("list_empty", lang, {"title": ctx.group.title}, edit=edit, toast=toast,
+                     buttons=await quick_add_buttons(uow, ctx.group.id))
     one_reader = private if private is not None else ctx.group.kind == "personal"
-    sections = _sections(rows, lang if one_reader else None)
+    sections = _sections(rows, lang if one_reader else None,
+                         await aisle_order(uow, ctx.group.id))
     buttons: list[tuple[Button, ...]] = []
     row_buttons: list[Button] = []
     for _category, entries in sections:

@@ -94,6 +94,10 @@ class Entities:
     state: str | None = None
     dish: str | None = None
     url: str | None = None
+    # HISTORY_QUERY: the item asked about and the period ("today", "yesterday", "week",
+    # "month"; router/history.py).
+    item: str | None = None
+    period: str | None = None
     # LIST_MANAGE: what to do with a list (`create`, `switch`, `show`, `rename`, `delete`)
     # and which list (its old name when renaming; `new_name` is the new one).
     # GROCERY_REQUEST: `list_name` is the list the items go on, when the message names one.
@@ -105,7 +109,8 @@ class Entities:
         out: dict[str, Any] = {}
         if self.items:
             out["items"] = [item.to_json() for item in self.items]
-        for key in ("new_name", "state", "dish", "url", "action", "list_name"):
+        for key in ("new_name", "state", "dish", "url", "item", "period", "action",
+                    "list_name"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value

@@ -1,0 +1,68 @@
+"""What a question about the list's history names: an item, a period, or both.
+
+"who added the milk?", "מתי קנינו קפה לאחרונה?", "شو اشترينا الأسبوع الماضي؟": the period's
+phrase is found first (each language's `words.json` → `history.periods`), then the question's
+own words (`history.noise`) are dropped, and what is left is the item: the longest run of words
+the lexicon knows, or up to three words it does not.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from router.languages import codes, read_json
+from router.lexicon import lexicon
+from router.normalize import normalize
+
+__all__ = ["PERIODS", "history_entities"]
+
+# The periods a question can name; `week` is the last 7 days and `month` the last 30, since a
+# family asking "what did we buy last week" means the shopping of about a week back.
+PERIODS = ("today", "yesterday", "week", "month")
+# An item outside the lexicon is at most this many words; more is the rest of a sentence.
+MAX_LOOSE_WORDS = 3
+_PUNCT = re.compile(r"[?!.,;:\u061f\u060c\"'()]+")
+
+
+@cache
+def _periods() -> list[tuple[str, re.Pattern[str]]]:
+    phrases: list[tuple[str, str]] = []
+    for code in codes():
+        for period, words in read_json(code, "words.json").get("history", {}).get(
+                "periods", {}).items():
+            phrases.extend((period, normalize(word)) for word in words if period in PERIODS)
+    # The longest phrase first: "last week" before "week".
+    phrases.sort(key=lambda pair: -len(pair[1]))
+    return [(period, re.compile(rf"(?<!\S){re.escape(phrase)}(?!\S)"))
+            for period, phrase in phrases]
+
+
+@cache
+def _noise() -> frozenset[str]:
+    return frozenset(normalize(word) for code in codes()
+                     for word in read_json(code, "words.json").get("history", {}).get("noise", []))
+
+
+def _item(words: list[str]) -> str | None:
+    lex = lexicon()
+    for size in range(min(3, len(words)), 0, -1):
+        for start in range(len(words) - size + 1):
+            phrase = " ".join(words[start:start + size])
+            if lex.lookup(phrase) is not None:
+                return phrase
+    if 0 < len(words) <= MAX_LOOSE_WORDS:
+        return " ".join(words)
+    return None
+
+
+def history_entities(text: str) -> tuple[str | None, str | None]:
+    """(item, period) named by a history question; either may be None."""
+    rest = f" {normalize(_PUNCT.sub(' ', text))} "
+    period: str | None = None
+    for name, pattern in _periods():
+        if pattern.search(rest):
+            period = period or name
+            rest = pattern.sub(" ", rest)
+    words = [word for word in rest.split() if word not in _noise() and not word.startswith("/")]
+    return _item(words), period
