@@ -29,7 +29,7 @@ class VoiceBot(Bot):
         super().__init__(emulator, db)
         if stt is not None:
             settings = {"stt_base_url": stt.base_url, "stt_api_key": KEY, **settings}
-        self.settings = Settings(_env_file=None,  # type: ignore[call-arg]
+        self.settings = Settings(_env_file=None,
                                  telegram_token=TOKEN, telegram_api_url=emulator.base_url,
                                  database_url=f"sqlite+aiosqlite:///{db}", digest_delay=0.3,
                                  llm_enabled=False, **settings)
