@@ -9,7 +9,7 @@ from handlers.bugs import handle_bug_report
 from handlers.chat import handle_other
 from handlers.export import CommandHandler, handle_export, handle_forget
 from handlers.group import handle_group_info, handle_leave_group, handle_rename_group
-from handlers.history import handle_history_command
+from handlers.history import handle_history_command, handle_history_query
 from handlers.invites import (
     handle_create_invite,
     handle_get_invite_code,
@@ -51,6 +51,7 @@ HANDLERS: dict[Intent, Handler] = {
     Intent.UPDATE_QUANTITY: handle_update_quantity,
     Intent.BUG_REPORT: handle_bug_report,
     Intent.OTHER: handle_other,
+    Intent.HISTORY_QUERY: handle_history_query,
 }
 
 # Commands that are no intent, each with its handler; for those in ADMIN_CHECKED, bot/ asks

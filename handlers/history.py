@@ -1,6 +1,6 @@
 """Questions over the list's history: who added an item, when it was last bought, what was
-bought in a period ("who added the milk?", "מתי קנינו קפה לאחרונה?", "شو اشترينا الأسبوع
-الماضي؟", `/history [item]`).
+bought in a period ("who added the milk?", "when did we last buy coffee?", the same in
+Hebrew, Arabic and Russian; `/history [item]`).
 
 Answers come from the recorded changes (db/history.py), the item matched by concept as the
 list matches it (the Arabic word for milk finds the Hebrew line), times told in the group's
@@ -127,6 +127,6 @@ async def handle_history_command(incoming: Incoming, uow: UnitOfWork, lang: str,
     """`/history [item or period]`: the same answers before the model knows the words."""
     args = incoming.text.partition(" ")[2] if incoming.text.startswith("/") else incoming.text
     item, period = history_entities(args)
-    routed = Routed(incoming, (Intent.OTHER,), (Entities(item=item, period=period),), 1.0,
-                    True, Source.RULE, lang, reason="/history")
+    routed = Routed(incoming, (Intent.HISTORY_QUERY,), (Entities(item=item, period=period),),
+                    1.0, True, Source.RULE, lang, reason="/history")
     return await handle_history_query(routed, uow)

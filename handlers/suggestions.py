@@ -1,5 +1,5 @@
 """Suggestions from habit: an item the group buys on a steady rhythm is offered when due
-("חלב נקנה בערך כל 4 ימים — להוסיף?" with an Add button), `/suggestions off|on`.
+("milk is bought about every 4 days — add it?" with an Add button), `/suggestions off|on`.
 
 **The rhythm rule.** A group's purchases of one concept over the last `LOOKBACK` (180) days,
 purchases less than `SAME_PURCHASE` (12 hours) apart counted once. With at least

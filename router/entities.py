@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from router.languages import codes, languages, read_json, read_tsv, script_class
+from router.history import history_entities
 from router.lexicon import Lexicon, lexicon
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
@@ -963,6 +964,9 @@ def is_bare_removal(text: str, lex: Lexicon | None = None) -> bool:
 def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
     """The entities intents.md lists for `intent`, read from the message text."""
     lex = lex or lexicon()
+    if intent is Intent.HISTORY_QUERY:
+        item, period = history_entities(text)
+        return Entities(item=item, period=period)
     if intent is Intent.REMOVE_ITEM:
         text = _removal_text(text, lex)[0]
     if intent in (Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM):

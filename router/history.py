@@ -1,9 +1,9 @@
 """What a question about the list's history names: an item, a period, or both.
 
-"who added the milk?", "מתי קנינו קפה לאחרונה?", "شو اشترينا الأسبوع الماضي؟": the period's
-phrase is found first (each language's `words.json` → `history.periods`), then the question's
-own words (`history.noise`) are dropped, and what is left is the item: the longest run of words
-the lexicon knows, or up to three words it does not.
+"who added the milk?", "what did we buy last week?" (and the same in every language): the
+period's phrase is found first (each language's `words.json` → `history.periods`), then the
+question's own words (`history.noise`) are dropped, and what is left is the item: the longest
+run of words the lexicon knows, or up to three words it does not.
 """
 
 from __future__ import annotations

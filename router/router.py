@@ -28,6 +28,7 @@ from router.clauses import (
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
+from router.history import PERIODS
 from router.languages import codes, read_json
 from router.layout import retype
 from router.normalize import clean_text, detect_language
@@ -97,6 +98,9 @@ def entities_from_json(intent: Intent, raw: dict[str, Any], text: str) -> Entiti
         state=state or ours.state,
         dish=(clean_text(dish)[:64] or None) if dish else ours.dish,
         url=ours.url,  # a URL is only ever one the user actually wrote
+        item=ours.item or ((clean_text(raw["item"])[:100] or None)
+                           if isinstance(raw.get("item"), str) else None),
+        period=ours.period or (raw["period"] if raw.get("period") in PERIODS else None),
     )
 
 

@@ -45,6 +45,9 @@ class Intent(StrEnum):
     OTHER = "OTHER"
     # 17: create, switch to, show, rename or delete a named list (handlers/lists.py).
     LIST_MANAGE = "LIST_MANAGE"
+    # 18: who added an item, when it was last bought, what was bought in a period
+    # (handlers/history.py; entities `item`, `period`).
+    HISTORY_QUERY = "HISTORY_QUERY"
 
 
 class Source(StrEnum):
