@@ -6,7 +6,7 @@ A Hebrew speaker who forgets to switch layouts presses the right keys and gets L
 - the message is Latin letters only (no other script, no command, link or mention);
 - every converted word is well formed Hebrew: final letters only at a word's end and no
   non-final form ending one (random English breaks this almost always: "o", "i", "l" make
-  final letters, and "n", "f", "m", "b", "p" make letters that never end a word);
+  final letters, and "n", "f", "m", "b" make letters that never end a word);
 - the original is not English: at most a quarter of its words are English words;
 - the converted text is plausible Hebrew: at least half its words are known Hebrew words,
   or the intent model is sure of it and was not sure of the original.
@@ -36,6 +36,7 @@ _NON_LATIN = re.compile(r"[^\x00-\x7f]")
 _LATIN = re.compile(r"[A-Za-z]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 _WORD = re.compile(r"[^\W\d_]+")
+_SPACES = re.compile(r"(\s+)")
 # At most this share of the original's words may be English words.
 MAX_ENGLISH = 0.25
 # At least this share of the converted words must be known Hebrew words.
@@ -115,8 +116,9 @@ def retype(text: str, sure: Callable[[str], bool] | None = None) -> str | None:
             or _URL_OR_HANDLE.search(stripped)):
         return None
     board = keyboard()
-    tokens = stripped.split()
-    converted = " ".join(_token(board, token) for token in tokens)
+    # Whitespace is kept as typed: a list sent one item a line stays one a line.
+    converted = "".join(part if part.isspace() else _token(board, part)
+                        for part in _SPACES.split(stripped) if part)
     words = _WORD.findall(converted)
     if not words or sum(len(word) for word in words) < 2:
         return None

@@ -46,6 +46,7 @@ MISTYPED = [
     ("vxr kjo", "הסר לחם"),
     ("JKC", "חלב"),  # Caps Lock on
     ("ehbh, jkc", "קינית חלב"),  # a word that ends in ת keeps it
+    ("xhrup nhhpk", "סירופ מייפל"),  # loanwords may end in a non-final pe
 ]
 
 
@@ -120,3 +121,7 @@ async def test_did_you_mean_on_a_retyped_message_shows_it_and_the_press_acts_on_
     async with uow() as unit:
         stored = await unit.log.fallbacks()
     assert [d.text for d in stored] == [pressed.routed.incoming.text]
+
+
+def test_a_list_typed_one_item_a_line_keeps_its_lines() -> None:
+    assert retype("jkc\nchmho\nkjo") == "\n".join(["חלב", "ביצים", "לחם"])
