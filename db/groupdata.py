@@ -1,9 +1,10 @@
 """Everything the store keeps about one group: read whole for `/export`, deleted for `/forget`.
 
-A group's data is its row, its lists' lines, their history (changes and their undo), the
-questions the bot asked about lines, recipe offers, invite codes, members, the chats bound to
-it (with the dialogue state they hold: the question asked, an awaited answer), its bug reports
-and the LLM fallback texts of its messages (`fallback_decisions.group_id`, migration 0007).
+A group's data is its row and every row with its `group_id`: its lists and their lines, their
+history (changes and their undo), the questions the bot asked about lines, recipe offers,
+invite codes, members, the chats bound to it (with the dialogue state they hold: the question
+asked, an awaited answer), suggestions, its bug reports and the LLM fallback texts of its
+messages (`fallback_decisions.group_id`, migration 0007).
 Users (a name and a language per Telegram user, shared by every group they are in) are not a
 group's data.
 """
@@ -11,25 +12,11 @@ group's data.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import (
-    Action,
-    BugReport,
-    Chat,
-    FallbackDecision,
-    Group,
-    Invite,
-    Item,
-    ItemQuestion,
-    Member,
-    RecipeOffer,
-    Suggestion,
-    User,
-)
+from db.models import Action, Base, Group, Invite, Item, Member, User
 
 __all__ = ["GroupData", "erase_group", "read_group"]
 
@@ -68,16 +55,22 @@ async def read_group(session: AsyncSession, group_id: int) -> GroupData | None:
     return GroupData(group, members, items, actions, invites, names)
 
 
-# Children before the group row, so a database that enforces foreign keys never objects.
-_CHILDREN: tuple[Any, ...] = (ItemQuestion, Action, Item, RecipeOffer, Invite, Member, Chat,
-                              BugReport, FallbackDecision, Suggestion)
-
-
 async def erase_group(session: AsyncSession, group_id: int) -> dict[str, int]:
-    """Delete the group and everything of it; the number of rows deleted per table."""
+    """Delete the group and every row of it; the number of rows deleted per table.
+
+    Every table with a `group_id` column is the group's (lines, lists, history, questions,
+    offers, invites, members, chats, bug reports, suggestions, fallback texts, and whatever
+    a later migration adds the same way); dependants go before what they reference, the
+    group row last, so a database that enforces foreign keys never objects.
+    """
     counts: dict[str, int] = {}
-    for table in (*_CHILDREN, Group):
-        column = table.id if table is Group else table.group_id
-        result = await session.execute(delete(table).where(column == group_id))
-        counts[table.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
+    for table in reversed(Base.metadata.sorted_tables):
+        if table.name == Group.__tablename__ or "group_id" not in table.c:
+            continue
+        result = await session.execute(delete(table).where(table.c.group_id == group_id))
+        counts[table.name] = int(getattr(result, "rowcount", 0) or 0)
+    result = await session.execute(delete(Group).where(Group.id == group_id))
+    counts[Group.__tablename__] = int(getattr(result, "rowcount", 0) or 0)
+    # The rows are gone behind the session's back: nothing it holds may be written again.
+    session.expunge_all()
     return counts
