@@ -25,6 +25,7 @@ from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import LANGUAGES, button_text, has_message
 from handlers.invites import join_group
 from handlers.items import answer_question, list_reply, tick_item, undo_action
+from handlers.lists import answer_list_question, command_entities, switch_to
 from handlers.recipes import add_dish, add_offer, find_dish
 from handlers.reply import Button, EffectKind, Reply, Role
 from handlers.suggestions import press_memory
@@ -62,7 +63,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
-    "history", "suggestions",
+    "history", "suggestions", "lists", "newlist", "uselist", "renamelist", "dellist",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -397,6 +398,11 @@ class Dispatcher:
                 return Reply("stats", lang, {"counts": [f"{k}: {v}" for k, v in
                                                         sorted(counts.items())]}), None
             return await self._run(incoming, stats)
+        listed = command_entities(name, args)
+        if listed is not None:
+            # /lists, /newlist NAME, /uselist NAME, /renamelist [OLD >] NEW, /dellist [NAME]
+            managed = rule(Intent.LIST_MANAGE, listed)
+            return await self._run(incoming, lambda uow: self._with_routed(managed, uow))
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
             return Outcome(help_reply(lang))
@@ -433,7 +439,7 @@ class Dispatcher:
                 incoming, uow, lang, admin, int(rest))))
         # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
         # "²") is a stale button, never an OverflowError from the database driver.
-        if kind in ("u", "t", "o", "k", "iq", "sg", "qa") and \
+        if kind in ("u", "t", "o", "k", "iq", "sg", "qa", "ls", "lq") and \
                 _row_id(rest.partition(":")[0]) is None:
             return Outcome(Reply(None, lang, toast="stale"))
 
@@ -475,6 +481,14 @@ class Dispatcher:
                                                  int(question), choice), None
             if kind in ("sg", "qa"):
                 return await press_memory(ctx, incoming, uow, lang, kind, rest), None
+            if kind == "ls":
+                return await switch_to(ctx, uow, lang, int(rest),
+                                       private=incoming.chat_kind is ChatKind.PRIVATE,
+                                       edit=True), None
+            if kind == "lq":
+                question, _, choice = rest.partition(":")
+                return await answer_list_question(ctx, uow, incoming, lang, int(question),
+                                                  choice), None
             if kind == "l":
                 return await list_reply(ctx, uow, lang, edit=True,
                                         private=incoming.chat_kind is ChatKind.PRIVATE), None

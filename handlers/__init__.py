@@ -23,6 +23,7 @@ from handlers.items import (
     handle_remove_item,
     handle_update_quantity,
 )
+from handlers.lists import handle_list_manage
 from handlers.notifications import handle_notification_settings
 from handlers.recipes import handle_recipe_search, handle_recipe_url
 from handlers.reply import Reply
@@ -51,6 +52,7 @@ HANDLERS: dict[Intent, Handler] = {
     Intent.UPDATE_QUANTITY: handle_update_quantity,
     Intent.BUG_REPORT: handle_bug_report,
     Intent.OTHER: handle_other,
+    Intent.LIST_MANAGE: handle_list_manage,
     Intent.HISTORY_QUERY: handle_history_query,
 }
 

@@ -17,10 +17,14 @@ MAX_QUANTITY = 1000.0
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """The group a message acts on and its sender's membership in it."""
+    """The group a message acts on, its sender's membership in it, and the list it acts on
+    (`list_id` None: not looked up yet, handlers/listref.py `on_list`; 0: the default list,
+    whose `list_name` is None)."""
 
     group: Group
     member: Member
+    list_id: int | None = None
+    list_name: str | None = None
 
 
 async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:

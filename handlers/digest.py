@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.lists import ListRepo
 from db.models import Action
 from db.store import UnitOfWork, as_utc
 from handlers.items import entry_label
@@ -43,12 +44,22 @@ async def collect_digests(uow: UnitOfWork, group_id: int,
                 continue  # a newcomer's first digest is not the list's whole history
             author = await uow.groups.user(action.user_id)
             entries.append({"kind": action.kind, "items": _items(action, lang),
-                            "user": author.display_name if author else str(action.user_id)})
+                            "user": author.display_name if author else str(action.user_id),
+                            "list": await _list_name(uow, action)})
         if entries:
             out.append((user.private_chat_id,
                         Reply("digest", lang, {"title": group.title, "entries": entries[-30:]})))
     await uow.groups.set_digest_due(group_id, None)
     return out
+
+
+async def _list_name(uow: UnitOfWork, action: Action) -> str | None:
+    """The named list a change to items was made on (None: the default list, or a change
+    to a list itself, which names it already)."""
+    if not action.list_id or action.kind.startswith("list_"):
+        return None
+    row = await ListRepo(uow.session).get(action.list_id)
+    return row.name if row is not None else None
 
 
 def _items(action: Action, lang: str) -> list[Any]:

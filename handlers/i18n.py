@@ -132,9 +132,12 @@ def _render_digest(reply: Reply) -> str:
         key = f"digest.{entry['kind']}"
         template = _template(key if key in MESSAGES else "digest.update", lang,
                              len(entry["items"]))
-        lines.append("• " + template.format(
+        line = "• " + template.format(
             user=_format_value(entry["user"], lang), items=_format_value(entry["items"], lang),
-            count=len(entry["items"])))
+            count=len(entry["items"]))
+        if entry.get("list"):
+            line += " " + text("digest_on_list", lang, name=entry["list"])
+        lines.append(line)
     return _template("digest", lang).format(
         title=_format_value(reply.params["title"], lang), lines="\n".join(lines))
 

@@ -12,9 +12,10 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from router.languages import codes, languages, read_json, read_tsv, script_class
 from router.history import history_entities
+from router.languages import codes, languages, read_json, read_tsv, script_class
 from router.lexicon import Lexicon, lexicon
+from router.lists import list_entities, split_target
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
 
@@ -967,6 +968,12 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
     if intent is Intent.HISTORY_QUERY:
         item, period = history_entities(text)
         return Entities(item=item, period=period)
+    if intent is Intent.LIST_MANAGE:
+        return list_entities(text)
+    if intent is Intent.GROCERY_REQUEST:
+        # "add shampoo to the pharmacy list": the list's words are no item.
+        text, list_name = split_target(text)
+        return Entities(items=tuple(parse_items(text, lex=lex)), list_name=list_name)
     if intent is Intent.REMOVE_ITEM:
         text = _removal_text(text, lex)[0]
     if intent in (Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM):
