@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from telegram import Voice
@@ -28,7 +29,8 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.settings import Settings
 from handlers.reply import Reply
 
-__all__ = ["Heard", "Hearing", "SttError", "heard_reply", "listen", "seconds", "transcribe"]
+__all__ = ["Heard", "Hearing", "SttError", "endpoint", "heard_reply", "listen", "seconds",
+           "transcribe"]
 
 log = logging.getLogger(__name__)
 
@@ -59,16 +61,26 @@ class Heard:
     text: str = ""
 
 
+def endpoint(base_url: str) -> str:
+    """The transcription URL for a base URL given the way people copy it: OpenAI's form
+    (`…/v1`), a bare server (`http://127.0.0.1:8080`), or the whole endpoint."""
+    base = base_url.rstrip("/")
+    if base.endswith("/audio/transcriptions"):
+        return base
+    if not urlsplit(base).path:
+        return f"{base}/v1/audio/transcriptions"
+    return f"{base}/audio/transcriptions"
+
+
 async def transcribe(settings: Settings, audio: bytes, filename: str, mime: str,
                      timeout: float) -> str:
     """The words of `audio`, from the configured endpoint; SttError on any failure."""
-    base = (settings.stt_base_url or OPENAI_BASE_URL).rstrip("/")
     headers = {"Authorization": f"Bearer {settings.stt_api_key}"} if settings.stt_api_key \
         else {}
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
             response = await client.post(
-                f"{base}/audio/transcriptions", headers=headers,
+                endpoint(settings.stt_base_url or OPENAI_BASE_URL), headers=headers,
                 data={"model": settings.stt_model, "response_format": "json"},
                 files={"file": (filename, audio, mime)})
     except httpx.TimeoutException:

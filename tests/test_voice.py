@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
+from bot.voice import endpoint
 from tests.support.botapi import BotApiEmulator
 from tests.support.stt_server import FakeStt
 from tests.test_bot_e2e import TOKEN, Bot, texts, until
@@ -154,3 +155,15 @@ async def test_the_api_key_never_reaches_the_log(
     emulator.send_voice(chat, user, stt.say(OGG, "add milk"), duration=2)
     await until(lambda: any("couldn't make out" in t for t in texts(emulator, 61)))
     assert caplog.records and KEY not in caplog.text
+
+
+@pytest.mark.parametrize(("base", "url"), [
+    ("http://127.0.0.1:8000/v1", "http://127.0.0.1:8000/v1/audio/transcriptions"),
+    ("http://127.0.0.1:8000/v1/", "http://127.0.0.1:8000/v1/audio/transcriptions"),
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v1/audio/transcriptions"),
+    ("https://stt.example/v1/audio/transcriptions",
+     "https://stt.example/v1/audio/transcriptions"),
+    ("https://api.openai.com/v1", "https://api.openai.com/v1/audio/transcriptions"),
+])
+def test_the_endpoint_is_found_from_the_base_url_as_people_copy_it(base: str, url: str) -> None:
+    assert endpoint(base) == url
