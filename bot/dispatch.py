@@ -18,20 +18,18 @@ from bot.logs import remember_user_text
 from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
 from handlers import ADMIN_CHECKED, COMMAND_HANDLERS, HANDLERS
+from handlers.buttons import PickIntent, decode, encode
 from handlers.chat import help_reply
 from handlers.common import resolve
-from handlers.export import FORGET_PREFIX, forget_group
 from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import LANGUAGES, button_text, has_message
 from handlers.invites import join_group
-from handlers.items import answer_question, list_reply, tick_item, undo_action
-from handlers.lists import answer_list_question, command_entities, switch_to
-from handlers.recipes import add_dish, add_offer, find_dish
+from handlers.items import undo_action
+from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
+from handlers.recipes import find_dish
 from handlers.reply import Button, EffectKind, Reply, Role
-from handlers.suggestions import press_memory
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
-from router.layout import retype
 from router.llm import LlmClient
 from router.normalize import detect_language, has_letters
 from router.recipes import RecipeReader
@@ -63,7 +61,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
-    "history", "suggestions", "lists", "newlist", "uselist", "renamelist", "dellist",
+    "history", "suggestions",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -111,7 +109,7 @@ class Dispatcher:
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
-        if re.match(r"^/(?:join|lang|notify|kick|suggestions)\b", text):
+        if re.match(r"^/(?:join|lang|notify|kick)\b", text):
             text = ""  # a code, an option or a name, not words in the user's language
         if has_letters(re.sub(r"/\w+", "", text)):
             return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
@@ -340,10 +338,10 @@ class Dispatcher:
 
     async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         await resolve(routed.incoming, uow)
-        buttons = tuple((Button("btn_pick", f"p:{scored.label.value}",
+        buttons = tuple((Button("btn_pick", encode(PickIntent(scored.label)),
                                 {"intent": scored.label.value}, role=Role.OPTION),)
                         for scored in routed.top)
-        none = (Button("btn_none", "p:none", role=Role.NO),)
+        none = (Button("btn_none", encode(PickIntent(None)), role=Role.NO),)
         return Reply("did_you_mean", routed.lang, buttons=(*buttons, none)), routed
 
     async def _command(self, incoming: Incoming, name: str, args: str, text: str) -> Outcome:
@@ -398,11 +396,6 @@ class Dispatcher:
                 return Reply("stats", lang, {"counts": [f"{k}: {v}" for k, v in
                                                         sorted(counts.items())]}), None
             return await self._run(incoming, stats)
-        listed = command_entities(name, args)
-        if listed is not None:
-            # /lists, /newlist NAME, /uselist NAME, /renamelist [OLD >] NEW, /dellist [NAME]
-            managed = rule(Intent.LIST_MANAGE, listed)
-            return await self._run(incoming, lambda uow: self._with_routed(managed, uow))
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
             return Outcome(help_reply(lang))
@@ -430,89 +423,16 @@ class Dispatcher:
         """
         remember_user_text(incoming.text)
         lang = lang or await self._language(incoming, incoming.text)
-        kind, _, rest = data.partition(":")
-        if kind == "k" and rest.isdigit() and len(rest) <= 16:
-            return await self._remove_member(incoming, lang, None, int(rest))
-        if kind == FORGET_PREFIX and _row_id(rest) is not None:
-            admin = await self._list_admin(incoming)
-            return await self._run(incoming, lambda uow: _pair(forget_group(
-                incoming, uow, lang, admin, int(rest))))
-        # Callback data comes back as a client sent it: a forged or corrupt id (30 digits,
-        # "²") is a stale button, never an OverflowError from the database driver.
-        if kind in ("u", "t", "o", "k", "iq", "sg", "qa", "ls", "lq") and \
-                _row_id(rest.partition(":")[0]) is None:
+        button = decode(data)
+        if button is None:
+            # Callback data comes back as a client sent it: a forged or corrupt one (an id of
+            # 30 digits, "²") is an out-of-date button, never an error.
             return Outcome(Reply(None, lang, toast="stale"))
-
-        async def press(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
-            ctx = await resolve(incoming, uow)
-            if kind == "u" and rest.isdigit():
-                reply = await undo_action(ctx, uow, lang, incoming.user_id, int(rest))
-                return replace(reply, toast=reply.key), None
-            if kind == "t" and rest.isdigit():
-                return await tick_item(ctx, uow, lang, incoming.user_id, int(rest),
-                                       private=incoming.chat_kind is ChatKind.PRIVATE), None
-            if kind == "x":
-                return Reply("cancelled", lang, edit=True), None
-            if kind == "c" and rest in ("clear", "partial"):
-                intent = Intent.CLEAR_LIST if rest == "clear" else Intent.PARTIAL_COMPLETION
-                # For "all but X" the items come from the message the question answered.
-                routed = Routed(incoming, (intent,), (extract(intent, incoming.text),), 1.0,
-                                True, Source.USER, lang, extra={"confirmed": True})
-                reply = await HANDLERS[intent](routed, uow)
-                return replace(reply, edit=True), routed
-            if kind == "r":
-                dish_id, _, which = rest.partition(":")
-                routed = Routed(incoming, (Intent.RECIPE_SEARCH,), (Entities(),), 1.0, True,
-                                Source.USER, lang)
-                return await add_dish(routed, uow, dish_id, which), routed
-            if kind == "o":
-                offer_id, _, which = rest.partition(":")
-                routed = Routed(incoming, (Intent.RECIPE_URL,), (Entities(),), 1.0, True,
-                                Source.USER, lang)
-                if not offer_id.isdigit():
-                    return Reply(None, lang, toast="stale"), None
-                return await add_offer(routed, uow, int(offer_id), which), routed
-            if kind == "p":
-                return await self._picked(incoming, rest, lang, uow)
-            if kind == "iq":
-                question, _, choice = rest.partition(":")
-                if question.isdigit() and len(question) <= 16:
-                    return await answer_question(ctx, uow, lang, incoming.user_id,
-                                                 int(question), choice), None
-            if kind in ("sg", "qa"):
-                return await press_memory(ctx, incoming, uow, lang, kind, rest), None
-            if kind == "ls":
-                return await switch_to(ctx, uow, lang, int(rest),
-                                       private=incoming.chat_kind is ChatKind.PRIVATE,
-                                       edit=True), None
-            if kind == "lq":
-                question, _, choice = rest.partition(":")
-                return await answer_list_question(ctx, uow, incoming, lang, int(question),
-                                                  choice), None
-            if kind == "l":
-                return await list_reply(ctx, uow, lang, edit=True,
-                                        private=incoming.chat_kind is ChatKind.PRIVATE), None
-            return Reply(None, lang, toast="stale"), None
-
-        return await self._run(incoming, press)
-
-    async def _picked(self, incoming: Incoming, label: str, lang: str,
-                      uow: UnitOfWork) -> tuple[Reply, Routed | None]:
-        """A "did you mean" choice: route the original message to the chosen intent."""
-        if label == "none" or label not in Intent.__members__:
-            return Reply("not_understood", lang, edit=True), None
-        intent = Intent(label)
-        # The message may have been typed on the wrong keyboard layout (router/layout.py).
-        text = retype(incoming.text) or incoming.text
-        original = Incoming(**{**_fields(incoming), "forwarded": False, "text": text})
-        routed = Routed(original, (intent,), (extract(intent, text),), 1.0, True,
-                        Source.USER, lang, reason="picked by the user")
-        if self.store_fallbacks:
-            chat = await uow.groups.chat(incoming.chat_id)
-            await uow.log.add_fallback(text, lang, [], [intent.value], "user",
-                                       group_id=chat.group_id if chat is not None else None)
-        reply = await HANDLERS[intent](routed, uow)
-        return replace(reply, edit=True), routed
+        admin = (await self._list_admin(incoming) if type(button) in ADMIN_CHECKED_PRESSES
+                 else None)
+        press = Press(incoming, lang, admin, self.store_fallbacks)
+        handler = PRESS_HANDLERS[type(button)]
+        return await self._run(incoming, lambda uow: handler(press, button, uow))
 
 
 def _retyped(reply: Reply, routed: Routed) -> Reply:
@@ -540,17 +460,6 @@ def _answer_to(question: dict[str, Any] | None, text: str) -> int | None:
     options = list(question.get("options") or [])
     return read_answer(text, [Choice(str(o.get("role")), str(o.get("label")))
                               for o in options])
-
-
-def _row_id(text: str) -> int | None:
-    """A database id from callback data: ASCII digits that fit a signed 64-bit integer."""
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        return None
-    return int(text)
-
-
-def _fields(incoming: Incoming) -> dict[str, object]:
-    return {name: getattr(incoming, name) for name in incoming.__slots__}  # type: ignore[attr-defined]
 
 
 async def _pair(reply_awaitable: Awaitable[Reply]) -> tuple[Reply, Routed | None]:

@@ -19,20 +19,19 @@ from typing import Any
 
 from db.groupdata import GroupData, erase_group, read_group
 from db.store import UnitOfWork, as_utc, utcnow
+from handlers.buttons import Cancel, ConfirmForget, encode
 from handlers.common import Context, resolve
 from handlers.items import describe
 from handlers.reply import Button, Effect, EffectKind, Reply
 from router.lexicon import CATEGORIES
 from router.types import Incoming
 
-__all__ = ["CSV_COLUMNS", "FORGET_PREFIX", "CommandHandler", "export_files", "forget_group",
+__all__ = ["CSV_COLUMNS", "CommandHandler", "export_files", "forget_group",
            "handle_export", "handle_forget"]
 
 # A command's handler: the message, the transaction, the reply's language, and whether the
 # sender administers the list's group chat (None: not asked, or Telegram could not say).
 CommandHandler = Callable[[Incoming, UnitOfWork, str, bool | None], Awaitable[Reply]]
-# The confirming button's data: this prefix and the group's id.
-FORGET_PREFIX = "f"
 CSV_COLUMNS = ("name", "quantity", "unit", "note", "category", "status", "added_by",
                "created_at", "updated_at")
 
@@ -129,8 +128,8 @@ async def handle_forget(incoming: Incoming, uow: UnitOfWork, lang: str,
         return Reply("forget_not_allowed", lang, {"title": ctx.group.title})
     count = await uow.items.count_open(ctx.group.id)
     return Reply("forget_confirm", lang, {"title": ctx.group.title, "count": count},
-                 buttons=((Button("btn_forget_yes", f"{FORGET_PREFIX}:{ctx.group.id}"),),
-                          (Button("btn_cancel", "x"),)))
+                 buttons=((Button("btn_forget_yes", encode(ConfirmForget(ctx.group.id))),),
+                          (Button("btn_cancel", encode(Cancel())),)))
 
 
 async def forget_group(incoming: Incoming, uow: UnitOfWork, lang: str, admin: bool | None,

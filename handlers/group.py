@@ -14,6 +14,7 @@ from datetime import datetime
 
 from db.models import Group, Member
 from db.store import UnitOfWork, as_utc, utcnow
+from handlers.buttons import RemoveMember, encode
 from handlers.common import resolve
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.reply import Button, Effect, EffectKind, Reply
@@ -51,7 +52,7 @@ async def handle_group_info(msg: Routed, uow: UnitOfWork) -> Reply:
     names = [user.display_name if user else str(member.user_id) for member, user in members]
     count = await uow.items.count_open(ctx.group.id)
     buttons = tuple(
-        (Button("btn_remove", f"k:{member.user_id}",
+        (Button("btn_remove", encode(RemoveMember(member.user_id)),
                 {"name": user.display_name if user else str(member.user_id)}),)
         for member, user in members
         if _removable(ctx.group, member) and member.user_id != msg.incoming.user_id)
@@ -252,7 +253,7 @@ async def remove_member(incoming: Incoming, uow: UnitOfWork, lang: str, name: st
         return getattr(user, "display_name", None) or str(member.user_id)
 
     def choices(rows: list[tuple[Member, object]]) -> tuple[tuple[Button, ...], ...]:
-        return tuple((Button("btn_remove", f"k:{member.user_id}",
+        return tuple((Button("btn_remove", encode(RemoveMember(member.user_id)),
                              {"name": label(member, user)}),) for member, user in rows[:20])
 
     if user_id is not None:

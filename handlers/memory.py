@@ -21,6 +21,7 @@ from datetime import timedelta
 
 from db.history import events
 from db.store import UnitOfWork, utcnow
+from handlers.buttons import QuickAdd, encode
 from handlers.reply import Button
 from router.lexicon import CATEGORIES, lexicon
 
@@ -87,7 +88,7 @@ async def quick_add_buttons(uow: UnitOfWork, group_id: int) -> tuple[tuple[Butto
     added = await events(uow.session, group_id, utcnow() - LOOKBACK, kinds=("add",))
     counts = Counter(event.concept for event in added)
     latest = {event.concept: event for event in added}
-    buttons = [Button("btn_quick_add", f"qa:{latest[concept].item_id}",
+    buttons = [Button("btn_quick_add", encode(QuickAdd(latest[concept].item_id)),
                       {"item": latest[concept].name})
                for concept, _count in counts.most_common(QUICK_ADDS)]
     return tuple(tuple(buttons[i:i + 2]) for i in range(0, len(buttons), 2))

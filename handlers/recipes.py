@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from db.store import UnitOfWork
+from handlers.buttons import AddDishItems, AddOfferItems, UndoAction, encode
 from handlers.common import Context, resolve
 from handlers.items import add_items, describe
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
@@ -146,9 +147,9 @@ def _is_typo(query: str, key: str, ratio: float) -> bool:
 def _dish_reply(dish: Dish, lang: str) -> Reply:
     items = dish.items(lang)
     buttons: list[tuple[Button, ...]] = [
-        (Button("btn_add_all", f"r:{dish.id}:*", role=Role.ALL),)]
+        (Button("btn_add_all", encode(AddDishItems(dish.id, None)), role=Role.ALL),)]
     for index, item in enumerate(items[:20]):
-        buttons.append((Button("btn_add_one", f"r:{dish.id}:{index}",
+        buttons.append((Button("btn_add_one", encode(AddDishItems(dish.id, index)),
                                {"item": describe(item.name, item.quantity, item.unit)},
                                role=Role.OPTION),))
     return Reply("recipe_items", lang, {
@@ -162,7 +163,7 @@ async def _add(ctx: Context, items: list[Item], uow: UnitOfWork, msg: Routed) ->
     lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
     action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
     return Reply("added", msg.lang, {"items": lines},
-                 buttons=((Button("btn_undo", f"u:{action.id}"),),),
+                 buttons=((Button("btn_undo", encode(UndoAction(action.id))),),),
                  effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
                  toast="added")
 
@@ -221,9 +222,9 @@ async def _offer(ctx: Context, uow: UnitOfWork, msg: Routed, title: str,
     """Ingredients kept as an offer, shown with Add-all and per-item buttons."""
     offer = await uow.recipes.offer(ctx.group.id, title, [item.to_json() for item in items])
     buttons: list[tuple[Button, ...]] = [
-        (Button("btn_add_all", f"o:{offer.id}:*", role=Role.ALL),)]
+        (Button("btn_add_all", encode(AddOfferItems(offer.id, None)), role=Role.ALL),)]
     for index, item in enumerate(items[:20]):
-        buttons.append((Button("btn_add_one", f"o:{offer.id}:{index}",
+        buttons.append((Button("btn_add_one", encode(AddOfferItems(offer.id, index)),
                                {"item": describe(item.name, item.quantity, item.unit)},
                                role=Role.OPTION),))
     return Reply(key, msg.lang, {

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from db.history import already_suggested, events, private_chats, record_suggestion, suggestion
 from db.store import UnitOfWork
+from handlers.buttons import AddSuggested, Cancel, encode
 from handlers.common import Context, resolve
 from handlers.items import handle_grocery_request
 from handlers.reply import Button, Reply, Role
@@ -166,9 +167,9 @@ async def collect_suggestions(uow: UnitOfWork, group_id: int,
             name = lexicon().word(habit.concept, lang) or habit.name
             out.append((chat_id, Reply(
                 "suggest_item", lang, {"item": name, "count": round(habit.days)},
-                buttons=((Button("btn_suggest_add", f"sg:{suggestion_id}", {"item": name},
-                                 role=Role.YES),
-                          Button("btn_suggest_skip", "x", role=Role.NO)),))))
+                buttons=((Button("btn_suggest_add", encode(AddSuggested(suggestion_id)),
+                                 {"item": name}, role=Role.YES),
+                          Button("btn_suggest_skip", encode(Cancel()), role=Role.NO)),))))
     return out
 
 
