@@ -25,6 +25,7 @@ __all__ = [
     "AddOfferItems",
     "AddSuggested",
     "AnswerWhich",
+    "AnswerWhichList",
     "ButtonData",
     "Cancel",
     "ConfirmClear",
@@ -35,6 +36,7 @@ __all__ = [
     "RemoveMember",
     "TickItem",
     "UndoAction",
+    "UseList",
     "decode",
     "encode",
 ]
@@ -137,13 +139,28 @@ class QuickAdd:
 
 
 @dataclass(frozen=True, slots=True)
+class UseList:
+    """Switch to one of the group's lists (0: the default list): `ls:<list id>`."""
+
+    list_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerWhichList:
+    """Answer "which list?": `lq:<question id>:<list index | new>`."""
+
+    question_id: int
+    choice: int | Literal["new"]
+
+
+@dataclass(frozen=True, slots=True)
 class Cancel:
     """No to a question: `x`."""
 
 
 ButtonData = (TickItem | UndoAction | RemoveMember | PickIntent | AddDishItems
               | AddOfferItems | AnswerWhich | RefreshList | ConfirmClear | ConfirmForget
-              | AddSuggested | QuickAdd | Cancel)
+              | AddSuggested | QuickAdd | UseList | AnswerWhichList | Cancel)
 
 
 def _which(index: int | None) -> str:
@@ -177,6 +194,10 @@ def encode(button: ButtonData) -> str:
             data = f"sg:{suggestion_id}"
         case QuickAdd(item_id):
             data = f"qa:{item_id}"
+        case UseList(list_id):
+            data = f"ls:{list_id}"
+        case AnswerWhichList(question_id, choice):
+            data = f"lq:{question_id}:{choice}"
         case Cancel():
             data = "x"
     if len(data.encode()) > CALLBACK_DATA_LIMIT or decode(data) != button:
@@ -194,6 +215,10 @@ def _choice(text: str) -> int | Literal["new", "all"]:
     if text == "all":
         return "all"
     return int(text)
+
+
+def _new_or(text: str) -> int | Literal["new"]:
+    return "new" if text == "new" else int(text)
 
 
 def _intent(label: str) -> Intent | None:
@@ -217,6 +242,8 @@ _FORMATS: tuple[tuple[re.Pattern[str], Callable[[tuple[str, ...]], ButtonData]],
         (rf"f:({_ID})", lambda g: ConfirmForget(int(g[0]))),
         (rf"sg:({_ID})", lambda g: AddSuggested(int(g[0]))),
         (rf"qa:({_ID})", lambda g: QuickAdd(int(g[0]))),
+        (rf"ls:({_ID})", lambda g: UseList(int(g[0]))),
+        (rf"lq:({_ID}):({_INDEX}|new)", lambda g: AnswerWhichList(int(g[0]), _new_or(g[1]))),
         (r"x", lambda g: Cancel()),
     ))
 

@@ -17,6 +17,7 @@ from typing import Any
 from db.lists import ListRepo
 from db.models import ShoppingList
 from db.store import UnitOfWork
+from handlers.buttons import AnswerWhichList, encode
 from handlers.common import Context
 from handlers.i18n import plain
 from handlers.reply import Button, Reply, Role
@@ -124,12 +125,13 @@ async def ask_list(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, actio
     question = await uow.items.ask(ctx.group.id, user_id, "list", {
         "action": action, "lists": list(ids), "name": name, **extra})
     buttons: list[tuple[Button, ...]] = [
-        (Button("btn_list", f"lq:{question.id}:{index}",
+        (Button("btn_list", encode(AnswerWhichList(question.id, index)),
                 {"name": rows.get(list_id) or plain("default_list", lang)},
                 role=Role.OPTION),)
         for index, list_id in enumerate(ids)]
     if action == "add":
-        buttons.insert(0, (Button("btn_new_list", f"lq:{question.id}:new", {"name": name},
+        buttons.insert(0, (Button("btn_new_list", encode(AnswerWhichList(question.id, "new")),
+                                  {"name": name},
                                   role=Role.OPTION),))
         if missing:
             return Reply("list_not_found_add", lang, {"name": name}, buttons=tuple(buttons))

@@ -14,6 +14,7 @@ from typing import Any
 
 from db.lists import ListRepo
 from db.store import UnitOfWork, utcnow
+from handlers.buttons import UndoAction, UseList, encode
 from handlers.common import Context, resolve
 from handlers.i18n import plain
 from handlers.items import add_items_to, list_reply
@@ -58,7 +59,7 @@ def _changed(ctx: Context) -> tuple[Effect, ...]:
 
 
 def _undo(action_id: int) -> tuple[tuple[Button, ...], ...]:
-    return ((Button("btn_undo", f"u:{action_id}"),),)
+    return ((Button("btn_undo", encode(UndoAction(action_id))),),)
 
 
 async def _names(ctx: Context, uow: UnitOfWork, lang: str) -> list[str]:
@@ -75,7 +76,7 @@ async def _names(ctx: Context, uow: UnitOfWork, lang: str) -> list[str]:
 async def _overview(ctx: Context, uow: UnitOfWork, lang: str) -> Reply:
     """Every list of the group, the sender's current one marked, a switch button each."""
     rows = await ListRepo(uow.session).live(ctx.group.id)
-    buttons = tuple((Button("btn_use_list", f"ls:{list_id}", {"name": name}),)
+    buttons = tuple((Button("btn_use_list", encode(UseList(list_id)), {"name": name}),)
                     for list_id, name in [(0, plain("default_list", lang)),
                                           *((r.id, r.name) for r in rows)]
                     if list_id != list_id_of(ctx))

@@ -19,6 +19,7 @@ from handlers.buttons import (
     AddOfferItems,
     AddSuggested,
     AnswerWhich,
+    AnswerWhichList,
     ButtonData,
     Cancel,
     ConfirmClear,
@@ -29,6 +30,7 @@ from handlers.buttons import (
     RemoveMember,
     TickItem,
     UndoAction,
+    UseList,
 )
 from handlers.common import resolve
 from handlers.export import forget_group
@@ -41,6 +43,7 @@ from handlers.items import (
     tick_item,
     undo_action,
 )
+from handlers.lists import answer_list_question, switch_to
 from handlers.recipes import add_dish, add_offer
 from handlers.reply import Reply
 from handlers.suggestions import press_memory
@@ -180,6 +183,21 @@ async def press_quick_add(press: Press, button: QuickAdd, uow: UnitOfWork) -> Pr
                               str(button.item_id)), None
 
 
+async def press_use_list(press: Press, button: UseList, uow: UnitOfWork) -> Pressed:
+    """Switch the presser to one of the group's lists and show it in place."""
+    ctx = await resolve(press.incoming, uow)
+    return await switch_to(ctx, uow, press.lang, button.list_id, private=press.private,
+                           edit=True), None
+
+
+async def press_answer_which_list(press: Press, button: AnswerWhichList,
+                                  uow: UnitOfWork) -> Pressed:
+    """An answer to "which list?"."""
+    ctx = await resolve(press.incoming, uow)
+    return await answer_list_question(ctx, uow, press.incoming, press.lang,
+                                      button.question_id, str(button.choice)), None
+
+
 async def press_cancel(press: Press, button: Cancel, uow: UnitOfWork) -> Pressed:
     """No to a question."""
     await resolve(press.incoming, uow)
@@ -203,6 +221,8 @@ PRESS_HANDLERS: dict[type[ButtonData], PressHandler] = {
     ConfirmForget: press_confirm_forget,
     AddSuggested: press_add_suggested,
     QuickAdd: press_quick_add,
+    UseList: press_use_list,
+    AnswerWhichList: press_answer_which_list,
     Cancel: press_cancel,
 }
 

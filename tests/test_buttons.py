@@ -13,6 +13,7 @@ from handlers.buttons import (
     AddOfferItems,
     AddSuggested,
     AnswerWhich,
+    AnswerWhichList,
     ButtonData,
     Cancel,
     ConfirmClear,
@@ -23,6 +24,7 @@ from handlers.buttons import (
     RemoveMember,
     TickItem,
     UndoAction,
+    UseList,
     decode,
     encode,
 )
@@ -50,6 +52,10 @@ SENT_BEFORE: list[tuple[str, ButtonData]] = [
     ("f:3", ConfirmForget(3)),
     ("sg:9", AddSuggested(9)),
     ("qa:88", QuickAdd(88)),
+    ("ls:0", UseList(0)),
+    ("ls:12", UseList(12)),
+    ("lq:4:1", AnswerWhichList(4, 1)),
+    ("lq:4:new", AnswerWhichList(4, "new")),
     ("x", Cancel()),
 ]
 
@@ -72,8 +78,9 @@ def test_a_choice_of_an_intent_that_no_longer_exists_reads_as_none_of_these() ->
 @pytest.mark.parametrize("data", [
     "", "t", "t:", "t:-1", "t:²", "t:١٢", "t:" + "9" * 19, "t:12 ", " t:12", "t:1:2",
     "u:" + "9" * 30, "o:" + "9" * 30 + ":all", "o:4:all", "o:4:1234", "r:Shakshuka:*",
-    "r:" + "a" * 41 + ":*", "iq:" + "7" * 25 + ":1", "iq:5:some", "c:maybe", "x:1", "l:2",
-    "p:", "p:grocery_request", "zz:1", "k:" + "1" * 100,
+    "r:" + "a" * 41 + ":*", "iq:" + "7" * 25 + ":1", "iq:5:some",
+    "lq:4:all", "ls:-1", "c:maybe", "x:1", "l:2", "p:", "p:grocery_request", "zz:1",
+    "k:" + "1" * 100,
 ])
 def test_forged_or_corrupt_data_reads_as_no_button(data: str) -> None:
     assert decode(data) is None
