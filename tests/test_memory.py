@@ -4,8 +4,11 @@ learned from ticks, quick adds on an empty list."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,7 +23,10 @@ from handlers.suggestions import handle_suggestions_command, press_memory, rhyth
 from router.history import history_entities
 from router.normalize import detect_language
 from router.types import Entities, Intent, Routed, Source
+from tests.support.botapi import BotApiEmulator
+from tests.support.postgres import migrated_store
 from tests.support.direct import DANA, SAMIR, YOSSI, handle, message, open_items, routed
+from tests.test_bot_e2e import TOKEN, Bot, texts, until
 
 # Noon in Jerusalem (the group's default time zone) on a Sunday.
 START = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)
@@ -203,6 +209,23 @@ async def test_an_item_bought_every_four_days_is_suggested_once_when_due(
     assert await open_items(uow) == [("חלב", None, None)]
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_two_processes_looking_at_once_suggest_once(kind: str, tmp_path: Path,
+                                                          clock: Clock) -> None:
+    async with migrated_store(kind, tmp_path) as store:
+        await buy_every(store, clock, "add milk", "milk", 4, 3)
+        clock.at(12, hours=1)
+        sent: list[tuple[int, Reply]] = []
+
+        async def send(chat_id: int, reply: Reply) -> None:
+            sent.append((chat_id, reply))
+
+        await asyncio.gather(*(send_due_suggestions(store, send, now=clock.now)
+                               for _process in range(4)))
+        assert [render(reply) for _chat, reply in sent] == [
+            "💡 milk is bought about every 4 days — add it?"]
+
+
 async def test_no_suggestion_when_listed_switched_off_or_at_night(
         uow: UnitOfWorkFactory, clock: Clock) -> None:
     await buy_every(uow, clock, "add coffee", "coffee", 3, 4)  # days 0, 3, 6, 9
@@ -279,3 +302,60 @@ async def test_an_empty_list_offers_the_groups_most_frequent_items(
         await unit.commit()
     assert added.key == "added"
     assert await open_items(uow) == [("milk", None, None)]
+
+
+# ---------------------------------------------------------------------------- over the emulator
+
+
+async def test_the_suggestion_job_over_the_bot_api_runs_once_across_processes_and_restarts(
+        tmp_path: Path, clock: Clock) -> None:
+    """Milk bought every 4 days in a family group; on day 12 two bot processes on one
+    database both tick: the group gets one suggestion, a restarted process adds none, and
+    its Add button puts milk on the list."""
+    db = tmp_path / "bot.db"
+    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emulator:
+        dana = emulator.user(11, "Dana", language_code="he")
+        family = emulator.group(-1001234567892, "בית")
+        first = await Bot(emulator, db).start()
+        second = await Bot(emulator, db).start()
+        try:
+            emulator.add_bot_to_group(family, dana)
+            for time, day in enumerate((0, 4, 8), 1):
+                clock.at(day)
+                emulator.send_text(family, dana, "/add חלב")
+                emulator.send_text(family, dana, "/clear")
+                await until(lambda time=time: sum("סומן" in t for t in texts(
+                    emulator, family["id"])) == time)
+
+            def suggested() -> list[dict[str, Any]]:
+                return [m for m in emulator.sent(family["id"])
+                        if "נקנה בערך כל 4 ימים" in m.get("text", "")]
+
+            clock.at(12, hours=1)
+            jobs = [bot.app.job_queue.get_jobs_by_name("suggestions")[0]
+                    for bot in (first, second)]
+            await asyncio.gather(*(job.run(bot.app) for job, bot in
+                                   zip(jobs, (first, second), strict=True)))
+            offer = (await until(suggested))[0]
+            await first.stop()
+            third = await Bot(emulator, db).start()
+            try:
+                clock.at(12, hours=2)
+                await third.app.job_queue.get_jobs_by_name("suggestions")[0].run(third.app)
+                await second.app.job_queue.get_jobs_by_name("suggestions")[0].run(second.app)
+                assert len(suggested()) == 1
+                add = offer["reply_markup"]["inline_keyboard"][0][0]
+                emulator.press_button(family, dana, offer["message_id"], add["callback_data"])
+                await until(lambda: "נוסף" in next(
+                    m for m in emulator.sent(family["id"])
+                    if m["message_id"] == offer["message_id"])["text"])
+                emulator.send_text(family, dana, "/list")
+                listing = await until(lambda: [t for t in texts(emulator, family["id"])
+                                               if "🛒" in t])
+                assert "• חלב" in listing[-1]
+            finally:
+                await third.stop()
+        finally:
+            await second.stop()
+            if first.app.running:
+                await first.stop()
