@@ -50,13 +50,13 @@ from telegram.ext import (
 )
 
 from bot.digests import TICK_SECONDS, DigestTicker
-from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
-from bot.suggestions import SuggestionTicker
 from bot.dispatch import COMMANDS, Outcome
 from bot.intake import will_retry
 from bot.limits import rate_limiter
 from bot.metrics import UPDATE_SECONDS, UPDATES, update_kind
 from bot.services import Services
+from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
+from bot.suggestions import SuggestionTicker
 from bot.voice import Hearing, heard_reply, listen, seconds
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.group import bot_added, bot_removed, chat_migrated, member_joined, member_left

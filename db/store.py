@@ -54,7 +54,7 @@ _clock: Callable[[], datetime] | None = None
 
 def set_clock(clock: Callable[[], datetime] | None) -> None:
     """Make `utcnow` read `clock` (None: the real time again)."""
-    global _clock  # noqa: PLW0603 - one process-wide clock is the point
+    global _clock
     _clock = clock
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from db.history import already_suggested, events, private_chats, record_suggestion, suggestion
@@ -72,7 +73,7 @@ def rhythm(moments: list[datetime]) -> float | None:
             merged.append(moment)
     if len(merged) < MIN_PURCHASES:
         return None
-    gaps = [(b - a).total_seconds() / 86400 for a, b in zip(merged, merged[1:], strict=False)]
+    gaps = [(b - a).total_seconds() / 86400 for a, b in pairwise(merged)]
     gaps = gaps[-INTERVALS:]
     median = statistics.median(gaps)
     if not MIN_DAYS <= median <= MAX_DAYS:

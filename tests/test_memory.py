@@ -24,8 +24,8 @@ from router.history import history_entities
 from router.normalize import detect_language
 from router.types import Entities, Intent, Routed, Source
 from tests.support.botapi import BotApiEmulator
-from tests.support.postgres import migrated_store
 from tests.support.direct import DANA, SAMIR, YOSSI, handle, message, open_items, routed
+from tests.support.postgres import migrated_store
 from tests.test_bot_e2e import TOKEN, Bot, texts, until
 
 # Noon in Jerusalem (the group's default time zone) on a Sunday.
@@ -123,7 +123,6 @@ async def test_what_was_bought_last_week_leaves_out_older_and_undone_purchases(
     await tick(uow, "eggs", "coffee")
     async with uow() as unit:  # the coffee tick was a mistake: undone
         ctx = await resolve(message("x", user_id=YOSSI), unit)
-        from handlers.items import undo_action
         await undo_action(ctx, unit, "en", YOSSI, None)
         await unit.commit()
     clock.at(10)
