@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Action, Base, Group, Invite, Item, Member, User
+from db.models import Action, Base, Group, Invite, Item, Member, ShoppingList, User
 
 __all__ = ["GroupData", "erase_group", "read_group"]
 
@@ -31,6 +31,7 @@ class GroupData:
     actions: list[Action]
     invites: list[Invite]
     names: dict[int, str]
+    lists: list[ShoppingList]
 
 
 async def read_group(session: AsyncSession, group_id: int) -> GroupData | None:
@@ -48,11 +49,14 @@ async def read_group(session: AsyncSession, group_id: int) -> GroupData | None:
         select(Action).where(Action.group_id == group_id).order_by(Action.id))).scalars())
     invites = list((await session.execute(
         select(Invite).where(Invite.group_id == group_id).order_by(Invite.id))).scalars())
+    lists = list((await session.execute(
+        select(ShoppingList).where(ShoppingList.group_id == group_id)
+        .order_by(ShoppingList.id))).scalars())
     people = ({item.added_by for item in items} | {action.user_id for action in actions}
               | {member.user_id for member, _user in members})
     users = (await session.execute(select(User).where(User.user_id.in_(people)))).scalars()
     names = {user.user_id: user.display_name for user in users}
-    return GroupData(group, members, items, actions, invites, names)
+    return GroupData(group, members, items, actions, invites, names, lists)
 
 
 async def erase_group(session: AsyncSession, group_id: int) -> dict[str, int]:

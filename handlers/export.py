@@ -15,6 +15,7 @@ import io
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from itertools import groupby
 from typing import Any
 
 from db.groupdata import GroupData, erase_group, read_group
@@ -32,7 +33,7 @@ __all__ = ["CSV_COLUMNS", "CommandHandler", "export_files", "forget_group",
 # A command's handler: the message, the transaction, the reply's language, and whether the
 # sender administers the list's group chat (None: not asked, or Telegram could not say).
 CommandHandler = Callable[[Incoming, UnitOfWork, str, bool | None], Awaitable[Reply]]
-CSV_COLUMNS = ("name", "quantity", "unit", "note", "category", "status", "added_by",
+CSV_COLUMNS = ("list", "name", "quantity", "unit", "note", "category", "status", "added_by",
                "created_at", "updated_at")
 
 
@@ -52,7 +53,10 @@ def export_files(data: GroupData) -> tuple[bytes, bytes]:
     def who(user_id: int) -> str:
         return data.names.get(user_id, str(user_id))
 
-    lines = [{"name": item.name, "quantity": _amount(item.quantity), "unit": item.unit,
+    # A line on the group's default list (list_id 0) has no list name.
+    named = {shopping.id: shopping.name for shopping in data.lists}
+    lines = [{"list": named.get(item.list_id, ""), "name": item.name,
+              "quantity": _amount(item.quantity), "unit": item.unit,
               "note": item.note, "category": item.category, "status": item.status,
               "added_by": who(item.added_by), "created_at": _time(item.created_at),
               "updated_at": _time(item.updated_at)} for item in data.items]
@@ -70,6 +74,8 @@ def export_files(data: GroupData) -> tuple[bytes, bytes]:
                      "user_id": member.user_id, "role": member.role,
                      "active": member.active, "joined_at": _time(member.joined_at),
                      "left_at": _time(member.left_at)} for member, user in data.members],
+        "lists": [{"name": shopping.name, "created_at": _time(shopping.created_at),
+                   "deleted_at": _time(shopping.deleted_at)} for shopping in data.lists],
         "items": lines,
         "history": [{"kind": action.kind, "by": who(action.user_id),
                      "at": _time(action.created_at), "undone_at": _time(action.undone_at),
@@ -83,12 +89,22 @@ def export_files(data: GroupData) -> tuple[bytes, bytes]:
 
 
 def _paste_text(data: GroupData) -> str:
-    """The open lines, by shelf, one `•` line each."""
+    """The open lines, by shelf, one `•` line each: the default list's first, then each named
+    list's under its name."""
     order = {category: index for index, category in enumerate(CATEGORIES)}
-    rows = sorted((item for item in data.items if item.status == "open"),
-                  key=lambda item: (order.get(item.category, len(order)), item.id))
-    return "\n".join("• " + describe(item.name, item.quantity, item.unit, item.note)
-                     for item in rows)
+    named = {shopping.id: shopping.name for shopping in data.lists
+             if shopping.deleted_at is None}
+    rows = sorted((item for item in data.items if item.status == "open"
+                   and (item.list_id == 0 or item.list_id in named)),
+                  key=lambda item: (item.list_id, order.get(item.category, len(order)),
+                                    item.id))
+    out: list[str] = []
+    for list_id, items in groupby(rows, key=lambda item: item.list_id):
+        if list_id:
+            out.extend([*([""] if out else []), f"{named[list_id]}:"])
+        out.extend("• " + describe(item.name, item.quantity, item.unit, item.note)
+                   for item in items)
+    return "\n".join(out)
 
 
 async def handle_export(incoming: Incoming, uow: UnitOfWork, lang: str,

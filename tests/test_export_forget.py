@@ -56,9 +56,9 @@ async def test_export_sends_the_list_to_paste_and_the_data_as_csv_and_json(
     # A BOM first, so spreadsheet programs read the Hebrew as Hebrew.
     assert table["content"].startswith("\ufeff".encode())
     lines = list(csv.DictReader(io.StringIO(table["content"].decode("utf-8-sig"))))
-    assert [(line["name"], line["quantity"], line["unit"], line["added_by"])
-            for line in lines] == [("חלב", "2", "ליטר", "Dana"), ("ביצים", "", "", "Dana"),
-                                   ("bread", "", "", "Yossi")]
+    assert [(line["list"], line["name"], line["quantity"], line["unit"], line["added_by"])
+            for line in lines] == [("", "חלב", "2", "ליטר", "Dana"),
+                                   ("", "ביצים", "", "", "Dana"), ("", "bread", "", "", "Yossi")]
     data = json.loads(document["content"])
     assert data["group"]["title"] == "משפחת כהן"
     assert {member["name"] for member in data["members"]} == {"Dana", "Yossi"}
