@@ -63,7 +63,7 @@ def main() -> None:
         router.decide(Incoming(chat_id=1, user_id=1, text=typed)).incoming.text == text
         for text, typed in pairs)
     english = messages("en")
-    kept = sum("typed" not in router.decide(Incoming(chat_id=1, user_id=1, text=text)).extra
+    kept = sum(router.decide(Incoming(chat_id=1, user_id=1, text=text)).incoming.text == text
                for text in english)
     print(f"Hebrew messages: {len(hebrew)}, typeable on the English layout: {len(pairs)}")
     print(f"  read back exactly by the word lists: {by_words} ({by_words / len(pairs):.1%})")
