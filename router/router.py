@@ -31,6 +31,7 @@ from router.entities import extract, is_bare_item_list, is_bare_removal
 from router.history import PERIODS
 from router.languages import codes, read_json
 from router.layout import retype
+from router.lists import ACTIONS
 from router.normalize import clean_text, detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
 
@@ -101,6 +102,11 @@ def entities_from_json(intent: Intent, raw: dict[str, Any], text: str) -> Entiti
         item=ours.item or ((clean_text(raw["item"])[:100] or None)
                            if isinstance(raw.get("item"), str) else None),
         period=ours.period or (raw["period"] if raw.get("period") in PERIODS else None),
+        # The LLM's reading of what to do with a list; the list's name as written, ours
+        # first (it is cut from the words themselves).
+        action=raw["action"] if raw.get("action") in ACTIONS else ours.action,
+        list_name=ours.list_name or ((clean_text(raw["list_name"])[:64] or None)
+                                     if isinstance(raw.get("list_name"), str) else None),
     )
 
 
