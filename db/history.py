@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Action, Chat, Group, Suggestion
+from db.models import Action, Chat, Group, Item, Suggestion
 from db.store import _insert, as_utc
 
 __all__ = ["ADDS", "BUYS", "Event", "already_suggested", "claim_due_suggestions", "events",
-           "private_chats", "record_suggestion", "suggestion"]
+           "open_concepts", "private_chats", "record_suggestion", "suggestion"]
 
 # The kinds of change that bought lines, and the one that adds them.
 BUYS = ("tick", "clear", "partial")
@@ -105,6 +105,13 @@ async def record_suggestion(session: AsyncSession, group_id: int, concept: str, 
     result = await session.execute(statement.returning(Suggestion.id))
     found = result.scalar_one_or_none()
     return int(found) if found is not None else None
+
+
+async def open_concepts(session: AsyncSession, group_id: int) -> set[str]:
+    """What is open on any of the group's lists (a suggestion of it would be noise)."""
+    rows = await session.execute(
+        select(Item.concept).where(Item.group_id == group_id, Item.status == "open"))
+    return {str(concept) for concept in rows.scalars().all()}
 
 
 async def suggestion(session: AsyncSession, suggestion_id: int) -> Suggestion | None:

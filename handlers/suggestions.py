@@ -23,7 +23,14 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from db.history import already_suggested, events, private_chats, record_suggestion, suggestion
+from db.history import (
+    already_suggested,
+    events,
+    open_concepts,
+    private_chats,
+    record_suggestion,
+    suggestion,
+)
 from db.store import UnitOfWork
 from handlers.buttons import AddSuggested, Cancel, encode
 from handlers.common import Context, resolve
@@ -134,7 +141,7 @@ async def collect_suggestions(uow: UnitOfWork, group_id: int,
     if not group.suggestions:
         group.suggest_due_at = None
         return []
-    listed = {row.concept for row in await uow.items.open_items(group_id)}
+    listed = await open_concepts(uow.session, group_id)
     due: list[Habit] = []
     following = now + RECHECK
     for habit in await habits(uow, group_id, now):
