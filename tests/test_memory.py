@@ -20,6 +20,7 @@ from handlers.i18n import render
 from handlers.items import list_reply, tick_item, undo_action
 from handlers.reply import Reply
 from handlers.suggestions import handle_suggestions_command, press_memory, rhythm
+from router.entities import extract
 from router.history import history_entities
 from router.normalize import detect_language
 from router.types import Entities, Intent, Routed, Source
@@ -84,6 +85,24 @@ async def command(uow: UnitOfWorkFactory, text: str, handler: object, lang: str 
 
 
 # ---------------------------------------------------------------------------- history
+
+
+@pytest.mark.parametrize(("text", "item", "period"), [
+    ("who added the milk?", "milk", None),
+    ("when did we last buy coffee?", "coffee", None),
+    ("what did we buy last week?", None, "week"),
+    ("מי הוסיף חלב?", "חלב", None),
+    ("מתי קנינו קפה לאחרונה?", "קפה", None),
+    ("מה קנינו אתמול?", None, "yesterday"),
+    ("شو اشترينا الأسبوع الماضي؟", None, "week"),
+    ("مين ضاف الحليب؟", "الحليب", None),
+    ("кто добавил молоко?", "молоко", None),
+    ("что мы купили в прошлом месяце?", None, "month"),
+])
+def test_a_history_questions_item_and_period(text: str, item: str | None,
+                                             period: str | None) -> None:
+    entities = extract(Intent.HISTORY_QUERY, text)
+    assert (entities.item, entities.period) == (item, period)
 
 
 async def test_who_added_and_when_it_was_bought_in_three_languages(
