@@ -15,12 +15,22 @@ import pytest
 from db.lists import ListRepo
 from db.store import UnitOfWorkFactory
 from handlers.common import resolve
+from handlers.digest import collect_digests
 from handlers.i18n import render
 from handlers.items import tick_item, undo_action
 from handlers.reply import Reply
 from router.lists import list_concept, list_entities, split_target
-from router.types import Entities, Intent
-from tests.support.direct import DANA, YOSSI, handle, message, open_items, routed
+from router.types import ChatKind, Entities, Intent
+from tests.support.direct import (
+    DANA,
+    FAMILY_CHAT,
+    SAMIR,
+    YOSSI,
+    handle,
+    message,
+    open_items,
+    routed,
+)
 from tests.support.postgres import migrated_store
 
 
@@ -228,3 +238,22 @@ async def test_the_open_line_stays_unique_per_list(kind: str, tmp_path: Path) ->
             [party] = await ListRepo(unit.session).live(ctx.group.id)
             rows = await unit.items.open_items(ctx.group.id, party.id)
             assert [(r.name, r.quantity) for r in rows] == [("milk", 4.0)]
+
+
+async def test_a_digest_names_the_list_a_change_was_made_on(uow: UnitOfWorkFactory) -> None:
+    await handle(uow, routed("add milk", Intent.GROCERY_REQUEST, chat_id=DANA,
+                             kind=ChatKind.PRIVATE))
+    await handle(uow, routed("/list", Intent.LIST_QUERY))  # Dana is in the family group
+    await handle(uow, manage("make a party list", user_id=YOSSI))
+    await handle(uow, routed("add cake", Intent.GROCERY_REQUEST, user_id=YOSSI))
+    await handle(uow, routed("add bread", Intent.GROCERY_REQUEST, user_id=SAMIR))
+    async with uow() as unit:
+        group = await unit.groups.group_of_chat(FAMILY_CHAT)
+        assert group is not None
+        digests = await collect_digests(unit, group.id)
+        await unit.commit()
+    [(chat_id, digest)] = digests
+    text = render(digest)
+    assert chat_id == DANA
+    assert "created the list party" in text and "cake (list party)" in text
+    assert "bread" in text and "bread (list" not in text
