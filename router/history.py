@@ -3,7 +3,7 @@
 "who added the milk?", "what did we buy last week?" (and the same in every language): the
 period's phrase is found first (each language's `words.json` → `history.periods`), then the
 question's own words (`history.noise`) are dropped, and what is left is the item: the longest
-run of words the lexicon knows, or up to three words it does not.
+run of words the lexicon knows, or (when no period is named) up to three words it does not.
 """
 
 from __future__ import annotations
@@ -44,14 +44,14 @@ def _noise() -> frozenset[str]:
                      for word in read_json(code, "words.json").get("history", {}).get("noise", []))
 
 
-def _item(words: list[str]) -> str | None:
+def _item(words: list[str], loose: bool) -> str | None:
     lex = lexicon()
     for size in range(min(3, len(words)), 0, -1):
         for start in range(len(words) - size + 1):
             phrase = " ".join(words[start:start + size])
             if lex.lookup(phrase) is not None:
                 return phrase
-    if 0 < len(words) <= MAX_LOOSE_WORDS:
+    if loose and 0 < len(words) <= MAX_LOOSE_WORDS:
         return " ".join(words)
     return None
 
@@ -65,4 +65,6 @@ def history_entities(text: str) -> tuple[str | None, str | None]:
             period = period or name
             rest = pattern.sub(" ", rest)
     words = [word for word in rest.split() if word not in _noise() and not word.startswith("/")]
-    return _item(words), period
+    # Beside a period, words outside the lexicon are rather a name or a verb ("what did Dana
+    # buy yesterday?") than an item.
+    return _item(words, loose=period is None), period
