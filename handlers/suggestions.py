@@ -161,6 +161,8 @@ async def collect_suggestions(uow: UnitOfWork, group_id: int,
     chats = [chat.chat_id for chat in await uow.groups.group_chats(group_id)]
     if not chats:
         chats = [chat.chat_id for chat in await private_chats(uow.session, group_id)]
+    if not chats:
+        return []  # nobody to tell: the cycle's one suggestion is not spent
     out: list[tuple[int, Reply]] = []
     for habit in sorted(due, key=lambda h: h.due)[:PER_LOOK]:
         suggestion_id = await record_suggestion(uow.session, group_id, habit.concept,
