@@ -25,15 +25,14 @@ from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import LANGUAGES, button_text, has_message
 from handlers.invites import join_group
 from handlers.items import undo_action
-from handlers.lists import command_entities
 from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
-from handlers.recipes import find_dish
+from handlers.recipes import in_catalog
 from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
 from router.llm import LlmClient
 from router.normalize import detect_language, has_letters
-from router.recipes import RecipeReader
+from router.recipes import RecipeReader, look_up_recipe
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
@@ -62,7 +61,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
-    "history", "suggestions", "lists", "newlist", "uselist", "renamelist", "dellist",
+    "history", "suggestions",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -266,20 +265,10 @@ class Dispatcher:
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))
         routed = await self.router.route(incoming, use_llm=use_llm)
-        if routed.routed and Intent.RECIPE_URL in routed.intents and self.recipes is not None:
-            url = routed.entities_list[routed.intents.index(Intent.RECIPE_URL)].url
-            if url:
-                # The page is read before the transaction: a slow site must not hold the
-                # database's write lock.
-                routed = replace(routed, extra={**routed.extra,
-                                                "recipe": await self.recipes.read(url)})
-        if (routed.routed and routed.intent is Intent.RECIPE_SEARCH and use_llm
-                and self.dish_llm is not None):
-            dish = routed.entities.dish or incoming.text
-            if find_dish(dish)[0] is None and find_dish(incoming.text)[0] is None:
-                items = await self.dish_llm.ingredients(dish, routed.lang)
-                if items:
-                    routed = replace(routed, extra={**routed.extra, "llm_dish": items})
+        # A link's page or a dish's ingredients are looked up before the transaction: a slow
+        # site or LLM must not hold the database's write lock.
+        routed = await look_up_recipe(routed, self.recipes,
+                                      self.dish_llm if use_llm else None, in_catalog)
         checked = use_llm or undo
         try:
             return await self._run(incoming, lambda uow: self._decide(
@@ -332,10 +321,9 @@ class Dispatcher:
             return replies[0]
         effects = tuple(effect for reply in replies for effect in reply.effects)
         buttons = tuple(row for reply in spoken for row in reply.buttons)
-        # The last answer may itself have several sentences (its own `_before`).
-        before = [*spoken[:-1], *spoken[-1].params.get("_before", [])]
-        return replace(spoken[-1], params={**spoken[-1].params, "_before": before},
-                       effects=effects, buttons=buttons[:48])
+        # The last answer may itself have several sentences (its own `before`).
+        return replace(spoken[-1].preceded_by(*spoken[:-1]), effects=effects,
+                       buttons=buttons[:48])
 
     async def _did_you_mean(self, routed: Routed, uow: UnitOfWork) -> tuple[Reply, Routed]:
         await resolve(routed.incoming, uow)
@@ -397,11 +385,6 @@ class Dispatcher:
                 return Reply("stats", lang, {"counts": [f"{k}: {v}" for k, v in
                                                         sorted(counts.items())]}), None
             return await self._run(incoming, stats)
-        listed = command_entities(name, args)
-        if listed is not None:
-            # /lists, /newlist NAME, /uselist NAME, /renamelist [OLD >] NEW, /dellist [NAME]
-            managed = rule(Intent.LIST_MANAGE, listed)
-            return await self._run(incoming, lambda uow: self._with_routed(managed, uow))
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
             return Outcome(help_reply(lang))
@@ -443,12 +426,10 @@ class Dispatcher:
 
 def _retyped(reply: Reply, routed: Routed) -> Reply:
     """A message typed on the wrong keyboard layout: the reply first shows what was read."""
-    typed = routed.extra.get("typed")
-    if not typed or reply.key is None:
+    if not routed.typed or reply.key is None:
         return reply
-    note = Reply("layout_fixed", reply.lang, {"typed": typed, "meant": routed.incoming.text})
-    return replace(reply, params={**reply.params,
-                                  "_before": [note, *reply.params.get("_before", [])]})
+    return reply.preceded_by(Reply("layout_fixed", reply.lang,
+                                   {"typed": routed.typed, "meant": routed.incoming.text}))
 
 
 class _IsAnswer(Exception):

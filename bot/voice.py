@@ -15,7 +15,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -149,6 +149,4 @@ def heard_reply(reply: Reply, heard: str) -> Reply:
     """The reply to a transcribed voice note quotes what was heard first."""
     if reply.key is None:
         return reply
-    note = Reply("voice_heard", reply.lang, {"heard": heard})
-    return replace(reply, params={**reply.params,
-                                  "_before": [note, *reply.params.get("_before", [])]})
+    return reply.preceded_by(Reply("voice_heard", reply.lang, {"heard": heard}))

@@ -103,7 +103,7 @@ async def handle_history_query(msg: Routed, uow: UnitOfWork) -> Reply:
         else:
             lines.append(Reply("history_not_bought", lang, {"item": shown}))
         last = lines[-1]
-        return Reply(last.key, lang, {**last.params, "_before": lines[:-1]})
+        return last.preceded_by(*lines[:-1])
     period = period or DEFAULT_PERIOD
     since, until = period_start(period, now, tz)
     bought_events = await events(uow.session, ctx.group.id, since, until, kinds=("tick", "clear",

@@ -90,12 +90,12 @@ def _format_value(value: Any, lang: str, tz: str = "Asia/Jerusalem") -> str:
     return html.escape(str(value), quote=False)
 
 
-def text(key: str, lang: str, **params: Any) -> str:
-    """One message in one language, every parameter escaped for HTML."""
+def text(key: str, lang: str, tz: str | None = None, **params: Any) -> str:
+    """One message in one language, every parameter escaped for HTML; times in `tz` (the
+    group's own time zone), Asia/Jerusalem unless it has another."""
     template = _template(key, lang, params.get("count"))
-    # Times show in the group's own timezone (`_tz`), Asia/Jerusalem unless it has another.
-    tz = str(params.pop("_tz", None) or "Asia/Jerusalem")
-    return template.format(**{name: _format_value(v, lang, tz) for name, v in params.items()})
+    zone = tz or "Asia/Jerusalem"
+    return template.format(**{name: _format_value(v, lang, zone) for name, v in params.items()})
 
 
 def plain(key: str, lang: str, **params: Any) -> str:
@@ -145,24 +145,22 @@ def _render_digest(reply: Reply) -> str:
 def render(reply: Reply) -> str:
     """The reply's text as Telegram HTML; empty when the reply says nothing.
 
-    A message that asked for two things carries the earlier answers in `_before`; they come
+    A message that asked for two things carries the earlier answers in `before`; they come
     first, in the order asked.
     """
     if reply.key is None:
         return ""
-    params = dict(reply.params)
-    before: list[Reply] = params.pop("_before", [])
     if reply.key == "list":
         body = _render_list(reply)
     elif reply.key == "digest":
         body = _render_digest(reply)
     else:
-        body = _render_text(reply.key, reply.lang, params)
-    return "\n\n".join([*(render(r) for r in before), body])
+        body = _render_text(reply.key, reply.lang, reply.params, reply.tz)
+    return "\n\n".join([*(render(r) for r in reply.before), body])
 
 
-def _render_text(key: str, lang: str, params: dict[str, Any]) -> str:
-    body = text(key, lang, **params)
+def _render_text(key: str, lang: str, params: dict[str, Any], tz: str | None) -> str:
+    body = text(key, lang, tz, **params)
     if key == "removed" and params.get("missing"):
         body += " " + text("removed_missing", lang, missing=params["missing"])
     return body

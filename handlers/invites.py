@@ -46,8 +46,8 @@ async def handle_get_invite_code(msg: Routed, uow: UnitOfWork) -> Reply:
     if invite is None:
         return Reply("no_invite", msg.lang)
     return Reply("invite_code", msg.lang, {"code": invite.code, "title": ctx.group.title,
-                                           "expires": as_utc(invite.expires_at),
-                                           "_tz": ctx.group.timezone})
+                                           "expires": as_utc(invite.expires_at)},
+                 tz=ctx.group.timezone)
 
 
 async def handle_create_invite(msg: Routed, uow: UnitOfWork) -> Reply:
@@ -57,8 +57,8 @@ async def handle_create_invite(msg: Routed, uow: UnitOfWork) -> Reply:
     invite = await uow.invites.create(ctx.group.id, new_code(), msg.incoming.user_id,
                                       INVITE_TTL)
     return Reply("invite_created", msg.lang, {"code": invite.code, "title": ctx.group.title,
-                                              "expires": as_utc(invite.expires_at),
-                                              "_tz": ctx.group.timezone})
+                                              "expires": as_utc(invite.expires_at)},
+                 tz=ctx.group.timezone)
 
 
 async def handle_revoke_invite(msg: Routed, uow: UnitOfWork) -> Reply:

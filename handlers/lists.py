@@ -92,8 +92,7 @@ async def switch_to(ctx: Context, uow: UnitOfWork, lang: str, list_id: int,
     said = Reply("list_switched", lang,
                  {"name": ctx.list_name or plain("default_list", lang)})
     shown = await list_reply(ctx, uow, lang, private=private)
-    before = [said, *shown.params.get("_before", [])]
-    return replace(shown, params={**shown.params, "_before": before}, edit=edit)
+    return replace(shown.preceded_by(said), edit=edit)
 
 
 async def _create(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, name: str,
@@ -107,8 +106,7 @@ async def _create(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, name: 
     if same:
         reply = await switch_to(ctx, uow, lang, same[0].id, private)
         exists = Reply("list_exists", lang, {"name": same[0].name})
-        return replace(reply, params={**reply.params,
-                                      "_before": [exists, *reply.params["_before"][1:]]})
+        return replace(reply, before=(exists, *reply.before[1:]))
     if len(rows) >= MAX_LISTS:
         return Reply("too_many_lists", lang, {"limit": MAX_LISTS})
     row = await repo.create(ctx.group.id, name, list_key(name), list_concept(name), user_id)

@@ -156,7 +156,7 @@ async def press_confirm_clear(press: Press, button: ConfirmClear,
     come from the message the question answered."""
     intent = Intent.PARTIAL_COMPLETION if button.partial else Intent.CLEAR_LIST
     routed = Routed(press.incoming, (intent,), (extract(intent, press.incoming.text),), 1.0,
-                    True, Source.USER, press.lang, extra={"confirmed": True})
+                    True, Source.USER, press.lang, confirmed=True)
     handler = handle_partial_completion if button.partial else handle_clear_list
     return replace(await handler(routed, uow), edit=True), routed
 

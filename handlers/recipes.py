@@ -19,7 +19,7 @@ from router.normalize import normalize
 from router.types import Item, Routed
 
 __all__ = ["Dish", "add_dish", "add_offer", "catalog", "find_dish", "handle_recipe_search",
-           "handle_recipe_url"]
+           "handle_recipe_url", "in_catalog"]
 
 CATALOG = Path(__file__).with_name("data") / "dishes.json"
 RECIPE_WORDS = "recipes.json"
@@ -134,6 +134,12 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
     return None, [dish for _score, _typo, dish in scored[:3]]
 
 
+def in_catalog(text: str) -> bool:
+    """Whether the text names a dish of the catalog (the recipe step asks before it asks
+    the LLM)."""
+    return find_dish(text)[0] is not None
+
+
 def _is_typo(query: str, key: str, ratio: float) -> bool:
     """A misspelling of this very name, not a different dish: short names differ by one letter
     from other dishes (kabsa is not kibbeh, one letter apart in Arabic), so they must match
@@ -178,7 +184,8 @@ async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
         # The whole message may still name a catalog dish exactly; the closest names stay
         # those of the dish the user named, not of the sentence around it.
         dish, _sentence_closest = find_dish(msg.incoming.text)
-    suggested = msg.extra.get("llm_dish")
+    # The recipe step (router/recipes.py) asked the LLM for a dish the catalog lacks.
+    suggested = list(msg.recipe.items) if msg.recipe is not None else []
     if dish is None and suggested:
         return await _offer(ctx, uow, msg, msg.entities.dish or msg.incoming.text, suggested)
     if dish is None:
@@ -207,7 +214,7 @@ async def handle_recipe_url(msg: Routed, uow: UnitOfWork) -> Reply:
     ctx = await resolve(msg.incoming, uow)
     if not msg.entities.url:
         return Reply("recipe_bad_url", msg.lang)
-    result = msg.extra.get("recipe")
+    result = msg.recipe
     if result is None:
         return Reply("recipe_failed", msg.lang)
     if result.error:

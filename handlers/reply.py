@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -59,6 +59,9 @@ class Reply:
         key: the message key in `handlers.i18n`; None means say nothing.
         edit: replace the message the pressed button was on instead of sending a new one.
         toast: a short text for the button press answer (a callback query's notice).
+        before: earlier sentences shown first, in order (a message that asked for two
+            things, a voice note's words, a layout fix).
+        tz: the time zone times in `params` show in (the group's); None: Asia/Jerusalem.
     """
 
     key: str | None
@@ -68,6 +71,12 @@ class Reply:
     effects: tuple[Effect, ...] = ()
     edit: bool = False
     toast: str | None = None
+    before: tuple[Reply, ...] = ()
+    tz: str | None = None
+
+    def preceded_by(self, *earlier: Reply) -> Reply:
+        """This reply with `earlier` shown before it (and before its own earlier ones)."""
+        return replace(self, before=(*earlier, *self.before))
 
     @staticmethod
     def silent(lang: str) -> Reply:

@@ -17,8 +17,8 @@ import json
 import re
 import socket
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from html.parser import HTMLParser
 from typing import Any, Protocol
@@ -29,27 +29,26 @@ import httpx
 from router.entities import parse_quantity_unit
 from router.languages import LANG_DIR, codes, read_json
 from router.normalize import clean_text
-from router.types import Item
+from router.types import Intent, Item, RecipeResult, Routed
 
-__all__ = ["PAGE_PROMPT", "PageLlm", "PageText", "RecipeReader", "RecipeResult",
-           "ingredient_item", "ingredient_items", "is_public_address", "page_lines"]
+__all__ = [
+    "PAGE_PROMPT",
+    "DishLlm",
+    "PageLlm",
+    "PageText",
+    "RecipeReader",
+    "RecipeResult",
+    "ingredient_item",
+    "ingredient_items",
+    "is_public_address",
+    "look_up_recipe",
+    "page_lines",
+]
 
 USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/130.0 Safari/537.36")
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset=["']?([\w-]+)""", re.IGNORECASE)
 RECIPE_WORDS = "recipes.json"  # in each language's folder, router/data/lang/<code>/
-
-
-@dataclass(frozen=True, slots=True)
-class RecipeResult:
-    """What reading a link gave: a title and items, or an error message key."""
-
-    title: str = ""
-    items: tuple[Item, ...] = ()
-    error: str | None = None
-    lines: tuple[str, ...] = field(default=(), compare=False)
-    # Read from the page's text by the LLM: the page had no schema.org recipe.
-    from_text: bool = False
 
 
 _NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
@@ -700,3 +699,30 @@ class RecipeReader:
         return RecipeResult(title=clean_text(page.title)[:100], items=tuple(items[:MAX_ITEMS]),
                             lines=tuple(lines), from_text=True)
 
+
+
+class DishLlm(Protocol):
+    """The LLM's ingredients of a dish (router/llm.py `LlmClient`)."""
+
+    async def ingredients(self, dish: str, lang: str) -> list[Item] | None: ...
+
+
+async def look_up_recipe(routed: Routed, reader: RecipeReader | None, llm: DishLlm | None,
+                         in_catalog: Callable[[str], bool]) -> Routed:
+    """The recipe step, run once per message before its transaction: a link's page is read;
+    for a dish the bundled catalog lacks (`in_catalog`, the handlers' own lookup) the LLM,
+    when given, lists its ingredients. The handler reads the result in `routed.recipe`.
+    """
+    if not routed.routed:
+        return routed
+    if Intent.RECIPE_URL in routed.intents and reader is not None:
+        url = routed.entities_list[routed.intents.index(Intent.RECIPE_URL)].url
+        if url:
+            return replace(routed, recipe=await reader.read(url))
+    if routed.intent is Intent.RECIPE_SEARCH and llm is not None:
+        dish = routed.entities.dish or routed.incoming.text
+        if not in_catalog(dish) and not in_catalog(routed.incoming.text):
+            items = await llm.ingredients(dish, routed.lang)
+            if items:
+                return replace(routed, recipe=RecipeResult(title=dish, items=tuple(items)))
+    return routed

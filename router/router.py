@@ -134,12 +134,12 @@ class Router:
     def decide(self, incoming: Incoming) -> Routed:
         """Rules and the model only: what the bot would do without asking anyone. Hebrew
         typed on the English layout is decided as the Hebrew meant (router/layout.py); the
-        typed text is kept in `extra["typed"]`."""
+        typed text is kept in `typed`."""
         meant = retype(incoming.text, self._sure)
         if meant is None:
             return self._decide(incoming)
         routed = self._decide(replace(incoming, text=meant))
-        return replace(routed, extra={**routed.extra, "typed": incoming.text})
+        return replace(routed, typed=incoming.text)
 
     def _sure(self, text: str) -> bool:
         top = self.top(text, 2)
@@ -366,4 +366,4 @@ class Router:
                          for intent, raw in proposal)
         return Routed(incoming, intents, entities, routed.confidence, True, Source.LLM,
                       routed.lang, routed.top, reason=f"llm after {routed.reason}",
-                      extra=routed.extra)
+                      typed=routed.typed)

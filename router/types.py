@@ -16,6 +16,7 @@ __all__ = [
     "Incoming",
     "Intent",
     "Item",
+    "RecipeResult",
     "Routed",
     "Scored",
     "Source",
@@ -121,6 +122,19 @@ class Entities:
 
 
 @dataclass(frozen=True, slots=True)
+class RecipeResult:
+    """What the recipe step found (router/recipes.py `look_up_recipe`): a link's title and
+    items, or an error message key; for a dish the catalog lacks, the LLM's ingredients."""
+
+    title: str = ""
+    items: tuple[Item, ...] = ()
+    error: str | None = None
+    lines: tuple[str, ...] = field(default=(), compare=False)
+    # Read from the page's text by the LLM: the page had no schema.org recipe.
+    from_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Incoming:
     """A message as the router sees it, free of Telegram types.
 
@@ -160,6 +174,13 @@ class Routed:
     False when the bot would not act on its own (unsure model and no usable LLM answer).
     `part_texts` holds the words of each request when the message was cut into several
     (empty otherwise: every intent then reads the whole text); `texts` gives them either way.
+
+    Attributes:
+        typed: the text as typed, when it was Hebrew typed on the English keyboard layout
+            (router/layout.py; `incoming.text` is then the Hebrew meant); the reply shows it.
+        confirmed: the user already said yes to this (a destructive intent asks first).
+        recipe: what the recipe step found for a link or a dish (router/recipes.py), read
+            before the transaction; None when it did not run.
     """
 
     incoming: Incoming
@@ -171,8 +192,10 @@ class Routed:
     lang: str
     top: tuple[Scored, ...] = ()
     reason: str = ""
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     part_texts: tuple[str, ...] = ()
+    typed: str | None = None
+    confirmed: bool = False
+    recipe: RecipeResult | None = field(default=None, compare=False)
 
     @property
     def intent(self) -> Intent:
@@ -210,5 +233,7 @@ class Routed:
             lang=self.lang,
             top=self.top,
             reason=self.reason,
-            extra=self.extra,
+            typed=self.typed,
+            confirmed=self.confirmed,
+            recipe=self.recipe,
         )

@@ -141,7 +141,8 @@ async def test_invite_expiry_shows_in_the_groups_timezone(uow: UnitOfWorkFactory
     expires = reply.params["expires"]
     assert expires.tzinfo is not None
     moment = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)
-    jerusalem = render(Reply("invite_code", "en", {**reply.params, "expires": moment}))
-    london = render(Reply("invite_code", "en", {**reply.params, "expires": moment,
-                                                 "_tz": "Europe/London"}))
+    jerusalem = render(Reply("invite_code", "en", {**reply.params, "expires": moment},
+                             tz=reply.tz))
+    london = render(Reply("invite_code", "en", {**reply.params, "expires": moment},
+                          tz="Europe/London"))
     assert "01/07/2026 15:00" in jerusalem and "01/07/2026 13:00" in london

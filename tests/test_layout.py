@@ -60,7 +60,7 @@ def test_english_chat_is_never_retyped(text: str, router: Router) -> None:
     assert retype(text) is None
     # Nor by the router, which also asks the bundled model about the Hebrew its keys make.
     routed = router.decide(Incoming(chat_id=1, user_id=1, text=text))
-    assert "typed" not in routed.extra
+    assert routed.typed is None
     assert routed.incoming.text == text
 
 
@@ -81,7 +81,7 @@ def test_the_router_decides_on_the_hebrew_meant_and_keeps_what_was_typed(
     routed = router.decide(Incoming(chat_id=1, user_id=1, text=",uxh; jkc uchmho"))
     assert routed.intent is Intent.GROCERY_REQUEST and routed.routed
     assert [item.name for item in routed.entities.items] == ["חלב", "ביצים"]
-    assert routed.extra["typed"] == ",uxh; jkc uchmho"
+    assert routed.typed == ",uxh; jkc uchmho"
     assert routed.lang == "he"
 
 

@@ -220,7 +220,7 @@ async def test_the_default_list_cannot_go_and_a_name_is_asked_about_when_two_fit
     assert reply.key == "which_list" and len(reply.buttons) == 2
     again = await handle(uow, routed("/newlist Party 1", Intent.LIST_MANAGE,
                                      Entities(action="create", list_name="Party 1")))
-    assert "list_exists" in [r.key for r in again.params["_before"]]
+    assert "list_exists" in [r.key for r in again.before]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

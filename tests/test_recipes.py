@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -170,8 +171,7 @@ async def test_a_recipe_link_offers_buttons_and_add_all_merges(
     await handle(uow, routed("2 eggs", Intent.GROCERY_REQUEST))
     message = routed(f"check this {pages.url('/shakshuka')}", Intent.RECIPE_URL)
     result = await reader().read(message.entities.url or "")
-    reply = await handle(uow, type(message)(**{
-        **{f: getattr(message, f) for f in message.__slots__}, "extra": {"recipe": result}}))
+    reply = await handle(uow, replace(message, recipe=result))
     assert reply.key == "recipe_items" and "Shakshuka" in render(reply)
     add_all = reply.buttons[0][0].data
     assert add_all.startswith("o:") and add_all.endswith(":*")
@@ -273,8 +273,7 @@ async def test_llm_page_items_get_the_same_buttons(uow: UnitOfWorkFactory,
                                                                "3 carrots"]})))
         result = await reader(llm=page_llm(server)).read(pages.url("/en_blog_no_recipe.html"))
     message = routed(f"look {pages.url('/en_blog_no_recipe.html')}", Intent.RECIPE_URL)
-    reply = await handle(uow, type(message)(**{
-        **{f: getattr(message, f) for f in message.__slots__}, "extra": {"recipe": result}}))
+    reply = await handle(uow, replace(message, recipe=result))
     # Said to come from the page's text, with the same Add-all and per-item buttons.
     assert reply.key == "recipe_items_from_text"
     assert "read this list from its text" in render(reply)
@@ -293,9 +292,7 @@ async def test_without_an_llm_a_page_without_a_recipe_is_said_so_with_the_dish_h
     page = pages.url(f"/{lang}_blog_no_recipe.html")
     result = await reader().read(page)
     message = routed(f"{page}", Intent.RECIPE_URL)
-    reply = await handle(uow, type(message)(**{
-        **{f: getattr(message, f) for f in message.__slots__}, "lang": lang,
-        "extra": {"recipe": result}}))
+    reply = await handle(uow, replace(message, lang=lang, recipe=result))
     assert reply.key == "recipe_not_found" and text in render(reply)
 
 
