@@ -8,19 +8,23 @@ dispatcher with the bundled model where commands are tested.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from db.lists import ListRepo
+from db.models import Member
 from db.store import UnitOfWorkFactory
-from handlers.common import resolve
+from handlers.common import Context, resolve
 from handlers.digest import collect_digests
 from handlers.i18n import render
-from handlers.items import tick_item, undo_action
+from handlers.items import add_items, tick_item, undo_action
+from handlers.listref import on_list
 from handlers.reply import Reply
 from router.lists import list_concept, list_entities, split_target
 from router.types import ChatKind, Entities, Intent
+from router.types import Item as Wanted
 from tests.support.direct import (
     DANA,
     FAMILY_CHAT,
@@ -238,6 +242,46 @@ async def test_the_open_line_stays_unique_per_list(kind: str, tmp_path: Path) ->
             [party] = await ListRepo(unit.session).live(ctx.group.id)
             rows = await unit.items.open_items(ctx.group.id, party.id)
             assert [(r.name, r.quantity) for r in rows] == [("milk", 4.0)]
+
+
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_concurrent_adds_to_two_lists_and_creates_of_one_name(
+        kind: str, tmp_path: Path) -> None:
+    """Writers with no group lock around them, each in its own transaction: the store alone
+    keeps one open line per list and one live list per name."""
+    async with migrated_store(kind, tmp_path) as store:
+        await handle(store, routed("add bread", Intent.GROCERY_REQUEST))
+        async with store() as unit:
+            ctx = await resolve(message("x"), unit)
+            group_id, member_id = ctx.group.id, ctx.member.id
+            party = await ListRepo(unit.session).create(group_id, "party", "party",
+                                                        "party", DANA)
+            assert party is not None
+            party_id = party.id
+            await unit.commit()
+
+        async def one(index: int) -> None:
+            async with store() as unit:
+                group = await unit.groups.get(group_id)
+                member = await unit.session.get(Member, member_id)
+                assert group is not None and member is not None
+                ctx = await on_list(Context(group, member), unit,
+                                    party_id if index % 2 else 0)
+                await add_items(ctx, [Wanted("milk", 1.0)], unit, 100 + index)
+                if index < 10:
+                    await ListRepo(unit.session).create(group_id, "camping", "camping",
+                                                        "~camping", 100 + index)
+                await unit.commit()
+
+        await asyncio.gather(*(one(index) for index in range(40)))
+        async with store() as unit:
+            main = await unit.items.open_items(group_id, 0)
+            on_party = await unit.items.open_items(group_id, party_id)
+            names = [row.name for row in await ListRepo(unit.session).live(group_id)]
+        assert [(r.name, r.quantity) for r in main] == [("bread", None), ("milk", 20.0)]
+        assert [(r.name, r.quantity) for r in on_party] == [("milk", 20.0)]
+        assert names == ["party", "camping"]
 
 
 async def test_a_digest_names_the_list_a_change_was_made_on(uow: UnitOfWorkFactory) -> None:
