@@ -25,6 +25,7 @@ from handlers.group import ADMIN_STATUSES, remove_member, rename_to
 from handlers.i18n import LANGUAGES, button_text, has_message
 from handlers.invites import join_group
 from handlers.items import undo_action
+from handlers.lists import command_entities
 from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
 from handlers.recipes import in_catalog
 from handlers.reply import Button, EffectKind, Reply, Role
@@ -61,7 +62,7 @@ COMMAND_INTENTS: dict[str, Intent] = {
 COMMANDS = [
     "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
     "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
-    "history", "suggestions",
+    "history", "suggestions", "lists", "newlist", "uselist", "renamelist", "dellist",
 ]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
@@ -385,6 +386,11 @@ class Dispatcher:
                 return Reply("stats", lang, {"counts": [f"{k}: {v}" for k, v in
                                                         sorted(counts.items())]}), None
             return await self._run(incoming, stats)
+        listed = command_entities(name, args)
+        if listed is not None:
+            # /lists, /newlist NAME, /uselist NAME, /renamelist [OLD >] NEW, /dellist [NAME]
+            managed = rule(Intent.LIST_MANAGE, listed)
+            return await self._run(incoming, lambda uow: self._with_routed(managed, uow))
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
             return Outcome(help_reply(lang))

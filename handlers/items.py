@@ -30,6 +30,14 @@ from handlers.buttons import (
 )
 from handlers.common import MAX_QUANTITY, Context, resolve
 from handlers.i18n import plain
+from handlers.listref import (
+    list_id_of,
+    list_title,
+    named_list,
+    on_list,
+    other_lists,
+    take_back_list,
+)
 from handlers.matching import (
     MAX_NAME,
     Wanted,
@@ -49,6 +57,7 @@ from router.types import ChatKind, Item, Routed, Source
 
 __all__ = [
     "add_items",
+    "add_items_to",
     "answer_question",
     "describe",
     "entry_label",
@@ -198,7 +207,7 @@ async def _put(ctx: Context, uow: UnitOfWork, item: Wanted, target: ItemRow | No
     row, created = await uow.items.upsert(
         ctx.group.id, item.name, normalize(item.name), item.concept, item.quantity, item.unit,
         item.note, normalize(item.note or ""), lexicon().concept_category(item.concept),
-        user_id)
+        user_id, list_id=list_id_of(ctx))
     if created:
         out.lines.append(said)
         out.summary.append(said)
@@ -222,7 +231,7 @@ async def _add(ctx: Context, uow: UnitOfWork, items: Sequence[Item], user_id: in
         item = wanted(parsed)
         if item is None:
             continue
-        rows = await uow.items.open_items(ctx.group.id)
+        rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
         same = [row for row in rows if row.concept == item.concept
                 and (row.unit or None) == (item.unit or None)]
         target = next((row for row in same if same_note(row.note, item.note)), None)
@@ -249,6 +258,7 @@ async def add_items(ctx: Context, items: Sequence[Item], uow: UnitOfWork,
 
     Returns the lines to show (those already listed too) and the change's inverse for undo.
     """
+    ctx = await on_list(ctx, uow)
     out = await _add(ctx, uow, items, user_id, "he", ask=False)
     added = {entry["label"] for entry in out.undo}
     already = [describe(w.name, w.quantity, w.unit, w.note) for w in map(wanted, items)
@@ -256,24 +266,46 @@ async def add_items(ctx: Context, items: Sequence[Item], uow: UnitOfWork,
     return out.summary + already, out.undo
 
 
+async def add_items_to(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                       items: Sequence[Item]) -> Reply:
+    """Add items to the context's list without asking anything (an answer to "which
+    list?"): what was added, with Undo, or what was already there."""
+    out = await _add(ctx, uow, items, user_id, lang, ask=False)
+    if not out.summary:
+        return (Reply("already_listed", lang, {"items": out.already}) if out.already
+                else Reply("add_what", lang))
+    action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo,
+                                    list_id=list_id_of(ctx))
+    return Reply("added_to" if ctx.list_name else "added", lang,
+                 {"items": out.lines, "list": ctx.list_name or ""},
+                 buttons=(_undo_button(action.id),), effects=_changed(ctx))
+
+
 async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
     """Add the message's items: what was added and the new totals, what was already there
     and who added it, and a question when a name could go onto two lines."""
-    ctx = await resolve(msg.incoming, uow)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     items = msg.entities.items
     if not items:
         return Reply("add_what", msg.lang)
     problem = _bad_items(items)
     if problem:
         return Reply(problem, msg.lang, {"limit": MAX_ITEMS, "max": int(MAX_QUANTITY)})
+    if msg.entities.list_name:
+        named = await named_list(ctx, uow, msg)
+        if isinstance(named, Reply):
+            return named
+        ctx = named
     adds = await _add(ctx, uow, items, msg.incoming.user_id, msg.lang, ask=True)
     parts: list[Reply] = []
     buttons: list[tuple[Button, ...]] = []
     effects: tuple[Effect, ...] = ()
     if adds.summary:
         action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add",
-                                        adds.summary, adds.undo)
-        parts.append(Reply("added", msg.lang, {"items": adds.lines}))
+                                        adds.summary, adds.undo,
+                                    list_id=list_id_of(ctx))
+        parts.append(Reply("added_to" if ctx.list_name else "added", msg.lang,
+                           {"items": adds.lines, "list": ctx.list_name or ""}))
         buttons.append(_undo_button(action.id))
         effects = _changed(ctx)
     if adds.already:
@@ -299,7 +331,8 @@ async def _ask(ctx: Context, uow: UnitOfWork, kind: str, item: Wanted,
     them" (removing, keeping). The question is stored, so the answer needs nothing else."""
     lines = list(lines)[:MAX_CHOICES]
     question = await uow.items.ask(ctx.group.id, user_id, kind, {
-        "item": item.to_json(), "lines": [row.id for row in lines], **extra})
+        "item": item.to_json(), "lines": [row.id for row in lines],
+        "list_id": list_id_of(ctx), **extra})
     buttons: list[tuple[Button, ...]] = [
         (Button("btn_line", encode(AnswerWhich(question.id, index)), {"item": label(row, lang)},
                 role=Role.OPTION),)
@@ -326,6 +359,7 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
         return Reply(None, lang, toast="stale")
     if question.answered_at is not None:
         return Reply(None, lang, toast="already_answered")
+    ctx = await on_list(ctx, uow, int(question.payload.get("list_id") or 0))
     ids = [int(i) for i in question.payload.get("lines", [])]
     if choice == "all":
         chosen = ids
@@ -339,16 +373,21 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
     item = Wanted.from_json(question.payload["item"])
     if question.kind == "add":
         target = await uow.items.get(chosen[0]) if chosen else None
-        if target is not None and (target.status != "open" or target.group_id != ctx.group.id):
+        if target is not None and (target.status != "open" or target.group_id != ctx.group.id
+                                   or target.list_id != list_id_of(ctx)):
             target = None
         out = _Adds()
         await _put(ctx, uow, item, target, user_id, lang, out)
         if not out.summary:
             return replace(Reply("already_listed", lang, {"items": out.already}), edit=True)
-        action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo)
-        return Reply("added", lang, {"items": out.lines}, buttons=(_undo_button(action.id),),
+        action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo,
+                                    list_id=list_id_of(ctx))
+        return Reply("added_to" if ctx.list_name else "added", lang,
+                     {"items": out.lines, "list": ctx.list_name or ""},
+                     buttons=(_undo_button(action.id),),
                      effects=_changed(ctx), edit=True)
-    rows = [row for row in await uow.items.open_items(ctx.group.id) if row.id in chosen]
+    rows = [row for row in await uow.items.open_items(ctx.group.id, list_id_of(ctx))
+            if row.id in chosen]
     if question.kind == "remove":
         return await _remove_rows(ctx, uow, lang, user_id, rows, [], edit=True)
     if question.kind == "keep":
@@ -385,11 +424,16 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
     author's words; in a private chat (one reader) a line written in another language also
     shows the reader's word for it. `private` None: only a personal list counts as private.
     """
-    rows = await uow.items.open_items(ctx.group.id)
+    ctx = await on_list(ctx, uow)
+    title = list_title(ctx)
+    others = await other_lists(ctx, uow, lang)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     if not rows:
         # The group's most frequent items, a press each (handlers/memory.py).
-        return Reply("list_empty", lang, {"title": ctx.group.title}, edit=edit, toast=toast,
-                     buttons=await quick_add_buttons(uow, ctx.group.id))
+        empty = Reply("list_empty", lang, {"title": title}, edit=edit, toast=toast,
+                      buttons=await quick_add_buttons(uow, ctx.group.id))
+        return (replace(_compose([empty, others], empty.buttons, edit=edit), toast=toast)
+                if others else empty)
     one_reader = private if private is not None else ctx.group.kind == "personal"
     sections = _sections(rows, lang if one_reader else None,
                          await aisle_order(uow, ctx.group.id))
@@ -404,14 +448,16 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
     if row_buttons:
         buttons.append(tuple(row_buttons))
     # Telegram caps inline keyboards at 100 buttons; the text still shows every item.
-    return Reply("list", lang, {"title": ctx.group.title, "sections": sections,
-                                "count": len(rows)},
-                 buttons=tuple(buttons[:48]), edit=edit, toast=toast)
+    shown = Reply("list", lang, {"title": title, "sections": sections, "count": len(rows)},
+                  buttons=tuple(buttons[:48]), edit=edit, toast=toast)
+    if others is None:
+        return shown
+    return replace(_compose([shown, others], shown.buttons, edit=edit), toast=toast)
 
 
 async def handle_list_query(msg: Routed, uow: UnitOfWork) -> Reply:
     """Show the open items."""
-    ctx = await resolve(msg.incoming, uow)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     return await list_reply(ctx, uow, msg.lang,
                             private=msg.incoming.chat_kind is ChatKind.PRIVATE)
 
@@ -430,7 +476,8 @@ async def _remove_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
                    before="open", after="removed") for row in changed]
     action = await uow.items.record(ctx.group.id, user_id, "remove",
-                                    [entry["label"] for entry in undo], undo)
+                                    [entry["label"] for entry in undo], undo,
+                                    list_id=list_id_of(ctx))
     return Reply("removed", lang, {"items": texts, "missing": missing},
                  buttons=(_undo_button(action.id),), effects=_changed(ctx), edit=edit)
 
@@ -438,10 +485,10 @@ async def _remove_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
 async def handle_remove_item(msg: Routed, uow: UnitOfWork) -> Reply:
     """Take named items off the list, unbought; a name that fits several lines is asked
     about ("milk" with both milk and soy milk listed)."""
-    ctx = await resolve(msg.incoming, uow)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     if not msg.entities.items:
         return Reply("remove_what", msg.lang)
-    rows = await uow.items.open_items(ctx.group.id)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     found: list[ItemRow] = []
     missing: list[str] = []
     question: Reply | None = None
@@ -500,16 +547,17 @@ async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], u
     undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
                    before="open", after="bought") for row in changed]
     action = await uow.items.record(ctx.group.id, user_id, kind,
-                                    [entry["label"] for entry in undo], undo)
+                                    [entry["label"] for entry in undo], undo,
+                                    list_id=list_id_of(ctx))
     return changed, action.id
 
 
 async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
     """Everything was bought: mark every open item bought (undoable)."""
-    ctx = await resolve(msg.incoming, uow)
-    rows = await uow.items.open_items(ctx.group.id)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     if not rows:
-        return Reply("list_empty", msg.lang, {"title": ctx.group.title})
+        return Reply("list_empty", msg.lang, {"title": list_title(ctx)})
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows)},
                      buttons=((Button("btn_yes_clear", encode(ConfirmClear(partial=False)),
@@ -517,7 +565,7 @@ async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
                                Button("btn_cancel", encode(Cancel()), role=Role.NO)),))
     changed, action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
     if action_id is None:
-        return Reply("list_empty", msg.lang, {"title": ctx.group.title})
+        return Reply("list_empty", msg.lang, {"title": list_title(ctx)})
     return Reply("cleared", msg.lang, {"count": len(changed)},
                  buttons=(_undo_button(action_id),), effects=_changed(ctx))
 
@@ -526,7 +574,7 @@ async def _complete_except(ctx: Context, uow: UnitOfWork, lang: str, user_id: in
                            keep: set[int], newest: int | None, missing: list[str],
                            edit: bool = False) -> Reply:
     """Mark every open line bought but `keep` (and any added after line `newest`)."""
-    rows = await uow.items.open_items(ctx.group.id)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     kept = [row for row in rows if row.id in keep]
     bought = [row for row in rows if row.id not in keep and (not newest or row.id <= newest)]
     changed, action_id = await _mark_bought(ctx, uow, bought, user_id, "partial")
@@ -546,10 +594,10 @@ async def handle_partial_completion(msg: Routed, uow: UnitOfWork) -> Reply:
     """Bought everything except the named items, which stay on the list. A named item that
     is not on the list does not stop the rest (the reply says so); a name that fits several
     lines is asked about first."""
-    ctx = await resolve(msg.incoming, uow)
-    rows = await uow.items.open_items(ctx.group.id)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     if not rows:
-        return Reply("list_empty", msg.lang, {"title": ctx.group.title})
+        return Reply("list_empty", msg.lang, {"title": list_title(ctx)})
     if not msg.entities.items:
         return Reply("partial_which", msg.lang)
     keep: list[ItemRow] = []
@@ -612,7 +660,8 @@ async def _set_amounts(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     buttons: list[tuple[Button, ...]] = []
     effects: tuple[Effect, ...] = ()
     if undo:
-        action = await uow.items.record(ctx.group.id, user_id, "update", summary, undo)
+        action = await uow.items.record(ctx.group.id, user_id, "update", summary, undo,
+                                    list_id=list_id_of(ctx))
         parts.append(Reply("updated", lang, {"items": lines}))
         buttons.append(_undo_button(action.id))
         effects = _changed(ctx)
@@ -628,14 +677,14 @@ async def handle_update_quantity(msg: Routed, uow: UnitOfWork) -> Reply:
     """Set the amount of items already on the list (adds the item when it is not there);
     the line of the very item named wins over lines that merely contain its name, and
     several such lines are asked about."""
-    ctx = await resolve(msg.incoming, uow)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     items = [item for item in msg.entities.items if item.quantity is not None]
     if not items:
         return Reply("update_what", msg.lang)
     problem = _bad_items(items)
     if problem:
         return Reply(problem, msg.lang, {"limit": MAX_ITEMS, "max": int(MAX_QUANTITY)})
-    rows = await uow.items.open_items(ctx.group.id)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     pairs: list[tuple[ItemRow, Wanted]] = []
     to_add: list[Item] = []
     question: Reply | None = None
@@ -667,6 +716,8 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
     amounts are simply subtracted; a later amount set or a later tick makes a change
     impossible to take back without reverting someone else's, so it is refused.
     """
+    if str(entry.get("op", "")).startswith("list_"):
+        return await take_back_list(ctx, uow, entry)
     row = await uow.items.get(int(entry["id"]))
     if row is None or row.group_id != ctx.group.id:
         return False
@@ -694,7 +745,7 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
         # never holds the same thing twice.
         for _attempt in range(2):
             there = await uow.items.open_line(ctx.group.id, row.concept, row.unit,
-                                              row.note_key)
+                                              row.note_key, row.list_id)
             if there is not None:
                 if row.quantity is not None:
                     await uow.items.add_amount(there.id, row.quantity)
@@ -725,6 +776,7 @@ async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
               else await uow.items.last_undoable(ctx.group.id, user_id))
     if action is None or action.group_id != ctx.group.id:
         return Reply("nothing_to_undo", lang)
+    ctx = await on_list(ctx, uow, action.list_id)
     if action.undone_at is not None:
         return Reply("already_undone", lang)
     if not action.undo:
@@ -743,11 +795,12 @@ async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
             if await _restore_snapshot(ctx, uow, entry):
                 done = list(action.summary)
             continue
-        ok = await _take_back(ctx, uow, entry, later.get(int(entry["id"]), []))
+        ok = await _take_back(ctx, uow, entry, later.get(int(entry.get("id", -1)), []))
         (done if ok else failed).append(entry_label(entry, lang))
     # Even a change that could not be taken back is settled: the next undo goes further back.
     action.undone_at = utcnow()
-    await uow.items.record(ctx.group.id, user_id, "undo", done, [])
+    await uow.items.record(ctx.group.id, user_id, "undo", done, [],
+                                    list_id=list_id_of(ctx))
     effects = _changed(ctx) if done else ()
     if failed and done:
         return Reply("undone_partly", lang, {"items": done, "failed": failed},
@@ -766,10 +819,12 @@ async def tick_item(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     row = await uow.items.get(item_id)
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
+    ctx = await on_list(ctx, uow, row.list_id)
     changed = await uow.items.set_status([row.id], "open", "bought")
     if changed:
         text = describe(row.name, row.quantity, row.unit, row.note)
         await uow.items.record(ctx.group.id, user_id, "tick", [text], [
-            _entry("status", row, text, before="open", after="bought")])
+            _entry("status", row, text, before="open", after="bought")],
+                                    list_id=list_id_of(ctx))
     reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name, private=private)
     return replace(reply, effects=_changed(ctx), edit=True, toast=row.name)
