@@ -44,11 +44,11 @@ from telegram.ext import (
     BaseUpdateProcessor,
     CallbackQueryHandler,
     ChatMemberHandler,
-    ContextTypes,
     MessageHandler,
     filters,
 )
 
+from bot.context import CONTEXT_TYPES, SERVICES_KEY, BotContext
 from bot.digests import TICK_SECONDS, DigestTicker
 from bot.dispatch import COMMANDS, Outcome
 from bot.intake import will_retry
@@ -274,12 +274,6 @@ def file_url(api_url: str) -> str:
         else "https://api.telegram.org/file/bot"
 
 
-def _services(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    services = context.application.bot_data["services"]
-    assert isinstance(services, Services)
-    return services
-
-
 async def _after(app: Application[Any, Any, Any, Any, Any, Any], services: Services,
                  outcome: Outcome) -> None:
     """Carry out a committed reply's effects: notices, the admin's copy of a bug report.
@@ -324,7 +318,7 @@ async def _notice(app: Application[Any, Any, Any, Any, Any, Any], effect: Effect
         await send_reply(app, chat_id, reply)
     except (Forbidden, BadRequest) as error:
         log.info("notice to chat %s not sent: %s", chat_id, error)
-        services = app.bot_data.get("services")
+        services = app.bot_data.get(SERVICES_KEY)
         if isinstance(error, Forbidden) and chat_id < 0 and isinstance(services, Services):
             # The bot is no longer in that group (its removal may not have reached us):
             # nothing more is sent there.
@@ -365,10 +359,10 @@ def _is_member(change: ChatMemberUpdated) -> tuple[bool, bool]:
     return inside(change.old_chat_member), inside(change.new_chat_member)
 
 
-async def _membership(context: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int,
+async def _membership(context: BotContext, update: Update, chat_id: int,
                       joined: list[User], left: list[User], title: str | None) -> None:
     """People joined or left a group chat: update the list's members, then say so once."""
-    services = _services(context)
+    services = context.services
     people = [*joined, *left]
     if not people:
         return
@@ -397,7 +391,7 @@ async def _membership(context: ContextTypes.DEFAULT_TYPE, update: Update, chat_i
         await _after(context.application, services, outcome)
 
 
-async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_chat_member(update: Update, context: BotContext) -> None:
     """Someone joined or left a group chat (sent to a bot that is an admin there)."""
     change = update.chat_member
     if change is None or change.new_chat_member.user.is_bot:
@@ -410,7 +404,7 @@ async def on_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
                       [] if now else [user], change.chat.title)
 
 
-async def on_service_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_service_message(update: Update, context: BotContext) -> None:
     """Join and leave service messages (any bot gets these), and a move to a supergroup."""
     message = update.effective_message
     if message is None:
@@ -422,7 +416,7 @@ async def on_service_message(update: Update, context: ContextTypes.DEFAULT_TYPE)
         assert old is not None and new is not None
         incoming = Incoming(chat_id=chat.id, user_id=0, text="", chat_kind=ChatKind.GROUP,
                             update_id=update.update_id)
-        await _services(context).dispatcher.run(
+        await context.services.dispatcher.run(
             incoming, lambda uow: _silent(chat_migrated(uow, old, new)))
         return
     bot_id = context.bot.id
@@ -440,16 +434,16 @@ async def _silent(awaitable: Awaitable[Reply]) -> tuple[Reply | None, None]:
     return None, None
 
 
-async def _bot_left(context: ContextTypes.DEFAULT_TYPE, update: Update, chat_id: int) -> None:
+async def _bot_left(context: BotContext, update: Update, chat_id: int) -> None:
     incoming = Incoming(chat_id=chat_id, user_id=0, text="", chat_kind=ChatKind.GROUP,
                         update_id=update.update_id)
-    await _services(context).dispatcher.run(incoming,
+    await context.services.dispatcher.run(incoming,
                                             lambda uow: _silent(bot_removed(uow, chat_id)))
 
 
-async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_message(update: Update, context: BotContext) -> None:
     """Every new text message and command."""
-    services = _services(context)
+    services = context.services
     incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
     if incoming is None:
         return
@@ -461,11 +455,11 @@ async def on_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     await _after(context.application, services, outcome)
 
 
-async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_voice(update: Update, context: BotContext) -> None:
     """A voice note: transcribed (bot/voice.py), then handled like the same words typed; the
     reply quotes what was heard. Why it was not heard is said only where the bot was spoken
     to (a private chat, a reply to the bot): family voice notes in a group are not for it."""
-    services = _services(context)
+    services = context.services
     message = update.effective_message
     incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
     if message is None or message.voice is None or incoming is None:
@@ -494,9 +488,9 @@ async def on_voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _after(context.application, services, outcome)
 
 
-async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_button(update: Update, context: BotContext) -> None:
     """A press on one of the bot's inline buttons."""
-    services = _services(context)
+    services = context.services
     query = update.callback_query
     incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
     if query is None or incoming is None:
@@ -520,7 +514,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _after(context.application, services, outcome)
 
 
-async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_my_chat_member(update: Update, context: BotContext) -> None:
     """The bot was added to a group: greet it, which also creates its list. Removed from
     one: nothing is sent there any more."""
     change = update.my_chat_member
@@ -532,7 +526,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
         return
     if was or not now:
         return
-    services = _services(context)
+    services = context.services
     async with services.uow() as uow:
         await bot_added(uow, change.chat.id)
         await uow.commit()
@@ -548,7 +542,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
                          Reply("help", outcome.reply.lang))
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """Log with the update id, tell the admin chat, apologise briefly in the user's chat."""
     update_id = update.update_id if isinstance(update, Update) else None
     if will_retry(context.application, update, context.error):
@@ -557,7 +551,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
                     update_id, type(context.error).__name__)
         return
     log.error("update %s failed", update_id, exc_info=context.error)
-    services = context.application.bot_data.get("services")
+    services = context.application.bot_data.get(SERVICES_KEY)
     if isinstance(services, Services) and services.settings.admin_chat_id:
         try:
             await context.bot.send_message(
@@ -577,7 +571,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    services = app.bot_data["services"]
+    services = app.bot_data[SERVICES_KEY]
     assert isinstance(services, Services)
     # Known once the bot has met Telegram: commands for other bots are then ignored.
     services.dispatcher.bot_username = app.bot.username
@@ -598,6 +592,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .base_url(settings.telegram_api_url)
         .base_file_url(file_url(settings.telegram_api_url))
         .post_init(_post_init)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(ChatOrderedUpdateProcessor())
         .rate_limiter(rate_limiter(settings.rate_limit, settings.workers))
         # Updates come from the durable inbox (bot/intake.py), never from PTB's Updater,
@@ -605,7 +600,7 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
         .updater(None)
         .build()
     )
-    app.bot_data["services"] = services
+    app.bot_data[SERVICES_KEY] = services
     services.dispatcher.member_status = functools.partial(_member_status, app)
     # Debounce: a group's digest is due this long after its latest change. The schedule
     # lives in the database; every process's digest tick claims what is due (bot/digests.py).
