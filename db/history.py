@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Action, Chat, Group, Item, Suggestion
+from db.models import Action, Chat, Group, Item, ItemStatus, Suggestion
 from db.store import _insert, as_utc
 
 __all__ = ["ADDS", "BUYS", "Event", "already_suggested", "claim_due_suggestions", "events",
@@ -110,7 +110,7 @@ async def record_suggestion(session: AsyncSession, group_id: int, concept: str, 
 async def open_concepts(session: AsyncSession, group_id: int) -> set[str]:
     """What is open on any of the group's lists (a suggestion of it would be noise)."""
     rows = await session.execute(
-        select(Item.concept).where(Item.group_id == group_id, Item.status == "open"))
+        select(Item.concept).where(Item.group_id == group_id, Item.status == ItemStatus.OPEN))
     return {str(concept) for concept in rows.scalars().all()}
 
 

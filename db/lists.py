@@ -8,7 +8,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Item, Member, ShoppingList
+from db.models import Item, ItemStatus, Member, ShoppingList
 from db.store import utcnow
 
 __all__ = ["ListRepo"]
@@ -87,6 +87,6 @@ class ListRepo:
         """Open lines per list of a group (lists without any are absent)."""
         rows = await self.session.execute(
             select(Item.list_id, func.count()).where(Item.group_id == group_id,
-                                                     Item.status == "open")
+                                                     Item.status == ItemStatus.OPEN)
             .group_by(Item.list_id))
         return {int(list_id): int(count) for list_id, count in rows.all()}

@@ -7,6 +7,7 @@ members leave), so undo works and nothing a user added is ever lost.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -33,12 +34,15 @@ __all__ = [
     "Chat",
     "FallbackDecision",
     "Group",
+    "GroupKind",
     "InboxUpdate",
     "Invite",
     "Item",
     "ItemQuestion",
+    "ItemStatus",
     "JoinAttempt",
     "Member",
+    "MemberRole",
     "ProcessedUpdate",
     "RecipeOffer",
     "RouteLog",
@@ -49,6 +53,28 @@ __all__ = [
 
 # SQLite has no 64-bit autoincrement BIGINT primary key; Telegram ids need 64 bits.
 Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ItemStatus(StrEnum):
+    """Where a list line stands. Stored as the value, the strings the column always held."""
+
+    OPEN = "open"
+    BOUGHT = "bought"
+    REMOVED = "removed"
+
+
+class GroupKind(StrEnum):
+    """Whose list a group is: a Telegram group's, or one person's (from a private chat)."""
+
+    GROUP = "group"
+    PERSONAL = "personal"
+
+
+class MemberRole(StrEnum):
+    """A member's standing in a list: the owner of a personal list, or a member."""
+
+    OWNER = "owner"
+    MEMBER = "member"
 
 
 class Base(DeclarativeBase):
@@ -64,7 +90,7 @@ class Group(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     title: Mapped[str] = mapped_column(String(128))
-    kind: Mapped[str] = mapped_column(String(16))  # "group" or "personal"
+    kind: Mapped[str] = mapped_column(String(16))  # a GroupKind
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Jerusalem")
     language: Mapped[str | None] = mapped_column(String(8), nullable=True)
     created_at: Mapped[datetime]
@@ -124,7 +150,7 @@ class Member(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), index=True)
     user_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    role: Mapped[str] = mapped_column(String(16), default="member")
+    role: Mapped[str] = mapped_column(String(16), default=MemberRole.MEMBER.value)
     notify: Mapped[bool] = mapped_column(Boolean, default=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     joined_at: Mapped[datetime]
@@ -167,7 +193,7 @@ class Item(Base):
     unit_key: Mapped[str] = mapped_column(String(32), default="", server_default="")
     note_key: Mapped[str] = mapped_column(String(100), default="", server_default="")
     category: Mapped[str] = mapped_column(String(32), default="other")
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.OPEN.value)
     added_by: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]

@@ -28,12 +28,15 @@ from db.models import (
     Chat,
     FallbackDecision,
     Group,
+    GroupKind,
     InboxUpdate,
     Invite,
     Item,
     ItemQuestion,
+    ItemStatus,
     JoinAttempt,
     Member,
+    MemberRole,
     ProcessedUpdate,
     RecipeOffer,
     RouteLog,
@@ -130,7 +133,7 @@ class GroupRepo:
         chat = await self.chat(chat_id)
         return await self.get(chat.group_id) if chat else None
 
-    async def create_group(self, title: str, kind: str, language: str | None) -> Group:
+    async def create_group(self, title: str, kind: GroupKind, language: str | None) -> Group:
         group = Group(title=title[:128], kind=kind, language=language, created_at=utcnow())
         self.session.add(group)
         await self.session.flush()
@@ -209,7 +212,8 @@ class GroupRepo:
         member = await self.member(group_id, user_id)
         return member if member and member.active else None
 
-    async def add_member(self, group_id: int, user_id: int, role: str = "member") -> Member:
+    async def add_member(self, group_id: int, user_id: int,
+                         role: MemberRole = MemberRole.MEMBER) -> Member:
         query = select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
         member = await self._fresh(query)
         if member is None:
@@ -250,7 +254,8 @@ class GroupRepo:
     async def personal_group(self, user_id: int) -> Group | None:
         row = await self.session.execute(
             select(Group).join(Member, Member.group_id == Group.id)
-            .where(Member.user_id == user_id, Member.role == "owner", Group.kind == "personal")
+            .where(Member.user_id == user_id, Member.role == MemberRole.OWNER,
+                   Group.kind == GroupKind.PERSONAL)
             .order_by(Group.id).limit(1)
         )
         return row.scalar_one_or_none()
@@ -480,13 +485,13 @@ class ItemRepo:
         """The open lines of one list of a group (0: its default list)."""
         rows = await self.session.execute(
             select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
-                               Item.status == "open")
+                               Item.status == ItemStatus.OPEN)
             .order_by(Item.created_at, Item.id).execution_options(populate_existing=True))
         return rows.scalars().all()
 
     async def count_open(self, group_id: int, list_id: int | None = None) -> int:
         """Open lines of one list, or of all the group's lists (None)."""
-        where = [Item.group_id == group_id, Item.status == "open"]
+        where = [Item.group_id == group_id, Item.status == ItemStatus.OPEN]
         if list_id is not None:
             where.append(Item.list_id == list_id)
         return int((await self.session.execute(
@@ -497,7 +502,7 @@ class ItemRepo:
         """The open line of one concept, unit and note (by its key), if the list has it."""
         rows = await self.session.execute(
             select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
-                               Item.status == "open",
+                               Item.status == ItemStatus.OPEN,
                                Item.concept == concept, Item.unit_key == (unit or ""),
                                Item.note_key == note_key)
             .execution_options(populate_existing=True))
@@ -521,7 +526,8 @@ class ItemRepo:
         statement = _insert(self.session)(Item).values(
             group_id=group_id, list_id=list_id, name=name, key=key, concept=concept,
             quantity=quantity, unit=unit, unit_key=unit or "", note=note, note_key=note_key,
-            category=category, status="open", added_by=user_id, created_at=now, updated_at=now)
+            category=category, status=ItemStatus.OPEN, added_by=user_id, created_at=now,
+            updated_at=now)
         statement = statement.on_conflict_do_update(
             # A literal, not a parameter: after five runs PostgreSQL plans the statement
             # generically and can no longer match a parameter to the partial index.
@@ -549,7 +555,7 @@ class ItemRepo:
         """Add to an open line's amount (an amount on a line without one becomes its
         amount); None when the line is no longer open."""
         return await self._update(
-            item_id, Item.status == "open",
+            item_id, Item.status == ItemStatus.OPEN,
             quantity=func.coalesce(Item.quantity + amount, amount, Item.quantity))
 
     async def subtract(self, item_id: int, amount: float, remove_when_none: bool
@@ -559,9 +565,9 @@ class ItemRepo:
         left = Item.quantity - amount
         empty = Item.quantity.is_(None) | (left <= EPSILON)
         return await self._update(
-            item_id, Item.status == "open",
+            item_id, Item.status == ItemStatus.OPEN,
             quantity=case((empty, None), else_=left),
-            status=case((empty, "removed"), else_=Item.status) if remove_when_none
+            status=case((empty, ItemStatus.REMOVED.value), else_=Item.status) if remove_when_none
             else Item.status)
 
     async def set_amount(self, item_id: int, quantity: float | None,
@@ -570,12 +576,13 @@ class ItemRepo:
         another open line already has that unit (the caller merges instead)."""
         try:
             async with self.session.begin_nested():
-                return await self._update(item_id, Item.status == "open", quantity=quantity,
-                                          unit=unit, unit_key=unit or "")
+                return await self._update(item_id, Item.status == ItemStatus.OPEN,
+                                          quantity=quantity, unit=unit, unit_key=unit or "")
         except IntegrityError:
             return None
 
-    async def set_status(self, item_ids: Sequence[int], old: str, new: str) -> list[Item]:
+    async def set_status(self, item_ids: Sequence[int], old: ItemStatus,
+                         new: ItemStatus) -> list[Item]:
         """Move lines from one status to another; only those still in `old` move, and only
         those come back, so two people ticking one line record one change."""
         if not item_ids:
@@ -586,12 +593,12 @@ class ItemRepo:
             execution_options={"populate_existing": True})
         return list(rows.all())
 
-    async def reopen(self, item_id: int, old: str) -> Item | None:
+    async def reopen(self, item_id: int, old: ItemStatus) -> Item | None:
         """Put a bought or removed line back on the list; None when it is no longer `old`
         or when the list meanwhile has an open line of the same thing (merge into that)."""
         try:
             async with self.session.begin_nested():
-                return await self._update(item_id, Item.status == old, status="open")
+                return await self._update(item_id, Item.status == old, status=ItemStatus.OPEN)
         except IntegrityError:
             return None
 

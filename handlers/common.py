@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from db.models import Group, Member
+from db.models import Group, GroupKind, Member, MemberRole
 from db.store import UnitOfWork
 from router.normalize import detect_language
 from router.types import ChatKind, Incoming
@@ -51,7 +51,7 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
     if incoming.chat_kind is ChatKind.GROUP:
         if chat is None:
             group = await uow.groups.create_group(
-                incoming.chat_title or "Shopping list", "group", None)
+                incoming.chat_title or "Shopping list", GroupKind.GROUP, None)
             await uow.groups.bind_chat(incoming.chat_id, group.id, "group")
         else:
             group = await _locked_group(uow, chat.group_id)
@@ -65,11 +65,12 @@ async def resolve(incoming: Incoming, uow: UnitOfWork) -> Context:
         personal = await uow.groups.personal_group(incoming.user_id)
         if personal is None:
             personal = await uow.groups.create_group(
-                incoming.user_name or "My list", "personal", None)
+                incoming.user_name or "My list", GroupKind.PERSONAL, None)
         else:
             await uow.groups.lock(personal.id)
         group_or_none = personal
-        member_or_none = await uow.groups.add_member(personal.id, incoming.user_id, "owner")
+        member_or_none = await uow.groups.add_member(personal.id, incoming.user_id,
+                                                             MemberRole.OWNER)
         await uow.groups.bind_chat(incoming.chat_id, personal.id, "private")
     return Context(group=group_or_none, member=member_or_none)
 

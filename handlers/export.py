@@ -19,6 +19,7 @@ from itertools import groupby
 from typing import Any
 
 from db.groupdata import GroupData, erase_group, read_group
+from db.models import GroupKind, ItemStatus, MemberRole
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.buttons import Cancel, ConfirmForget, encode
 from handlers.common import Context, resolve
@@ -94,7 +95,7 @@ def _paste_text(data: GroupData) -> str:
     order = {category: index for index, category in enumerate(CATEGORIES)}
     named = {shopping.id: shopping.name for shopping in data.lists
              if shopping.deleted_at is None}
-    rows = sorted((item for item in data.items if item.status == "open"
+    rows = sorted((item for item in data.items if item.status == ItemStatus.OPEN
                    and (item.list_id == 0 or item.list_id in named)),
                   key=lambda item: (item.list_id, order.get(item.category, len(order)),
                                     item.id))
@@ -130,7 +131,7 @@ async def _allowed(ctx: Context, uow: UnitOfWork, admin: bool | None) -> bool | 
     """Whether the sender may delete the group's data; None when Telegram could not say."""
     if await uow.groups.group_chats(ctx.group.id):
         return admin
-    return ctx.group.kind == "personal" and ctx.member.role == "owner"
+    return ctx.group.kind == GroupKind.PERSONAL and ctx.member.role == MemberRole.OWNER
 
 
 async def handle_forget(incoming: Incoming, uow: UnitOfWork, lang: str,

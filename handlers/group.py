@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 
-from db.models import Group, Member
+from db.models import Group, GroupKind, Member, MemberRole
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.buttons import RemoveMember, encode
 from handlers.common import resolve
@@ -87,7 +87,7 @@ async def handle_leave_group(msg: Routed, uow: UnitOfWork) -> Reply:
     The others hear it in one line; the last member to leave is told the list is kept.
     """
     ctx = await resolve(msg.incoming, uow)
-    if ctx.group.kind == "personal" and ctx.member.role == "owner":
+    if ctx.group.kind == GroupKind.PERSONAL and ctx.member.role == MemberRole.OWNER:
         return Reply("cannot_leave_personal", msg.lang)
     await _deactivate(uow, ctx.group, ctx.member, msg.incoming.user_id)
     title = ctx.group.title
@@ -151,8 +151,8 @@ async def _deactivate(uow: UnitOfWork, group: Group, member: Member, user_id: in
 
 def _removable(group: Group, member: Member) -> bool:
     """Joined with a code, so not in any group chat (the owner of a personal list is not)."""
-    if group.kind == "personal":
-        return member.role != "owner"
+    if group.kind == GroupKind.PERSONAL:
+        return member.role != MemberRole.OWNER
     return member.joined_via == JOINED_BY_CODE
 
 
@@ -242,7 +242,7 @@ async def remove_member(incoming: Incoming, uow: UnitOfWork, lang: str, name: st
             return Reply("remove_admin_unknown", lang)
         allowed = admin
     else:
-        allowed = group.kind == "personal" and ctx.member.role == "owner"
+        allowed = group.kind == GroupKind.PERSONAL and ctx.member.role == MemberRole.OWNER
     if not allowed:
         return Reply("remove_not_allowed", lang, {"title": group.title})
     members = [(member, user) for member, user in await uow.groups.members(group.id)

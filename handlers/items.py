@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from db.models import GroupKind, ItemStatus
 from db.models import Item as ItemRow
 from db.store import UnitOfWork, utcnow
 from handlers.buttons import (
@@ -373,7 +374,8 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
     item = Wanted.from_json(question.payload["item"])
     if question.kind == "add":
         target = await uow.items.get(chosen[0]) if chosen else None
-        if target is not None and (target.status != "open" or target.group_id != ctx.group.id
+        if target is not None and (target.status != ItemStatus.OPEN
+                                   or target.group_id != ctx.group.id
                                    or target.list_id != list_id_of(ctx)):
             target = None
         out = _Adds()
@@ -434,7 +436,7 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
                       buttons=await quick_add_buttons(uow, ctx.group.id))
         return (replace(_compose([empty, others], empty.buttons, edit=edit), toast=toast)
                 if others else empty)
-    one_reader = private if private is not None else ctx.group.kind == "personal"
+    one_reader = private if private is not None else ctx.group.kind == GroupKind.PERSONAL
     sections = _sections(rows, lang if one_reader else None,
                          await aisle_order(uow, ctx.group.id))
     buttons: list[tuple[Button, ...]] = []
@@ -468,13 +470,14 @@ async def handle_list_query(msg: Routed, uow: UnitOfWork) -> Reply:
 async def _remove_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
                        rows: Sequence[ItemRow], missing: list[str],
                        edit: bool = False) -> Reply:
-    changed = await uow.items.set_status([row.id for row in rows], "open", "removed")
+    changed = await uow.items.set_status([row.id for row in rows], ItemStatus.OPEN,
+                                            ItemStatus.REMOVED)
     if not changed:
         return replace(Reply("not_on_list", lang, {"items": missing or
                                                    [row.name for row in rows]}), edit=edit)
     texts = [label(row, lang) for row in changed]
     undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
-                   before="open", after="removed") for row in changed]
+                   before=ItemStatus.OPEN, after=ItemStatus.REMOVED) for row in changed]
     action = await uow.items.record(ctx.group.id, user_id, "remove",
                                     [entry["label"] for entry in undo], undo,
                                     list_id=list_id_of(ctx))
@@ -541,11 +544,12 @@ def _needs_confirmation(msg: Routed) -> bool:
 
 async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], user_id: int,
                        kind: str) -> tuple[list[ItemRow], int | None]:
-    changed = await uow.items.set_status([row.id for row in rows], "open", "bought")
+    changed = await uow.items.set_status([row.id for row in rows], ItemStatus.OPEN,
+                                            ItemStatus.BOUGHT)
     if not changed:
         return [], None
     undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
-                   before="open", after="bought") for row in changed]
+                   before=ItemStatus.OPEN, after=ItemStatus.BOUGHT) for row in changed]
     action = await uow.items.record(ctx.group.id, user_id, kind,
                                     [entry["label"] for entry in undo], undo,
                                     list_id=list_id_of(ctx))
@@ -723,7 +727,7 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
         return False
     op = entry.get("op")
     if op in ("create", "add"):
-        if row.status != "open" or any(e.get("op") in ("set", "status") for e in since):
+        if row.status != ItemStatus.OPEN or any(e.get("op") in ("set", "status") for e in since):
             return False
         delta = entry.get("delta")
         if delta is None:
@@ -731,10 +735,10 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
             # it is theirs to keep.
             if row.quantity is not None:
                 return False
-            return bool(await uow.items.set_status([row.id], "open", "removed"))
+            return bool(await uow.items.set_status([row.id], ItemStatus.OPEN, ItemStatus.REMOVED))
         return await uow.items.subtract(row.id, float(delta), op == "create") is not None
     if op == "set":
-        if row.status != "open" or since or row.quantity != entry.get("after"):
+        if row.status != ItemStatus.OPEN or since or row.quantity != entry.get("after"):
             return False
         return await uow.items.set_amount(
             row.id, entry.get("before"), entry.get("unit_before")) is not None
@@ -750,7 +754,7 @@ async def _take_back(ctx: Context, uow: UnitOfWork, entry: dict[str, Any],
                 if row.quantity is not None:
                     await uow.items.add_amount(there.id, row.quantity)
                 return True
-            if await uow.items.reopen(row.id, str(entry["after"])) is not None:
+            if await uow.items.reopen(row.id, ItemStatus(str(entry["after"]))) is not None:
                 return True
         return False
     return False
@@ -820,11 +824,11 @@ async def tick_item(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
     ctx = await on_list(ctx, uow, row.list_id)
-    changed = await uow.items.set_status([row.id], "open", "bought")
+    changed = await uow.items.set_status([row.id], ItemStatus.OPEN, ItemStatus.BOUGHT)
     if changed:
         text = describe(row.name, row.quantity, row.unit, row.note)
         await uow.items.record(ctx.group.id, user_id, "tick", [text], [
-            _entry("status", row, text, before="open", after="bought")],
+            _entry("status", row, text, before=ItemStatus.OPEN, after=ItemStatus.BOUGHT)],
                                     list_id=list_id_of(ctx))
     reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name, private=private)
     return replace(reply, effects=_changed(ctx), edit=True, toast=row.name)
