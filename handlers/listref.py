@@ -28,7 +28,7 @@ __all__ = ["ask_list", "list_id_of", "list_title", "match_lists", "named_list", 
            "other_lists", "take_back_list"]
 
 # Two names this alike are one list mistyped ("pharmcy"), or one word in two cases
-# (Russian "аптека", "аптеки").
+# (a Russian noun in two cases).
 LOOSE_RATIO = 0.75
 
 

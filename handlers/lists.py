@@ -1,9 +1,10 @@
 """Several lists per group: create, switch to, show, rename and delete named lists.
 
-LIST_MANAGE in words ("רשימה לפארם", "switch to the party list") and the commands /lists,
-/newlist, /uselist, /renamelist and /dellist reach the same handler. Switching is per member:
-each member's words act on the list they last chose in this group (handlers/listref.py), so
-one member shopping at the pharmacy does not move everyone's adds there. Every change to a
+LIST_MANAGE in words ("a list for the pharmacy", "switch to the party list") and the
+commands /lists, /newlist, /uselist, /renamelist and /dellist reach the same handler.
+Switching is per member: each member's words act on the list they last chose in this group
+(handlers/listref.py), so one member shopping at the pharmacy does not move everyone's adds
+there. Every change to a
 list is recorded with its inverse, so Undo takes it back like any change to items.
 """
 

@@ -2,8 +2,8 @@
 
 Every language's words are data (router/data/lang/<code>/words.json, key `lists`; the
 languages README says what each key means). A list's identity across languages is a
-concept, as an item's is: "פארם", "pharmacy" and "صيدلية" name one list; any other name is
-its own words, normalized (`~` and the key).
+concept, as an item's is: the Hebrew, English and Arabic names of a pharmacy name one list;
+any other name is its own words, normalized (`~` and the key).
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ def clean_name(raw: str | None) -> str | None:
 
 def _clean(raw: str) -> str | None:
     words = _words()
+    # A name ends at a clause break ("the camping list, we're back").
+    raw = re.split(r"[,;.!?]", raw)[0]
     parts = _EDGE.sub("", clean_text(raw)).split()
 
     def skip(word: str) -> bool:
@@ -119,7 +121,7 @@ def _clean(raw: str) -> str | None:
     while parts and skip(parts[-1]):
         parts.pop()
     if parts:
-        # A glued "to" that swallowed the article's first letter (Arabic "لل" + name).
+        # A glued "to" that swallowed the article's first letter (Arabic lam-lam + name).
         for glued, letters in words.restore.items():
             if parts[0].startswith(glued) and len(parts[0]) - len(glued) >= 2:
                 parts[0] = letters + parts[0][len(glued):]
