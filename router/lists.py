@@ -160,6 +160,7 @@ def _known(name: str) -> bool:
 def split_target(text: str) -> tuple[str, str | None]:
     """The list an add names ("add shampoo to the pharmacy list"): the text without those
     words, and the list's name (None when it names none, or names "the list" itself)."""
+    nameless: str | None = None
     for pattern in _words().patterns["target"]:
         found = pattern.search(text)
         if found is None:
@@ -179,6 +180,11 @@ def split_target(text: str) -> tuple[str, str | None]:
                     else 1
             raw = " ".join(taken[:known])
             end = found.start("name") + len(raw)
-        rest = f"{text[:found.start()]} {text[end:]}"
-        return re.sub(r"\s+", " ", rest).strip(), clean_name(raw)
-    return text, None
+        rest = re.sub(r"\s+", " ", f"{text[:found.start()]} {text[end:]}").strip()
+        name = clean_name(raw)
+        if name is None:
+            # "on the list for the pharmacy": "the list" names none; a later pattern may.
+            nameless = nameless or rest
+            continue
+        return rest, name
+    return nameless or text, None
