@@ -37,6 +37,7 @@ from handlers.listref import (
     named_list,
     on_list,
     other_lists,
+    shown_list,
     take_back_list,
 )
 from handlers.matching import (
@@ -458,8 +459,11 @@ async def list_reply(ctx: Context, uow: UnitOfWork, lang: str, edit: bool = Fals
 
 
 async def handle_list_query(msg: Routed, uow: UnitOfWork) -> Reply:
-    """Show the open items."""
+    """Show the open items: of the list the message names ("what's on the pharmacy list?",
+    without switching to it), else of the sender's current list."""
     ctx = await on_list(await resolve(msg.incoming, uow), uow)
+    if msg.entities.list_name:
+        ctx = await shown_list(ctx, uow, msg.entities.list_name)
     return await list_reply(ctx, uow, msg.lang,
                             private=msg.incoming.chat_kind is ChatKind.PRIVATE)
 

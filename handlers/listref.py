@@ -25,7 +25,7 @@ from router.lists import DEFAULT, list_concept, list_key
 from router.types import Routed
 
 __all__ = ["ask_list", "list_id_of", "list_title", "match_lists", "named_list", "on_list",
-           "other_lists", "take_back_list"]
+           "other_lists", "shown_list", "take_back_list"]
 
 # Two names this alike are one list mistyped ("pharmcy"), or one word in two cases
 # (a Russian noun in two cases).
@@ -149,3 +149,10 @@ async def named_list(ctx: Context, uow: UnitOfWork, msg: Routed) -> Context | Re
     items = [item.to_json() for item in msg.entities.items]
     return await ask_list(ctx, uow, msg.lang, msg.incoming.user_id, "add",
                           ids or [list_id_of(ctx)], name, missing=not ids, items=items)
+
+
+async def shown_list(ctx: Context, uow: UnitOfWork, name: str) -> Context:
+    """The context on the one list a question names; the current one when the name fits
+    none or several (a question about the list never asks back)."""
+    ids = match_lists(await ListRepo(uow.session).live(ctx.group.id), name)
+    return await on_list(ctx, uow, ids[0]) if len(ids) == 1 else ctx

@@ -15,7 +15,7 @@ from typing import Any
 from router.history import history_entities
 from router.languages import codes, languages, read_json, read_tsv, script_class
 from router.lexicon import Lexicon, lexicon
-from router.lists import list_entities, split_target
+from router.lists import asked_list, list_entities, split_target
 from router.normalize import clean_text, normalize
 from router.types import Entities, Intent, Item
 
@@ -970,6 +970,8 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
         return Entities(item=item, period=period)
     if intent is Intent.LIST_MANAGE:
         return list_entities(text)
+    if intent is Intent.LIST_QUERY:
+        return Entities(list_name=asked_list(text))
     if intent is Intent.GROCERY_REQUEST:
         # "add shampoo to the pharmacy list": the list's words are no item.
         text, list_name = split_target(text)

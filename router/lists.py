@@ -17,8 +17,8 @@ from router.languages import codes, read_json
 from router.normalize import clean_text, normalize
 from router.types import Entities
 
-__all__ = ["ACTIONS", "DEFAULT", "clean_name", "list_concept", "list_entities", "list_key",
-           "split_target"]
+__all__ = ["ACTIONS", "DEFAULT", "asked_list", "clean_name", "list_concept", "list_entities",
+           "list_key", "split_target"]
 
 # What LIST_MANAGE asks; "open" is a bare list name ("the party list"): switch to it when
 # it exists, create it when not.
@@ -97,7 +97,7 @@ def list_concept(name: str) -> str:
     return _words().spellings.get(key) or f"~{key}"
 
 
-_EDGE = re.compile(r"^[\s\"'«»“”„:,.!?()\-–—]+|[\s\"'«»“”„:,.!?()\-–—]+$")
+_EDGE = re.compile(r"^[\s\"'«»“”„:,.!?()\-–—\u061f\u060c]+|[\s\"'«»“”„:,.!?()\-–—\u061f\u060c]+$")
 
 
 def clean_name(raw: str | None) -> str | None:
@@ -109,7 +109,7 @@ def clean_name(raw: str | None) -> str | None:
 def _clean(raw: str) -> str | None:
     words = _words()
     # A name ends at a clause break ("the camping list, we're back").
-    raw = re.split(r"[,;.!?]", raw)[0]
+    raw = re.split(r"[,;.!?\u061f\u060c]", raw)[0]
     parts = _EDGE.sub("", clean_text(raw)).split()
 
     def skip(word: str) -> bool:
@@ -188,3 +188,16 @@ def split_target(text: str) -> tuple[str, str | None]:
             continue
         return rest, name
     return nameless or text, None
+
+
+def asked_list(text: str) -> str | None:
+    """The list a question about the list names ("what's on the pharmacy list?", "show me
+    the party list"), or None."""
+    name = split_target(text)[1]
+    if name is not None:
+        return name
+    for pattern in _words().patterns["switch"]:
+        found = pattern.search(clean_text(text))
+        if found is not None:
+            return clean_name(found.groupdict().get("name"))
+    return None

@@ -141,6 +141,21 @@ async def test_an_add_to_a_named_list_in_another_language_does_not_switch(
     assert await items_of(uow, None) == ["milk"]
 
 
+async def test_a_question_about_a_named_list_shows_it_without_switching(
+        uow: UnitOfWorkFactory) -> None:
+    await handle(uow, routed("add milk", Intent.GROCERY_REQUEST))
+    await handle(uow, manage("רשימה לפארם"))
+    await handle(uow, routed("add shampoo", Intent.GROCERY_REQUEST))
+    await handle(uow, manage("back to the main list"))
+    for question in ("what's on the pharmacy list?", "מה יש ברשימה של הפארם?",
+                     "شو في بقائمة الصيدلية؟", "что в списке для аптеки?"):
+        shown = render(await handle(uow, routed(question, Intent.LIST_QUERY)))
+        assert "shampoo" in shown and "milk" not in shown, question
+    # A name that fits no list shows the current list, and nothing switched.
+    shown = render(await handle(uow, routed("show me the list", Intent.LIST_QUERY)))
+    assert "milk" in shown and "shampoo" not in shown
+
+
 async def test_an_add_to_a_list_that_does_not_exist_asks_and_creates_it(
         uow: UnitOfWorkFactory) -> None:
     from handlers.lists import answer_list_question
