@@ -19,12 +19,9 @@ from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
 from handlers import ADMIN_CHECKED, COMMAND_HANDLERS, HANDLERS
 from handlers.buttons import PickIntent, decode, encode
-from handlers.chat import help_reply
 from handlers.common import resolve
-from handlers.group import ADMIN_STATUSES, remove_member, rename_to
-from handlers.i18n import LANGUAGES, button_text, has_message
-from handlers.invites import join_group
-from handlers.items import undo_action
+from handlers.group import ADMIN_STATUSES
+from handlers.i18n import button_text, has_message
 from handlers.lists import command_entities
 from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
 from handlers.recipes import in_catalog
@@ -139,22 +136,6 @@ class Dispatcher:
         status = (await self.member_status(chat_id, incoming.user_id)
                   if self.member_status is not None else None)
         return None if status is None else status in ADMIN_STATUSES
-
-    async def _remove_member(self, incoming: Incoming, lang: str, name: str | None,
-                             user_id: int | None) -> Outcome:
-        """`/kick NAME` or a remove button: asks Telegram whether the sender administers
-        the list's group chat, then removes in the update's transaction."""
-        async with self.uow() as uow:
-            chat = await uow.groups.chat(incoming.chat_id)
-            chats = await uow.groups.group_chats(chat.group_id) if chat else []
-            chat_ids = [c.chat_id for c in chats]
-        admin: bool | None = False
-        if chat_ids:
-            status = (await self.member_status(chat_ids[0], incoming.user_id)
-                      if self.member_status is not None else None)
-            admin = None if status is None else status in ADMIN_STATUSES
-        return await self._run(incoming, lambda uow: _pair(remove_member(
-            incoming, uow, lang, name, user_id, admin)))
 
     async def _run(self, incoming: Incoming, work: _Work) -> Outcome:
         async with self.uow() as uow:
@@ -292,7 +273,7 @@ class Dispatcher:
             answer = Routed(incoming, (Intent.RENAME_GROUP,),
                             (Entities(new_name=incoming.text.strip()),), 1.0, True,
                             Source.RULE, routed.lang, reason="answer to the rename question")
-            return await rename_to(answer, uow, incoming.text.strip()), answer
+            return await HANDLERS[Intent.RENAME_GROUP](answer, uow), answer
         in_group = incoming.chat_kind is ChatKind.GROUP
         if not routed.routed:
             if in_group and not incoming.addressed:
@@ -341,42 +322,11 @@ class Dispatcher:
             return Routed(incoming, (intent,), (entities,), 1.0, True, Source.RULE, lang,
                           reason=f"/{name}")
 
-        if name in ("start", "help"):
-            async def greet(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
-                ctx = await resolve(incoming, uow)
-                if name == "start":
-                    return Reply("start", lang, {"title": ctx.group.title}), None
-                return help_reply(lang), None
-            return await self._run(incoming, greet)
-        if name == "kick":
-            return await self._remove_member(incoming, lang, args, None)
         command = COMMAND_HANDLERS.get(name)
         if command is not None:
             admin = await self._list_admin(incoming) if name in ADMIN_CHECKED else None
             return await self._run(incoming, lambda uow: _pair(command(incoming, uow, lang,
                                                                        admin)))
-        if name == "join":
-            if not args:
-                return Outcome(Reply("join_usage", lang))
-            return await self._run(incoming, lambda uow: _pair(join_group(incoming, args, lang,
-                                                                          uow)))
-        if name == "undo":
-            async def undo(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
-                ctx = await resolve(incoming, uow)
-                return await undo_action(ctx, uow, lang, incoming.user_id, None), None
-            return await self._run(incoming, undo)
-        if name == "lang":
-            choice = args.lower()[:2]
-            if choice not in LANGUAGES:
-                return Outcome(Reply("lang_usage", lang, {"languages": "|".join(LANGUAGES)}))
-
-            async def set_lang(uow: UnitOfWork) -> tuple[Reply, Routed | None]:
-                await resolve(incoming, uow)
-                user = await uow.groups.user(incoming.user_id)
-                if user is not None:
-                    user.language = choice
-                return Reply("lang_set", choice), None
-            return await self._run(incoming, set_lang)
         if name == "stats":
             if self.admin_chat_id is None or incoming.chat_id != self.admin_chat_id:
                 return Outcome(Reply("admin_only", lang))
@@ -393,7 +343,7 @@ class Dispatcher:
             return await self._run(incoming, lambda uow: self._with_routed(managed, uow))
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
-            return Outcome(help_reply(lang))
+            return Outcome(Reply("help", lang))
         if intent is Intent.NOTIFICATION_SETTINGS:
             state = args.lower() if args.lower() in ("on", "off") else None
             entities = Entities(state=state) if state else (

@@ -6,13 +6,19 @@ from collections.abc import Awaitable, Callable
 
 from db.store import UnitOfWork
 from handlers.bugs import handle_bug_report
-from handlers.chat import handle_other
+from handlers.chat import handle_help, handle_lang, handle_other, handle_start
 from handlers.export import CommandHandler, handle_export, handle_forget
-from handlers.group import handle_group_info, handle_leave_group, handle_rename_group
+from handlers.group import (
+    handle_group_info,
+    handle_kick,
+    handle_leave_group,
+    handle_rename_group,
+)
 from handlers.history import handle_history_command, handle_history_query
 from handlers.invites import (
     handle_create_invite,
     handle_get_invite_code,
+    handle_join,
     handle_revoke_invite,
 )
 from handlers.items import (
@@ -21,6 +27,7 @@ from handlers.items import (
     handle_list_query,
     handle_partial_completion,
     handle_remove_item,
+    handle_undo_command,
     handle_update_quantity,
 )
 from handlers.lists import handle_list_manage
@@ -59,9 +66,15 @@ HANDLERS: dict[Intent, Handler] = {
 # Commands that are no intent, each with its handler; for those in ADMIN_CHECKED, bot/ asks
 # Telegram whether the sender administers the list's group chat before the transaction.
 COMMAND_HANDLERS: dict[str, CommandHandler] = {
+    "start": handle_start,
+    "help": handle_help,
+    "join": handle_join,
+    "kick": handle_kick,
+    "undo": handle_undo_command,
+    "lang": handle_lang,
     "export": handle_export,
     "forget": handle_forget,
     "history": handle_history_command,
     "suggestions": handle_suggestions_command,
 }
-ADMIN_CHECKED = frozenset({"forget"})
+ADMIN_CHECKED = frozenset({"forget", "kick"})

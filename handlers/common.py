@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from db.models import Group, GroupKind, Member, MemberRole
@@ -9,10 +10,19 @@ from db.store import UnitOfWork
 from router.normalize import detect_language
 from router.types import ChatKind, Incoming
 
-__all__ = ["MAX_QUANTITY", "Context", "resolve"]
+__all__ = ["MAX_QUANTITY", "Context", "command_args", "resolve"]
 
 # Beyond this an amount is a typo or a joke, never a shopping list.
 MAX_QUANTITY = 1000.0
+
+
+_COMMAND = re.compile(r"^/\w+(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+
+
+def command_args(incoming: Incoming) -> str:
+    """What follows a command (`/kick Dana` gives "Dana"); empty without any."""
+    match = _COMMAND.match(incoming.text.strip())
+    return (match.group(1) or "").strip() if match else ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from datetime import datetime
 from db.models import Group, GroupKind, Member, MemberRole
 from db.store import UnitOfWork, as_utc, utcnow
 from handlers.buttons import RemoveMember, encode
-from handlers.common import resolve
+from handlers.common import command_args, resolve
 from handlers.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from handlers.reply import Button, Effect, EffectKind, Reply
 from router.normalize import clean_text
@@ -28,6 +28,7 @@ __all__ = [
     "bot_removed",
     "chat_migrated",
     "handle_group_info",
+    "handle_kick",
     "handle_leave_group",
     "handle_rename_group",
     "member_joined",
@@ -224,6 +225,13 @@ async def member_left(uow: UnitOfWork, chat_id: int, user_id: int, name: str,
     effects.extend(await tell_members(uow, group, "member_left", params, lang,
                                       exclude={user_id}, skip_chat=chat_id))
     return Reply("member_left", lang, params, effects=tuple(effects))
+
+
+async def handle_kick(incoming: Incoming, uow: UnitOfWork, lang: str,
+                      admin: bool | None) -> Reply:
+    """`/kick NAME`: an admin removes a member who joined with a code; without a name, the
+    members to choose from."""
+    return await remove_member(incoming, uow, lang, command_args(incoming), None, admin)
 
 
 async def remove_member(incoming: Incoming, uow: UnitOfWork, lang: str, name: str | None,

@@ -6,7 +6,7 @@ import secrets
 from datetime import timedelta
 
 from db.store import UnitOfWork, as_utc, utcnow
-from handlers.common import resolve
+from handlers.common import command_args, resolve
 from handlers.group import JOINED_BY_CODE, removed_before, tell_members
 from handlers.reply import Reply
 from router.types import ChatKind, Incoming, Routed
@@ -16,6 +16,7 @@ __all__ = [
     "JOIN_LIMIT",
     "handle_create_invite",
     "handle_get_invite_code",
+    "handle_join",
     "handle_revoke_invite",
     "join_group",
     "new_code",
@@ -66,6 +67,15 @@ async def handle_revoke_invite(msg: Routed, uow: UnitOfWork) -> Reply:
     ctx = await resolve(msg.incoming, uow)
     count = await uow.invites.revoke_all(ctx.group.id)
     return Reply("invite_revoked" if count else "no_invite_to_revoke", msg.lang)
+
+
+async def handle_join(incoming: Incoming, uow: UnitOfWork, lang: str,
+                      _admin: bool | None) -> Reply:
+    """`/join CODE`."""
+    code = command_args(incoming)
+    if not code:
+        return Reply("join_usage", lang)
+    return await join_group(incoming, code, lang, uow)
 
 
 async def join_group(incoming: Incoming, code: str, lang: str, uow: UnitOfWork) -> Reply:

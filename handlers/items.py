@@ -55,7 +55,7 @@ from router.entities import MAX_ITEMS
 from router.languages import codes, read_json
 from router.lexicon import CATEGORIES, lexicon
 from router.normalize import normalize
-from router.types import ChatKind, Item, Routed, Source
+from router.types import ChatKind, Incoming, Item, Routed, Source
 
 __all__ = [
     "add_items",
@@ -69,6 +69,7 @@ __all__ = [
     "handle_list_query",
     "handle_partial_completion",
     "handle_remove_item",
+    "handle_undo_command",
     "handle_update_quantity",
     "label",
     "list_reply",
@@ -774,6 +775,13 @@ async def _restore_snapshot(ctx: Context, uow: UnitOfWork, snapshot: dict[str, A
     row.unit = snapshot["unit"]
     row.updated_at = utcnow()
     return True
+
+
+async def handle_undo_command(incoming: Incoming, uow: UnitOfWork, lang: str,
+                              _admin: bool | None) -> Reply:
+    """`/undo`, or undo in words: take back the sender's last change."""
+    ctx = await resolve(incoming, uow)
+    return await undo_action(ctx, uow, lang, incoming.user_id, None)
 
 
 async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
