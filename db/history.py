@@ -16,15 +16,15 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Action, Chat, Group, Item, ItemStatus, Suggestion
+from db.models import Action, ActionKind, Chat, Group, Item, ItemStatus, Suggestion
 from db.store import _insert, as_utc
 
 __all__ = ["ADDS", "BUYS", "Event", "already_suggested", "claim_due_suggestions", "events",
            "open_concepts", "private_chats", "record_suggestion", "suggestion"]
 
 # The kinds of change that bought lines, and the one that adds them.
-BUYS = ("tick", "clear", "partial")
-ADDS = ("add",)
+BUYS = (ActionKind.TICK, ActionKind.CLEAR, ActionKind.PARTIAL)
+ADDS = (ActionKind.ADD,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,8 @@ def _events_of(action: Action) -> list[Event]:
             continue
         out.append(Event(kind, action.id, int(entry["id"]), str(entry.get("concept", "")),
                          str(entry.get("name", "")), str(entry.get("label", "")),
-                         action.user_id, as_utc(action.created_at), action.kind == "tick"))
+                         action.user_id, as_utc(action.created_at),
+                         action.kind == ActionKind.TICK))
     return out
 
 

@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
     "Action",
+    "ActionKind",
     "Base",
     "BugReport",
     "Chat",
@@ -44,6 +45,7 @@ __all__ = [
     "Member",
     "MemberRole",
     "ProcessedUpdate",
+    "QuestionKind",
     "RecipeOffer",
     "RouteLog",
     "ShoppingList",
@@ -75,6 +77,32 @@ class MemberRole(StrEnum):
 
     OWNER = "owner"
     MEMBER = "member"
+
+
+class ActionKind(StrEnum):
+    """What a recorded change did (undo reads its inverse; a digest names it by this value,
+    `digest.<kind>` in the catalogs)."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    UPDATE = "update"
+    TICK = "tick"
+    CLEAR = "clear"
+    PARTIAL = "partial"
+    UNDO = "undo"
+    LIST_CREATE = "list_create"
+    LIST_RENAME = "list_rename"
+    LIST_DELETE = "list_delete"
+
+
+class QuestionKind(StrEnum):
+    """What a "which one?" question will do with the chosen line(s) or list."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    KEEP = "keep"
+    UPDATE = "update"
+    LIST = "list"
 
 
 class Base(DeclarativeBase):

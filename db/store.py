@@ -24,6 +24,7 @@ from sqlalchemy.sql import case, literal_column
 from db.models import (
     OPEN_LINE_KEY,
     Action,
+    ActionKind,
     BugReport,
     Chat,
     FallbackDecision,
@@ -38,6 +39,7 @@ from db.models import (
     Member,
     MemberRole,
     ProcessedUpdate,
+    QuestionKind,
     RecipeOffer,
     RouteLog,
     User,
@@ -602,7 +604,7 @@ class ItemRepo:
         except IntegrityError:
             return None
 
-    async def record(self, group_id: int, user_id: int, kind: str, summary: list[Any],
+    async def record(self, group_id: int, user_id: int, kind: ActionKind, summary: list[Any],
                      undo: list[Any], list_id: int = 0) -> Action:
         action = Action(group_id=group_id, user_id=user_id, kind=kind, summary=summary,
                         undo=undo, created_at=utcnow(), list_id=list_id)
@@ -616,7 +618,7 @@ class ItemRepo:
     async def last_undoable(self, group_id: int, user_id: int) -> Action | None:
         rows = await self.session.execute(
             select(Action).where(Action.group_id == group_id, Action.user_id == user_id,
-                                 Action.undone_at.is_(None), Action.kind != "undo")
+                                 Action.undone_at.is_(None), Action.kind != ActionKind.UNDO)
             .order_by(Action.id.desc()).limit(1))
         return rows.scalar_one_or_none()
 
@@ -625,7 +627,7 @@ class ItemRepo:
         not changes of their own)."""
         rows = await self.session.execute(
             select(Action).where(Action.group_id == group_id, Action.id > action_id,
-                                 Action.undone_at.is_(None), Action.kind != "undo")
+                                 Action.undone_at.is_(None), Action.kind != ActionKind.UNDO)
             .order_by(Action.id))
         return rows.scalars().all()
 
@@ -640,7 +642,7 @@ class ItemRepo:
             select(func.max(Action.id)).where(Action.group_id == group_id))).scalar_one()
         return int(value or 0)
 
-    async def ask(self, group_id: int, user_id: int, kind: str,
+    async def ask(self, group_id: int, user_id: int, kind: QuestionKind,
                   payload: dict[str, Any]) -> ItemQuestion:
         """Keep a question about list lines until a button answers it."""
         question = ItemQuestion(group_id=group_id, user_id=user_id, kind=kind,

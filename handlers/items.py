@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from db.models import GroupKind, ItemStatus
+from db.models import ActionKind, GroupKind, ItemStatus, QuestionKind
 from db.models import Item as ItemRow
 from db.store import UnitOfWork, utcnow
 from handlers.buttons import (
@@ -249,7 +249,7 @@ async def _add(ctx: Context, uow: UnitOfWork, items: Sequence[Item], user_id: in
             candidates = [row for row in fuzzy_lines(rows, item)
                           if (row.unit or None) == (item.unit or None)]
         if candidates and ask and out.question is None:
-            out.question = await _ask(ctx, uow, "add", item, candidates, user_id, lang)
+            out.question = await _ask(ctx, uow, QuestionKind.ADD, item, candidates, user_id, lang)
             continue
         await _put(ctx, uow, item, target, user_id, lang, out)
     return out
@@ -277,7 +277,7 @@ async def add_items_to(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     if not out.summary:
         return (Reply("already_listed", lang, {"items": out.already}) if out.already
                 else Reply("add_what", lang))
-    action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo,
+    action = await uow.items.record(ctx.group.id, user_id, ActionKind.ADD, out.summary, out.undo,
                                     list_id=list_id_of(ctx))
     return Reply("added_to" if ctx.list_name else "added", lang,
                  {"items": out.lines, "list": ctx.list_name or ""},
@@ -304,7 +304,7 @@ async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
     buttons: list[tuple[Button, ...]] = []
     effects: tuple[Effect, ...] = ()
     if adds.summary:
-        action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add",
+        action = await uow.items.record(ctx.group.id, msg.incoming.user_id, ActionKind.ADD,
                                         adds.summary, adds.undo,
                                     list_id=list_id_of(ctx))
         parts.append(Reply("added_to" if ctx.list_name else "added", msg.lang,
@@ -327,7 +327,7 @@ async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
 _ASKS = {"add": "ask_add", "remove": "ask_remove", "keep": "ask_keep", "update": "ask_update"}
 
 
-async def _ask(ctx: Context, uow: UnitOfWork, kind: str, item: Wanted,
+async def _ask(ctx: Context, uow: UnitOfWork, kind: QuestionKind, item: Wanted,
                lines: Sequence[ItemRow], user_id: int, lang: str,
                **extra: Any) -> Reply:
     """Ask which line a name means: a button per line, and "new line" (adds) or "all of
@@ -340,13 +340,13 @@ async def _ask(ctx: Context, uow: UnitOfWork, kind: str, item: Wanted,
         (Button("btn_line", encode(AnswerWhich(question.id, index)), {"item": label(row, lang)},
                 role=Role.OPTION),)
         for index, row in enumerate(lines)]
-    said = describe(item.name, item.quantity if kind == "add" else None,
-                    item.unit if kind == "add" else None, item.note)
-    if kind == "add":
+    said = describe(item.name, item.quantity if kind == QuestionKind.ADD else None,
+                    item.unit if kind == QuestionKind.ADD else None, item.note)
+    if kind == QuestionKind.ADD:
         buttons.append((Button("btn_new_line", encode(AnswerWhich(question.id, "new")),
                                {"item": said},
                                role=Role.OPTION),))
-    elif kind in ("remove", "keep"):
+    elif kind in (QuestionKind.REMOVE, QuestionKind.KEEP):
         buttons.append((Button("btn_all_lines", encode(AnswerWhich(question.id, "all")),
                                role=Role.ALL),))
     return Reply(_ASKS[kind], lang, {"item": said,
@@ -368,13 +368,13 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
         chosen = ids
     elif choice.isdigit() and int(choice) < len(ids):
         chosen = [ids[int(choice)]]
-    elif choice == "new" and question.kind == "add":
+    elif choice == "new" and question.kind == QuestionKind.ADD:
         chosen = []
     else:
         return Reply(None, lang, toast="stale")
     question.answered_at = utcnow()
     item = Wanted.from_json(question.payload["item"])
-    if question.kind == "add":
+    if question.kind == QuestionKind.ADD:
         target = await uow.items.get(chosen[0]) if chosen else None
         if target is not None and (target.status != ItemStatus.OPEN
                                    or target.group_id != ctx.group.id
@@ -384,22 +384,22 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
         await _put(ctx, uow, item, target, user_id, lang, out)
         if not out.summary:
             return replace(Reply("already_listed", lang, {"items": out.already}), edit=True)
-        action = await uow.items.record(ctx.group.id, user_id, "add", out.summary, out.undo,
-                                    list_id=list_id_of(ctx))
+        action = await uow.items.record(ctx.group.id, user_id, ActionKind.ADD, out.summary,
+                                        out.undo, list_id=list_id_of(ctx))
         return Reply("added_to" if ctx.list_name else "added", lang,
                      {"items": out.lines, "list": ctx.list_name or ""},
                      buttons=(_undo_button(action.id),),
                      effects=_changed(ctx), edit=True)
     rows = [row for row in await uow.items.open_items(ctx.group.id, list_id_of(ctx))
             if row.id in chosen]
-    if question.kind == "remove":
+    if question.kind == QuestionKind.REMOVE:
         return await _remove_rows(ctx, uow, lang, user_id, rows, [], edit=True)
-    if question.kind == "keep":
+    if question.kind == QuestionKind.KEEP:
         keep = {int(i) for i in question.payload.get("keep", [])} | set(chosen)
         newest = int(question.payload.get("newest", 0))
         return await _complete_except(ctx, uow, lang, user_id, keep, newest,
                                       list(question.payload.get("missing", [])), edit=True)
-    if question.kind == "update" and rows:
+    if question.kind == QuestionKind.UPDATE and rows:
         reply = await _set_amounts(ctx, uow, lang, user_id, [(rows[0], item)], [])
         return replace(reply, edit=True)
     return Reply(None, lang, toast="stale")
@@ -483,7 +483,7 @@ async def _remove_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     texts = [label(row, lang) for row in changed]
     undo = [_entry("status", row, describe(row.name, row.quantity, row.unit, row.note),
                    before=ItemStatus.OPEN, after=ItemStatus.REMOVED) for row in changed]
-    action = await uow.items.record(ctx.group.id, user_id, "remove",
+    action = await uow.items.record(ctx.group.id, user_id, ActionKind.REMOVE,
                                     [entry["label"] for entry in undo], undo,
                                     list_id=list_id_of(ctx))
     return Reply("removed", lang, {"items": texts, "missing": missing},
@@ -511,7 +511,7 @@ async def handle_remove_item(msg: Routed, uow: UnitOfWork) -> Reply:
         elif len(lines) == 1:
             found.append(lines[0])
         elif question is None:
-            question = await _ask(ctx, uow, "remove", item, lines, msg.incoming.user_id,
+            question = await _ask(ctx, uow, QuestionKind.REMOVE, item, lines, msg.incoming.user_id,
                                   msg.lang)
     if question is None and not found:
         return Reply("not_on_list", msg.lang, {"items": missing})
@@ -548,7 +548,7 @@ def _needs_confirmation(msg: Routed) -> bool:
 
 
 async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], user_id: int,
-                       kind: str) -> tuple[list[ItemRow], int | None]:
+                       kind: ActionKind) -> tuple[list[ItemRow], int | None]:
     changed = await uow.items.set_status([row.id for row in rows], ItemStatus.OPEN,
                                             ItemStatus.BOUGHT)
     if not changed:
@@ -572,7 +572,8 @@ async def handle_clear_list(msg: Routed, uow: UnitOfWork) -> Reply:
                      buttons=((Button("btn_yes_clear", encode(ConfirmClear(partial=False)),
                                       role=Role.YES),
                                Button("btn_cancel", encode(Cancel()), role=Role.NO)),))
-    changed, action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id, "clear")
+    changed, action_id = await _mark_bought(ctx, uow, rows, msg.incoming.user_id,
+                                                ActionKind.CLEAR)
     if action_id is None:
         return Reply("list_empty", msg.lang, {"title": list_title(ctx)})
     return Reply("cleared", msg.lang, {"count": len(changed)},
@@ -586,7 +587,7 @@ async def _complete_except(ctx: Context, uow: UnitOfWork, lang: str, user_id: in
     rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
     kept = [row for row in rows if row.id in keep]
     bought = [row for row in rows if row.id not in keep and (not newest or row.id <= newest)]
-    changed, action_id = await _mark_bought(ctx, uow, bought, user_id, "partial")
+    changed, action_id = await _mark_bought(ctx, uow, bought, user_id, ActionKind.PARTIAL)
     parts: list[Reply] = []
     if kept:
         parts.append(Reply("partial_done", lang, {"count": len(changed),
@@ -631,7 +632,7 @@ async def handle_partial_completion(msg: Routed, uow: UnitOfWork) -> Reply:
         item, lines = unsure[0]
         keep_ids = [row.id for row in keep] + [row.id for _i, more in unsure[1:]
                                                for row in more]
-        return await _ask(ctx, uow, "keep", item, lines, msg.incoming.user_id, msg.lang,
+        return await _ask(ctx, uow, QuestionKind.KEEP, item, lines, msg.incoming.user_id, msg.lang,
                           keep=keep_ids, newest=newest, missing=missing)
     if _needs_confirmation(msg):
         return Reply("confirm_clear", msg.lang, {"count": len(rows) - len(keep)},
@@ -669,7 +670,7 @@ async def _set_amounts(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     buttons: list[tuple[Button, ...]] = []
     effects: tuple[Effect, ...] = ()
     if undo:
-        action = await uow.items.record(ctx.group.id, user_id, "update", summary, undo,
+        action = await uow.items.record(ctx.group.id, user_id, ActionKind.UPDATE, summary, undo,
                                     list_id=list_id_of(ctx))
         parts.append(Reply("updated", lang, {"items": lines}))
         buttons.append(_undo_button(action.id))
@@ -708,7 +709,7 @@ async def handle_update_quantity(msg: Routed, uow: UnitOfWork) -> Reply:
         elif not lines:
             to_add.append(parsed)
         elif question is None:
-            question = await _ask(ctx, uow, "update", item, lines, msg.incoming.user_id,
+            question = await _ask(ctx, uow, QuestionKind.UPDATE, item, lines, msg.incoming.user_id,
                                   msg.lang)
     return await _set_amounts(ctx, uow, msg.lang, msg.incoming.user_id, pairs, to_add,
                               question)
@@ -815,7 +816,7 @@ async def undo_action(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
         (done if ok else failed).append(entry_label(entry, lang))
     # Even a change that could not be taken back is settled: the next undo goes further back.
     action.undone_at = utcnow()
-    await uow.items.record(ctx.group.id, user_id, "undo", done, [],
+    await uow.items.record(ctx.group.id, user_id, ActionKind.UNDO, done, [],
                                     list_id=list_id_of(ctx))
     effects = _changed(ctx) if done else ()
     if failed and done:
@@ -839,7 +840,7 @@ async def tick_item(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     changed = await uow.items.set_status([row.id], ItemStatus.OPEN, ItemStatus.BOUGHT)
     if changed:
         text = describe(row.name, row.quantity, row.unit, row.note)
-        await uow.items.record(ctx.group.id, user_id, "tick", [text], [
+        await uow.items.record(ctx.group.id, user_id, ActionKind.TICK, [text], [
             _entry("status", row, text, before=ItemStatus.OPEN, after=ItemStatus.BOUGHT)],
                                     list_id=list_id_of(ctx))
     reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name, private=private)

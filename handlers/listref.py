@@ -15,7 +15,7 @@ from difflib import SequenceMatcher
 from typing import Any
 
 from db.lists import ListRepo
-from db.models import ShoppingList
+from db.models import QuestionKind, ShoppingList
 from db.store import UnitOfWork
 from handlers.buttons import AnswerWhichList, encode
 from handlers.common import Context
@@ -122,7 +122,7 @@ async def ask_list(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, actio
     not exist, "create it"). The question is stored, so the answer needs nothing else."""
     rows = {row.id: row.name for row in await ListRepo(uow.session).live(ctx.group.id)}
     ids = [list_id for list_id in ids if list_id == 0 or list_id in rows][:8]
-    question = await uow.items.ask(ctx.group.id, user_id, "list", {
+    question = await uow.items.ask(ctx.group.id, user_id, QuestionKind.LIST, {
         "action": action, "lists": list(ids), "name": name, **extra})
     buttons: list[tuple[Button, ...]] = [
         (Button("btn_list", encode(AnswerWhichList(question.id, index)),

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from db.lists import ListRepo
+from db.models import ActionKind, QuestionKind
 from db.store import UnitOfWork, utcnow
 from handlers.buttons import UndoAction, UseList, encode
 from handlers.common import Context, resolve
@@ -114,7 +115,7 @@ async def _create(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, name: 
     if row is None:
         return Reply("list_exists", lang, {"name": name})
     ctx.member.list_id = row.id
-    action = await uow.items.record(ctx.group.id, user_id, "list_create", [name],
+    action = await uow.items.record(ctx.group.id, user_id, ActionKind.LIST_CREATE, [name],
                                     [{"op": "list_create", "list": row.id, "label": name}],
                                     list_id=row.id)
     return Reply("list_created", lang, {"name": name}, buttons=_undo(action.id),
@@ -147,7 +148,8 @@ async def _rename(ctx: Context, uow: UnitOfWork, lang: str, user_id: int, list_i
     old = row.name
     if not await repo.rename(row.id, new, list_key(new), list_concept(new)):
         return Reply("list_exists", lang, {"name": new})
-    action = await uow.items.record(ctx.group.id, user_id, "list_rename", [f"{old} → {new}"],
+    action = await uow.items.record(ctx.group.id, user_id, ActionKind.LIST_RENAME,
+                                    [f"{old} → {new}"],
                                     [{"op": "list_rename", "list": row.id,
                                       "label": f"{old} → {new}", "before": old,
                                       "after": new}], list_id=row.id)
@@ -167,7 +169,7 @@ async def _delete(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     if ctx.member.list_id == list_id:
         ctx.member.list_id = 0
     count = (await repo.open_counts(ctx.group.id)).get(list_id, 0)
-    action = await uow.items.record(ctx.group.id, user_id, "list_delete", [row.name],
+    action = await uow.items.record(ctx.group.id, user_id, ActionKind.LIST_DELETE, [row.name],
                                     [{"op": "list_delete", "list": row.id,
                                       "label": row.name}], list_id=row.id)
     return Reply("list_deleted", lang, {"name": row.name, "count": count},
@@ -220,7 +222,7 @@ async def answer_list_question(ctx: Context, uow: UnitOfWork, incoming: Incoming
                                lang: str, question_id: int, choice: str) -> Reply:
     """A button under "which list?": carry out what was asked on the chosen list."""
     question = await uow.items.question(question_id)
-    if question is None or question.group_id != ctx.group.id or question.kind != "list":
+    if question is None or question.group_id != ctx.group.id or question.kind != QuestionKind.LIST:
         return Reply(None, lang, toast="stale")
     if question.answered_at is not None:
         return Reply(None, lang, toast="already_answered")
@@ -237,7 +239,7 @@ async def answer_list_question(ctx: Context, uow: UnitOfWork, incoming: Incoming
         if row is None:
             return Reply(None, lang, toast="stale")
         if not same:
-            await uow.items.record(ctx.group.id, user_id, "list_create", [name],
+            await uow.items.record(ctx.group.id, user_id, ActionKind.LIST_CREATE, [name],
                                    [{"op": "list_create", "list": row.id, "label": name}],
                                    list_id=row.id)
         list_id = row.id

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from db.models import ActionKind
 from db.store import UnitOfWork
 from handlers.buttons import AddDishItems, AddOfferItems, UndoAction, encode
 from handlers.common import Context, resolve
@@ -167,7 +168,8 @@ def _dish_reply(dish: Dish, lang: str) -> Reply:
 async def _add(ctx: Context, items: list[Item], uow: UnitOfWork, msg: Routed) -> Reply:
     """Add a recipe's chosen items as one undoable change."""
     lines, undo = await add_items(ctx, items, uow, msg.incoming.user_id)
-    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, "add", lines, undo)
+    action = await uow.items.record(ctx.group.id, msg.incoming.user_id, ActionKind.ADD, lines,
+                                    undo)
     return Reply("added", msg.lang, {"items": lines},
                  buttons=((Button("btn_undo", encode(UndoAction(action.id))),),),
                  effects=(Effect(EffectKind.LIST_CHANGED, {"group_id": ctx.group.id}),),
