@@ -107,7 +107,7 @@ class Dispatcher:
 
     async def _language(self, incoming: Incoming, text: str) -> str:
         """The language to answer in: the text's script, else the user's choice, else hint."""
-        if re.match(r"^/(?:join|lang|notify|kick)\b", text):
+        if re.match(r"^/(?:join|lang|notify|kick|suggestions)\b", text):
             text = ""  # a code, an option or a name, not words in the user's language
         if has_letters(re.sub(r"/\w+", "", text)):
             return detect_language(re.sub(r"^/\w+(?:@\w+)?", "", text), incoming.language_hint)
