@@ -46,7 +46,7 @@ from handlers.items import (
 from handlers.lists import answer_list_question, switch_to
 from handlers.recipes import add_dish, add_offer
 from handlers.reply import Reply
-from handlers.suggestions import press_memory
+from handlers.suggestions import add_suggested, quick_add
 from router.entities import extract
 from router.layout import retype
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
@@ -172,15 +172,14 @@ async def press_add_suggested(press: Press, button: AddSuggested,
                               uow: UnitOfWork) -> Pressed:
     """Add the item a suggestion from habit named; the suggestion becomes the answer."""
     ctx = await resolve(press.incoming, uow)
-    return await press_memory(ctx, press.incoming, uow, press.lang, "sg",
-                              str(button.suggestion_id)), None
+    return await add_suggested(ctx, press.incoming, uow, press.lang,
+                               button.suggestion_id), None
 
 
 async def press_quick_add(press: Press, button: QuickAdd, uow: UnitOfWork) -> Pressed:
     """An empty list's quick add: that line's item again."""
     ctx = await resolve(press.incoming, uow)
-    return await press_memory(ctx, press.incoming, uow, press.lang, "qa",
-                              str(button.item_id)), None
+    return await quick_add(ctx, press.incoming, uow, press.lang, button.item_id), None
 
 
 async def press_use_list(press: Press, button: UseList, uow: UnitOfWork) -> Pressed:

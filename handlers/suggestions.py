@@ -40,8 +40,8 @@ from router.lexicon import lexicon
 from router.normalize import detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Source
 
-__all__ = ["Habit", "collect_suggestions", "habits", "handle_suggestions_command",
-           "press_memory", "rhythm"]
+__all__ = ["Habit", "add_suggested", "collect_suggestions", "habits",
+           "handle_suggestions_command", "press_memory", "quick_add", "rhythm"]
 
 LOOKBACK = timedelta(days=180)
 SAME_PURCHASE = timedelta(hours=12)
@@ -204,17 +204,29 @@ async def _add(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
     return await handle_grocery_request(routed, uow)
 
 
-async def press_memory(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
-                       kind: str, rest: str) -> Reply:
-    """A suggestion's Add (`sg:<suggestion>`, the suggestion message becomes the answer) or
-    an empty list's quick add (`qa:<line>`: that line's item again, without its amount)."""
-    if kind == "sg":
-        made = await suggestion(uow.session, int(rest))
-        if made is None or made.group_id != ctx.group.id:
-            return Reply(None, lang, toast="stale")
-        return replace(await _add(ctx, incoming, uow, lang, made.name), edit=True)
-    row = await uow.items.get(int(rest))
+async def add_suggested(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
+                        suggestion_id: int) -> Reply:
+    """A suggestion's Add: the suggested item goes on the list, and the suggestion message
+    becomes the answer."""
+    made = await suggestion(uow.session, suggestion_id)
+    if made is None or made.group_id != ctx.group.id:
+        return Reply(None, lang, toast="stale")
+    return replace(await _add(ctx, incoming, uow, lang, made.name), edit=True)
+
+
+async def quick_add(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
+                    item_id: int) -> Reply:
+    """An empty list's quick add: that line's item again, without its amount."""
+    row = await uow.items.get(item_id)
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
     return await _add(ctx, incoming, uow, lang, row.name)
+
+
+async def press_memory(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
+                       kind: str, rest: str) -> Reply:
+    """A suggestion's Add (`sg`) or a quick add (`qa`) by the parts of its callback data."""
+    if kind == "sg":
+        return await add_suggested(ctx, incoming, uow, lang, int(rest))
+    return await quick_add(ctx, incoming, uow, lang, int(rest))
 
