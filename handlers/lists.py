@@ -19,11 +19,11 @@ from db.store import UnitOfWork, utcnow
 from handlers.buttons import UndoAction, UseList, encode
 from handlers.common import Context, resolve
 from handlers.i18n import plain
-from handlers.items import add_items_to, list_reply
+from handlers.items import add_items_to, handle_grocery_request, list_reply
 from handlers.listref import ask_list, list_id_of, match_lists, on_list
 from handlers.reply import Button, Effect, EffectKind, Reply
 from router.lists import DEFAULT, clean_name, list_concept, list_key
-from router.types import ChatKind, Entities, Incoming, Item, Routed, Source
+from router.types import ChatKind, Entities, Incoming, Intent, Item, Routed, Source
 
 __all__ = ["answer_list_question", "command_entities", "handle_list_manage"]
 
@@ -193,8 +193,12 @@ async def _act(ctx: Context, uow: UnitOfWork, msg: Routed, action: str,
 
 async def handle_list_manage(msg: Routed, uow: UnitOfWork) -> Reply:
     """Create, switch to, show, rename or delete a list, as the entities say."""
-    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     entities = msg.entities
+    if entities.action == "add":
+        # Items for a named list: an add, whichever intent the model read it as.
+        return await handle_grocery_request(
+            replace(msg, intents=(Intent.GROCERY_REQUEST,), entities_list=(entities,)), uow)
+    ctx = await on_list(await resolve(msg.incoming, uow), uow)
     action = entities.action or "show"
     name = entities.list_name
     private = msg.incoming.chat_kind is ChatKind.PRIVATE

@@ -962,6 +962,20 @@ def is_bare_removal(text: str, lex: Lexicon | None = None) -> bool:
     return is_bare_item_list(rest, lex)
 
 
+def _list_entities(text: str, lex: Lexicon) -> Entities:
+    """LIST_MANAGE's entities; items put on a named list ("add shampoo to the pharmacy list")
+    are an add to that list (action `add`), whichever of the two intents the model chose."""
+    rest, name = split_target(text)
+    if name is not None:
+        items = parse_items(rest, lex=lex)
+        words = normalize(rest).split()
+        if items and (any(lex.find(item.name) for item in items)
+                      or (words and (words[0] in _words_of("add")
+                                     or words[0] in _ADD_LEADS))):
+            return Entities(action="add", items=tuple(items), list_name=name)
+    return list_entities(text)
+
+
 def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
     """The entities intents.md lists for `intent`, read from the message text."""
     lex = lex or lexicon()
@@ -969,7 +983,7 @@ def extract(intent: Intent, text: str, lex: Lexicon | None = None) -> Entities:
         item, period = history_entities(text)
         return Entities(item=item, period=period)
     if intent is Intent.LIST_MANAGE:
-        return list_entities(text)
+        return _list_entities(text, lex)
     if intent is Intent.LIST_QUERY:
         return Entities(list_name=asked_list(text))
     if intent is Intent.GROCERY_REQUEST:

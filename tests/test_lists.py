@@ -156,6 +156,17 @@ async def test_a_question_about_a_named_list_shows_it_without_switching(
     assert "milk" in shown and "shampoo" not in shown
 
 
+async def test_items_for_a_named_list_are_an_add_whichever_intent_was_read(
+        uow: UnitOfWorkFactory) -> None:
+    await handle(uow, manage("party list"))
+    await handle(uow, manage("back to the main list"))
+    reply = await handle(uow, manage("add cake and balloons to the party list"))
+    assert reply.key == "added_to"
+    assert await items_of(uow, "party") == ["cake", "balloons"]
+    assert await items_of(uow, None) == []
+    assert list_entities("put balloons on the party list").list_name is None
+
+
 async def test_an_add_to_a_list_that_does_not_exist_asks_and_creates_it(
         uow: UnitOfWorkFactory) -> None:
     from handlers.lists import answer_list_question
