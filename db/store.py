@@ -11,9 +11,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -80,6 +80,58 @@ def _dialect(session: AsyncSession) -> str:
 def _insert(session: AsyncSession) -> Any:
     """The dialect's INSERT, which knows ON CONFLICT; both speak the same form of it."""
     return postgresql_insert if _dialect(session) == "postgresql" else sqlite_insert
+
+
+_HOT: dict[tuple[str, str], Any] = {}
+_INBOX = cast(Table, InboxUpdate.__table__)
+_PROCESSED = cast(Table, ProcessedUpdate.__table__)
+
+
+def _hot(session: AsyncSession, name: str) -> Any:
+    """A statement every update runs, built once per dialect from the tables (plain Core,
+    values as bound parameters), so an update pays neither for building it nor for the
+    ORM's bulk-statement handling; SQLAlchemy's compiled cache keys on the same object."""
+    dialect = _dialect(session)
+    statement = _HOT.get((dialect, name))
+    if statement is None:
+        statement = _HOT[(dialect, name)] = _HOT_BUILDERS[name](
+            postgresql_insert if dialect == "postgresql" else sqlite_insert)
+    return statement
+
+
+def _free_core(now: Any) -> Any:
+    return or_(_INBOX.c.lease_until.is_(None), _INBOX.c.lease_until < now)
+
+
+def _build_store(insert: Any) -> Any:
+    return insert(_INBOX).on_conflict_do_nothing(index_elements=["update_id"])
+
+
+def _build_processed(insert: Any) -> Any:
+    return insert(_PROCESSED).on_conflict_do_nothing(index_elements=["update_id"])
+
+
+def _build_remove(insert: Any) -> Any:
+    return delete(_INBOX).where(_INBOX.c.update_id == bindparam("done_id"))
+
+
+def _build_lease_head(insert: Any) -> Any:
+    inbox = _INBOX
+    # The chat's head, leased in the statement that finds it. No SKIP LOCKED here:
+    # skipping a locked head would hand out the row after it.
+    head = select(func.min(inbox.c.update_id)).where(
+        inbox.c.chat_id == bindparam("head_chat")).scalar_subquery()
+    return (update(inbox)
+            .where(inbox.c.update_id == head, _free_core(bindparam("now")))
+            .values(lease_owner=bindparam("owner"), lease_until=bindparam("until"),
+                    attempts=inbox.c.attempts + 1)
+            .returning(inbox.c.update_id, inbox.c.payload, inbox.c.attempts))
+
+
+_HOT_BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "store": _build_store, "processed": _build_processed, "remove": _build_remove,
+    "lease_head": _build_lease_head,
+}
 
 
 # Advisory lock key spaces on PostgreSQL. A group's lock is the single 64-bit key
@@ -377,12 +429,12 @@ class InboxRepo:
         if not rows:
             return
         now = utcnow()
+        # executemany of one cached statement: a multi-row VALUES would be compiled anew
+        # for every batch size.
         await self.session.execute(
-            _insert(self.session)(InboxUpdate)
-            .values([{"update_id": row.update_id, "chat_id": row.chat_id,
-                      "payload": row.payload, "received_at": now, "attempts": 0}
-                     for row in rows])
-            .on_conflict_do_nothing(index_elements=["update_id"]))
+            _hot(self.session, "store"),
+            [{"update_id": row.update_id, "chat_id": row.chat_id, "payload": row.payload,
+              "received_at": now, "attempts": 0} for row in rows])
 
     @staticmethod
     def _free(now: datetime) -> Any:
@@ -417,21 +469,13 @@ class InboxRepo:
     async def finish(self, update_id: int, chat_id: int, owner: str, lease: timedelta,
                      claim_next: bool = True) -> InboxRow | None:
         """Remove an applied row and lease the next row of its chat, if nobody holds it."""
-        await self.session.execute(delete(InboxUpdate).where(InboxUpdate.update_id == update_id))
+        await self.session.execute(_hot(self.session, "remove"), {"done_id": update_id})
         if not claim_next:
             return None
         now = utcnow()
-        # The chat's head, leased in the statement that finds it. No SKIP LOCKED here:
-        # skipping a locked head would hand out the row after it.
-        head = select(func.min(InboxUpdate.update_id)).where(
-            InboxUpdate.chat_id == chat_id).scalar_subquery()
         row = (await self.session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == head, self._free(now))
-            .values(lease_owner=owner, lease_until=now + lease,
-                    attempts=InboxUpdate.attempts + 1)
-            .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts))
-        ).first()
+            _hot(self.session, "lease_head"),
+            {"head_chat": chat_id, "now": now, "owner": owner, "until": now + lease})).first()
         if row is None:
             return None
         return InboxRow(row.update_id, chat_id, row.payload, row.attempts)
@@ -730,9 +774,7 @@ class LogRepo:
         transaction also finishes its inbox row."""
         # One statement, race-free across processes: the second insert of an id is a no-op.
         result = await self.session.execute(
-            _insert(self.session)(ProcessedUpdate)
-            .values(update_id=update_id, processed_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["update_id"]))
+            _hot(self.session, "processed"), {"update_id": update_id, "processed_at": utcnow()})
         claimed = bool(getattr(result, "rowcount", 0))
         applying = APPLYING.get()
         if claimed and applying is not None and applying.update_id == update_id:
