@@ -24,7 +24,7 @@ from handlers.group import ADMIN_STATUSES
 from handlers.i18n import button_text, has_message
 from handlers.lists import command_entities
 from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
-from handlers.recipes import in_catalog
+from handlers.recipes import find_in_catalog
 from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
 from router.entities import extract
@@ -250,7 +250,8 @@ class Dispatcher:
         # A link's page or a dish's ingredients are looked up before the transaction: a slow
         # site or LLM must not hold the database's write lock.
         routed = await look_up_recipe(routed, self.recipes,
-                                      self.dish_llm if use_llm else None, in_catalog)
+                                      self.dish_llm if use_llm else None,
+                                      find_in_catalog)
         checked = use_llm or undo
         try:
             return await self._run(incoming, lambda uow: self._decide(

@@ -17,10 +17,19 @@ from handlers.items import add_items, describe
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
 from router.languages import LANG_DIR, codes, read_json
 from router.normalize import normalize
+from router.recipes import look_up_dish
 from router.types import Item, Routed
 
-__all__ = ["Dish", "add_dish", "add_offer", "catalog", "find_dish", "handle_recipe_search",
-           "handle_recipe_url", "in_catalog"]
+__all__ = [
+    "Dish",
+    "add_dish",
+    "add_offer",
+    "catalog",
+    "find_dish",
+    "find_in_catalog",
+    "handle_recipe_search",
+    "handle_recipe_url",
+]
 
 CATALOG = Path(__file__).with_name("data") / "dishes.json"
 RECIPE_WORDS = "recipes.json"
@@ -135,10 +144,15 @@ def find_dish(text: str) -> tuple[Dish | None, list[Dish]]:
     return None, [dish for _score, _typo, dish in scored[:3]]
 
 
-def in_catalog(text: str) -> bool:
-    """Whether the text names a dish of the catalog (the recipe step asks before it asks
-    the LLM)."""
-    return find_dish(text)[0] is not None
+def find_in_catalog(text: str) -> tuple[str | None, tuple[str, ...]]:
+    """The catalog dish a text names, by id; else None and the closest dishes' ids (the
+    recipe step's DishFinder)."""
+    dish, closest = find_dish(text)
+    return (dish.id if dish is not None else None), tuple(d.id for d in closest)
+
+
+def _dish(dish_id: str | None) -> Dish | None:
+    return next((d for d in catalog() if d.id == dish_id), None) if dish_id else None
 
 
 def _is_typo(query: str, key: str, ratio: float) -> bool:
@@ -180,17 +194,14 @@ async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
     """The catalog's ingredients for the named dish, with buttons to add them; for a dish the
     catalog lacks, the LLM's list when the bot got one."""
     ctx = await resolve(msg.incoming, uow)
-    query = msg.entities.dish or msg.incoming.text
-    dish, closest = find_dish(query)
-    if dish is None and msg.entities.dish:
-        # The whole message may still name a catalog dish exactly; the closest names stay
-        # those of the dish the user named, not of the sentence around it.
-        dish, _sentence_closest = find_dish(msg.incoming.text)
-    # The recipe step (router/recipes.py) asked the LLM for a dish the catalog lacks.
-    suggested = list(msg.recipe.items) if msg.recipe is not None else []
-    if dish is None and suggested:
-        return await _offer(ctx, uow, msg, msg.entities.dish or msg.incoming.text, suggested)
+    # Looked up by the recipe step before the transaction (router/recipes.py); a command
+    # that skipped it is looked up the same way here, without the LLM.
+    found = msg.dish or look_up_dish(msg, find_in_catalog)
+    dish = _dish(found.dish_id)
+    if dish is None and found.items:
+        return await _offer(ctx, uow, msg, found.name, list(found.items))
     if dish is None:
+        closest = [d for d in (_dish(dish_id) for dish_id in found.closest) if d is not None]
         return Reply("dish_unknown", msg.lang, {
             "dish": msg.entities.dish or "", "closest": [d.name(msg.lang) for d in closest]})
     return _dish_reply(dish, msg.lang)
@@ -199,7 +210,7 @@ async def handle_recipe_search(msg: Routed, uow: UnitOfWork) -> Reply:
 async def add_dish(msg: Routed, uow: UnitOfWork, dish_id: str, which: str) -> Reply:
     """A press on a recipe button: add every ingredient, or just one."""
     ctx = await resolve(msg.incoming, uow)
-    dish = next((d for d in catalog() if d.id == dish_id), None)
+    dish = _dish(dish_id)
     if dish is None:
         return Reply(None, msg.lang, toast="stale")
     items = dish.items(msg.lang)

@@ -29,10 +29,11 @@ import httpx
 from router.entities import parse_quantity_unit
 from router.languages import LANG_DIR, codes, read_json
 from router.normalize import clean_text
-from router.types import Intent, Item, RecipeResult, Routed
+from router.types import DishLookup, Intent, Item, RecipeResult, Routed
 
 __all__ = [
     "PAGE_PROMPT",
+    "DishFinder",
     "DishLlm",
     "PageLlm",
     "PageText",
@@ -41,6 +42,7 @@ __all__ = [
     "ingredient_item",
     "ingredient_items",
     "is_public_address",
+    "look_up_dish",
     "look_up_recipe",
     "page_lines",
 ]
@@ -707,22 +709,40 @@ class DishLlm(Protocol):
     async def ingredients(self, dish: str, lang: str) -> list[Item] | None: ...
 
 
+# The catalog's answer for a name: the dish's id, else None and the closest dishes' ids.
+DishFinder = Callable[[str], tuple[str | None, tuple[str, ...]]]
+
+
+def look_up_dish(routed: Routed, find: DishFinder) -> DishLookup:
+    """The catalog part of the recipe step, for a RECIPE_SEARCH message: the dish it names."""
+    named = routed.entities.dish
+    name = named or routed.incoming.text
+    dish_id, closest = find(name)
+    if dish_id is None and named:
+        # The whole message may still name a catalog dish exactly; the closest names stay
+        # those of the dish the user named, not of the sentence around it.
+        dish_id, _closest = find(routed.incoming.text)
+    return DishLookup(name, dish_id, closest)
+
+
 async def look_up_recipe(routed: Routed, reader: RecipeReader | None, llm: DishLlm | None,
-                         in_catalog: Callable[[str], bool]) -> Routed:
-    """The recipe step, run once per message before its transaction: a link's page is read;
-    for a dish the bundled catalog lacks (`in_catalog`, the handlers' own lookup) the LLM,
-    when given, lists its ingredients. The handler reads the result in `routed.recipe`.
+                         find: DishFinder) -> Routed:
+    """The recipe step, run once per message before its transaction: a link's page is read
+    (`routed.recipe`); a dish asked about is looked up in the catalog (`find`, the handlers'
+    catalog), and one the catalog lacks is asked of the LLM when one is given
+    (`routed.dish`). The handlers read the results.
     """
     if not routed.routed:
         return routed
     if Intent.RECIPE_URL in routed.intents and reader is not None:
         url = routed.entities_list[routed.intents.index(Intent.RECIPE_URL)].url
         if url:
-            return replace(routed, recipe=await reader.read(url))
-    if routed.intent is Intent.RECIPE_SEARCH and llm is not None:
-        dish = routed.entities.dish or routed.incoming.text
-        if not in_catalog(dish) and not in_catalog(routed.incoming.text):
-            items = await llm.ingredients(dish, routed.lang)
+            routed = replace(routed, recipe=await reader.read(url))
+    if routed.intent is Intent.RECIPE_SEARCH:
+        dish = look_up_dish(routed, find)
+        if dish.dish_id is None and llm is not None:
+            items = await llm.ingredients(dish.name, routed.lang)
             if items:
-                return replace(routed, recipe=RecipeResult(title=dish, items=tuple(items)))
+                dish = replace(dish, items=tuple(items))
+        routed = replace(routed, dish=dish)
     return routed

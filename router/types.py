@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "ChatKind",
+    "DishLookup",
     "Entities",
     "Incoming",
     "Intent",
@@ -123,8 +124,8 @@ class Entities:
 
 @dataclass(frozen=True, slots=True)
 class RecipeResult:
-    """What the recipe step found (router/recipes.py `look_up_recipe`): a link's title and
-    items, or an error message key; for a dish the catalog lacks, the LLM's ingredients."""
+    """What reading a recipe link gave (router/recipes.py): a title and items, or an error
+    message key."""
 
     title: str = ""
     items: tuple[Item, ...] = ()
@@ -132,6 +133,17 @@ class RecipeResult:
     lines: tuple[str, ...] = field(default=(), compare=False)
     # Read from the page's text by the LLM: the page had no schema.org recipe.
     from_text: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DishLookup:
+    """What the recipe step found for a dish asked about (RECIPE_SEARCH): the catalog dish's
+    id; else the closest catalog dishes' ids and, when the LLM was asked, its ingredients."""
+
+    name: str
+    dish_id: str | None = None
+    closest: tuple[str, ...] = ()
+    items: tuple[Item, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,8 +191,9 @@ class Routed:
         typed: the text as typed, when it was Hebrew typed on the English keyboard layout
             (router/layout.py; `incoming.text` is then the Hebrew meant); the reply shows it.
         confirmed: the user already said yes to this (a destructive intent asks first).
-        recipe: what the recipe step found for a link or a dish (router/recipes.py), read
-            before the transaction; None when it did not run.
+        recipe: the recipe link's page, read by the recipe step (router/recipes.py) before
+            the transaction; None when it did not run.
+        dish: the dish asked about, looked up by the same step; None when it did not run.
     """
 
     incoming: Incoming
@@ -196,6 +209,7 @@ class Routed:
     typed: str | None = None
     confirmed: bool = False
     recipe: RecipeResult | None = field(default=None, compare=False)
+    dish: DishLookup | None = field(default=None, compare=False)
 
     @property
     def intent(self) -> Intent:
@@ -236,4 +250,5 @@ class Routed:
             typed=self.typed,
             confirmed=self.confirmed,
             recipe=self.recipe,
+            dish=self.dish,
         )
