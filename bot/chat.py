@@ -10,6 +10,9 @@ Every line is one message:
   (`@name/family: text` is the same as `@name: text`).
 - `!N` (or `@name: !N`, `@name/private: !N`) presses button N of the bot's last reply in that
   chat, as that speaker.
+- `↪ text` after the speaker (`@dana: ↪ we bought everything`) is a message that member
+  forwarded into the chat: the bot treats it as it treats a forwarded message on Telegram
+  (it asks before marking the whole list bought, for one).
 - `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
@@ -51,6 +54,7 @@ BOT_USERNAME = "shopbot"
 _NAME = r"[\w\u0590-\u05ff\u0600-\u06ff.\-]{1,32}"
 _SPEAKER = re.compile(rf"^@({_NAME})(?:/({_NAME}))?\s*:\s*(.*)$")
 _PRESS = re.compile(r"\s*!(\d+)\s*")
+FORWARD_MARK = "\u21aa"  # ↪, how Telegram clients mark a forwarded message
 # A neutral reader for `list_text`: never a speaker, and its transaction is rolled back.
 _READER_ID = 999
 
@@ -75,6 +79,7 @@ class Line:
     text: str
     press: int | None = None
     named: bool = False
+    forwarded: bool = False
 
 
 def parse_line(line: str) -> Line:
@@ -89,9 +94,12 @@ def parse_line(line: str) -> Line:
         chat = f"{speaker}/{PRIVATE}"
     else:
         chat = where
-    press = _PRESS.fullmatch(text)
+    forwarded = text.startswith(FORWARD_MARK)
+    if forwarded:
+        text = text.removeprefix(FORWARD_MARK).lstrip()
+    press = None if forwarded else _PRESS.fullmatch(text)
     return Line(speaker, chat, text, int(press.group(1)) if press else None,
-                named=match is not None)
+                named=match is not None, forwarded=forwarded)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +227,7 @@ class ChatSession:
         incoming = Incoming(chat_id=chat.chat_id, user_id=user_id, text=line.text,
                             chat_kind=chat.kind, user_name=line.speaker,
                             addressed=self.addressed or not in_group, chat_title=chat.title,
-                            message_id=self.update_id)
+                            message_id=self.update_id, forwarded=line.forwarded)
         outcome = await self.services.dispatcher.handle_message(incoming)
         if outcome.reply is not None and outcome.reply.key is not None:
             chat.last_text = line.text
