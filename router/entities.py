@@ -1033,8 +1033,10 @@ def is_bare_item_list(text: str, lex: Lexicon | None = None) -> bool:
     leading = True
     for raw in re.split("[\\s,\u060c;\\n]+", cleaned):
         lead = normalize(_TRAILING_PUNCT.sub("", raw))
-        if leading and (lead in _ADD_LEADS or lead in _words_of("add")
-                        or lead in _words_of("more")):
+        # A glued "and" before the lead ("and-we-need labneh too") leads the same way.
+        unglued = lead[1:] if len(lead) > 2 and lead[0] in _CONJUNCTIONS else lead
+        if leading and any(word in _ADD_LEADS or word in _words_of("add")
+                           or word in _words_of("more") for word in {lead, unglued}):
             continue
         leading = False
         word = _TRAILING_PUNCT.sub("", raw)
