@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.commands import COMMAND_INTENTS
 from bot.logs import remember_user_text
 from bot.metrics import ROUTED
 from db.store import UnitOfWork, UnitOfWorkFactory, utcnow
@@ -34,33 +35,12 @@ from router.recipes import RecipeReader, look_up_recipe
 from router.router import Router
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["COMMANDS", "TELEGRAM_TEXT_LIMIT", "Dispatcher", "MemberStatus", "Outcome"]
+__all__ = ["TELEGRAM_TEXT_LIMIT", "Dispatcher", "MemberStatus", "Outcome"]
 
 log = logging.getLogger(__name__)
 
 TELEGRAM_TEXT_LIMIT = 4096
 
-# Commands and the intent each one reaches; the rest have their own paths below.
-COMMAND_INTENTS: dict[str, Intent] = {
-    "add": Intent.GROCERY_REQUEST,
-    "list": Intent.LIST_QUERY,
-    "remove": Intent.REMOVE_ITEM,
-    "clear": Intent.CLEAR_LIST,
-    "invite": Intent.CREATE_INVITE,
-    "code": Intent.GET_INVITE_CODE,
-    "revoke": Intent.REVOKE_INVITE,
-    "rename": Intent.RENAME_GROUP,
-    "leave": Intent.LEAVE_GROUP,
-    "members": Intent.GROUP_INFO,
-    "notify": Intent.NOTIFICATION_SETTINGS,
-    "bug": Intent.BUG_REPORT,
-    "recipe": Intent.RECIPE_SEARCH,
-}
-COMMANDS = [
-    "add", "list", "remove", "clear", "undo", "invite", "code", "revoke", "join", "rename",
-    "leave", "members", "kick", "export", "forget", "notify", "lang", "bug", "help",
-    "history", "suggestions", "lists", "newlist", "uselist", "renamelist", "dellist",
-]
 # Telegram's status of a user in a chat ("creator", "administrator", "member", "left", …),
 # asked of Telegram at the time; None when it could not be asked.
 MemberStatus = Callable[[int, int], Awaitable[str | None]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.dispatch import COMMAND_INTENTS, COMMANDS
+from bot.commands import COMMAND_INTENTS, COMMANDS
 from handlers import COMMAND_HANDLERS, HANDLERS
 from handlers.i18n import LANGUAGES, MESSAGES
 from handlers.lists import command_entities
