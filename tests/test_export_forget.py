@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.support.botapi import BotApiEmulator
-from tests.test_bot_e2e import TOKEN, Bot, texts, until
+from tests.support.running import TOKEN, Bot, texts, until
 
 FAMILY = -1001234567800
 

@@ -25,8 +25,7 @@ from db.models import Group, InboxUpdate, ProcessedUpdate, RouteLog
 from db.store import APPLYING, Applying, InboxRow, UnitOfWorkFactory, utcnow
 from tests.support.botapi import BotApiEmulator
 from tests.support.postgres import migrated_store
-from tests.test_bot_e2e import TOKEN, until
-from tests.test_intake import services_on
+from tests.support.running import TOKEN, services_on, until
 
 LEASE = timedelta(minutes=5)
 

@@ -19,14 +19,12 @@ from sqlalchemy import update
 
 from bot.app import build_application
 from bot.intake import Intake, serve_polling
-from bot.services import Services, build_services
-from bot.settings import Settings
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.models import InboxUpdate
 from db.store import InboxRow, UnitOfWorkFactory
 from tests.support.botapi import BotApiEmulator
 from tests.support.postgres import fresh_database
-from tests.test_bot_e2e import TOKEN, texts, until
+from tests.support.running import TOKEN, services_on, texts, until
 
 FAMILY = -1009000000001
 
@@ -35,17 +33,6 @@ FAMILY = -1009000000001
 def emulator() -> Any:
     with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
         yield emu
-
-
-@asynccontextmanager
-async def services_on(emulator: BotApiEmulator, url: str) -> AsyncIterator[Services]:
-    settings = Settings(telegram_token=TOKEN, telegram_api_url=emulator.base_url,
-                        database_url=url, digest_delay=3600)
-    services = await build_services(settings)
-    try:
-        yield services
-    finally:
-        await services.close()
 
 
 @asynccontextmanager

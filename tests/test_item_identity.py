@@ -16,7 +16,16 @@ from handlers.i18n import button_text, render
 from handlers.items import answer_question, undo_action
 from handlers.reply import Reply
 from router.types import ChatKind, Intent
-from tests.support.direct import DANA, FAMILY_CHAT, SAMIR, YOSSI, handle, message, open_items, routed
+from tests.support.direct import (
+    DANA,
+    FAMILY_CHAT,
+    SAMIR,
+    YOSSI,
+    handle,
+    message,
+    open_items,
+    routed,
+)
 
 
 async def press(uow: UnitOfWorkFactory, reply: Reply, label: str, user_id: int = DANA,

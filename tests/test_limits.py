@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cloud import CloudBotApi
-from tests.test_bot_e2e import TOKEN, Bot, texts, until
+from tests.support.running import TOKEN, Bot, texts, until
 
 ITEMS = ("milk", "bread")
 

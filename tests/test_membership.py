@@ -16,7 +16,7 @@ import pytest
 
 from tests.support.botapi import MAX_TEXT, BotApiEmulator
 from tests.support.crash import pick_items
-from tests.test_bot_e2e import TOKEN, Bot, texts, until
+from tests.support.running import TOKEN, Bot, texts, until
 
 FAMILY = -1004000000001
 

@@ -27,7 +27,7 @@ from router.types import Entities, Intent, Routed, Source
 from tests.support.botapi import BotApiEmulator
 from tests.support.direct import DANA, SAMIR, YOSSI, handle, message, open_items, routed
 from tests.support.postgres import migrated_store
-from tests.test_bot_e2e import TOKEN, Bot, texts, until
+from tests.support.running import TOKEN, Bot, texts, until
 
 # Noon in Jerusalem (the group's default time zone) on a Sunday.
 START = datetime(2026, 11, 1, 10, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ import pytest
 from bot.settings import Settings
 from bot.voice import endpoint
 from tests.support.botapi import BotApiEmulator
+from tests.support.running import TOKEN, Bot, texts, until
 from tests.support.stt_server import FakeStt
-from tests.test_bot_e2e import TOKEN, Bot, texts, until
 
 KEY = "sk-test-voice-0123456789"
 FAMILY = -1001234567811
