@@ -237,6 +237,9 @@ async def _add(ctx: Context, uow: UnitOfWork, items: Sequence[Item], user_id: in
         rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
         same = [row for row in rows if row.concept == item.concept
                 and (row.unit or None) == (item.unit or None)]
+        if not same and item.quantity is None and item.unit is None:
+            # "milk" beside "2 l milk": the milk is there, whatever amount it was given.
+            same = [row for row in rows if row.concept == item.concept]
         target = next((row for row in same if same_note(row.note, item.note)), None)
         candidates: list[ItemRow] = []
         if target is None and item.note is None and same:
