@@ -227,7 +227,8 @@ def _intent(label: str) -> Intent | None:
 
 
 # Each wire format with the button it reads as. The patterns admit ASCII digits only, so
-# int() never sees "²" or "١", and at most 18 of them, so an id fits the database's BIGINT.
+# int() never sees "²" or an Arabic-Indic digit (U+0661), and at most 18 of them, so an id
+# fits the database's BIGINT.
 _FORMATS: tuple[tuple[re.Pattern[str], Callable[[tuple[str, ...]], ButtonData]], ...] = tuple(
     (re.compile(pattern), read) for pattern, read in (
         (rf"t:({_ID})", lambda g: TickItem(int(g[0]))),
