@@ -1,15 +1,17 @@
-"""Shared fixtures: a migrated SQLite file per test. Helpers to call handlers directly live
-in tests/support/direct.py (tests import them from there, never from this file)."""
+"""Shared fixtures: a migrated SQLite file per test, the Bot API emulator and a bot running
+over it. Helpers live in tests/support/ (tests import them from there, never from this file)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from db.engine import make_engine, make_sessionmaker, upgrade
 from db.store import UnitOfWorkFactory
+from tests.support.botapi import BotApiEmulator
+from tests.support.running import TOKEN, Bot
 
 
 @pytest.fixture
@@ -23,3 +25,16 @@ async def uow(db_url: str) -> AsyncIterator[UnitOfWorkFactory]:
     engine = make_engine(db_url)
     yield UnitOfWorkFactory(make_sessionmaker(engine))
     await engine.dispose()
+
+
+@pytest.fixture
+def emulator() -> Iterator[BotApiEmulator]:
+    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
+        yield emu
+
+
+@pytest.fixture
+async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
+    running = await Bot(emulator, tmp_path / "bot.db").start()
+    yield running
+    await running.stop()

@@ -4,27 +4,8 @@ same features through `shopbot chat`)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-
 from tests.support.botapi import BotApiEmulator
-from tests.support.running import TOKEN, Bot, texts, until
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await Bot(emulator, tmp_path / "bot.db").start()
-    yield running
-    await running.stop()
+from tests.support.running import Bot, texts, until
 
 
 def said(emulator: BotApiEmulator, chat_id: int, *parts: str) -> bool:

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import pytest
 from telegram import Update
 
 from tests.support.botapi import BotApiEmulator
-from tests.support.running import TOKEN, Bot, texts, until
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await Bot(emulator, tmp_path / "bot.db").start()
-    yield running
-    await running.stop()
-
+from tests.support.running import Bot, texts, until
 
 
 async def test_a_family_group_keeps_one_shared_list(emulator: BotApiEmulator, bot: Bot) -> None:

@@ -6,29 +6,13 @@ import csv
 import io
 import json
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.support.botapi import BotApiEmulator
-from tests.support.running import TOKEN, Bot, texts, until
+from tests.support.running import Bot, texts, until
 
 FAMILY = -1001234567800
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await Bot(emulator, tmp_path / "bot.db").start()
-    yield running
-    await running.stop()
 
 
 def rows(db: Path, sql: str) -> list[tuple[Any, ...]]:

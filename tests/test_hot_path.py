@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -25,7 +24,7 @@ from db.models import Group, InboxUpdate, ProcessedUpdate, RouteLog
 from db.store import APPLYING, Applying, InboxRow, UnitOfWorkFactory, utcnow
 from tests.support.botapi import BotApiEmulator
 from tests.support.postgres import migrated_store
-from tests.support.running import TOKEN, services_on, until
+from tests.support.running import services_on, until
 
 LEASE = timedelta(minutes=5)
 
@@ -40,12 +39,6 @@ async def polling(services: Services) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
 
 
 async def _inbox(uow: UnitOfWorkFactory) -> list[tuple[int, str | None]]:

@@ -24,15 +24,9 @@ from db.models import InboxUpdate
 from db.store import InboxRow, UnitOfWorkFactory
 from tests.support.botapi import BotApiEmulator
 from tests.support.postgres import fresh_database
-from tests.support.running import TOKEN, services_on, texts, until
+from tests.support.running import services_on, texts, until
 
 FAMILY = -1009000000001
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
 
 
 @asynccontextmanager

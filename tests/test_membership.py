@@ -8,30 +8,12 @@ updates only to a bot that is an administrator there and asked for them, as Tele
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
-
-import pytest
 
 from tests.support.botapi import MAX_TEXT, BotApiEmulator
 from tests.support.crash import pick_items
-from tests.support.running import TOKEN, Bot, texts, until
+from tests.support.running import Bot, texts, until
 
 FAMILY = -1004000000001
-
-
-@pytest.fixture
-def emulator() -> Any:
-    with BotApiEmulator(token=TOKEN, bot_username="family_list_bot") as emu:
-        yield emu
-
-
-@pytest.fixture
-async def bot(emulator: BotApiEmulator, tmp_path: Path) -> AsyncIterator[Bot]:
-    running = await Bot(emulator, tmp_path / "bot.db").start()
-    yield running
-    await running.stop()
 
 
 def said(emulator: BotApiEmulator, chat_id: int, words: str) -> list[str]:
