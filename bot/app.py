@@ -33,14 +33,15 @@ from telegram.ext import (
 
 from bot.commands import set_menus
 from bot.context import CONTEXT_TYPES, SERVICES_KEY, BotContext
-from bot.digests import TICK_SECONDS, DigestTicker
+from bot.digests import TICK_SECONDS, send_due_digests
 from bot.effects import carry_out
 from bot.intake import will_retry
+from bot.jobs import Ticker
 from bot.limits import rate_limiter
 from bot.ordering import ChatOrderedUpdateProcessor
 from bot.services import Services
 from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
-from bot.suggestions import SuggestionTicker
+from bot.suggestions import send_due_suggestions
 from bot.telegram_io import file_url, member_status, send_reply, toast_text, with_retries
 from bot.updates import display_name, incoming_from_update, is_member, member_incoming
 from bot.voice import Hearing, heard_reply, listen, seconds
@@ -295,12 +296,14 @@ def build_application(services: Services) -> Application[Any, Any, Any, Any, Any
     if app.job_queue is not None:
         # Digests due in the database, claimed by one process (one tick at a time in each).
         app.job_queue.run_repeating(
-            DigestTicker(services.uow, functools.partial(send_reply, app)),
+            Ticker(send_due_digests, services.uow, functools.partial(send_reply, app),
+                   "claiming due digests"),
             interval=TICK_SECONDS, first=TICK_SECONDS, name="digests",
             job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None})
         # Suggestions from habit, claimed the same way (bot/suggestions.py).
         app.job_queue.run_repeating(
-            SuggestionTicker(services.uow, functools.partial(send_reply, app)),
+            Ticker(send_due_suggestions, services.uow, functools.partial(send_reply, app),
+                   "looking for due suggestions"),
             interval=SUGGEST_SECONDS, first=SUGGEST_SECONDS, name="suggestions",
             job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None})
     app.add_handler(ChatMemberHandler(on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))

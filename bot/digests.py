@@ -10,14 +10,14 @@ the same digest, and a digest due while no process ran goes out after the next s
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
+from bot.jobs import Send
 from bot.metrics import DIGESTS_SENT
 from db.store import UnitOfWorkFactory, utcnow
 from handlers.digest import collect_digests
 from handlers.reply import Reply
 
-__all__ = ["BATCH", "TICK_SECONDS", "DigestTicker", "send_due_digests"]
+__all__ = ["BATCH", "TICK_SECONDS", "send_due_digests"]
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ TICK_SECONDS = 1.0
 # Groups claimed in one transaction; more wait for the next round of the same tick.
 BATCH = 50
 
-Send = Callable[[int, Reply], Awaitable[None]]
 
 
 async def send_due_digests(uow: UnitOfWorkFactory, send: Send, batch: int = BATCH) -> int:
@@ -53,24 +52,3 @@ async def send_due_digests(uow: UnitOfWorkFactory, send: Send, batch: int = BATC
                 log.warning("digest to chat %s not sent: %s", chat_id, type(error).__name__)
         if len(group_ids) < batch:
             return claimed
-
-
-class DigestTicker:
-    """The JobQueue callback: one claiming round a tick, never two at once in a process
-    (a tick that comes while the last still sends returns at once)."""
-
-    def __init__(self, uow: UnitOfWorkFactory, send: Send) -> None:
-        self.uow = uow
-        self.send = send
-        self._busy = False
-
-    async def __call__(self, _context: object = None) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            await send_due_digests(self.uow, self.send)
-        except Exception:
-            log.exception("claiming due digests failed; the next tick tries again")
-        finally:
-            self._busy = False

@@ -11,22 +11,21 @@ are in handlers/suggestions.py.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 
+from bot.jobs import Send
 from db.history import claim_due_suggestions
 from db.store import UnitOfWorkFactory, utcnow
 from handlers.reply import Reply
 from handlers.suggestions import collect_suggestions
 
-__all__ = ["BATCH", "TICK_SECONDS", "SuggestionTicker", "send_due_suggestions"]
+__all__ = ["BATCH", "TICK_SECONDS", "send_due_suggestions"]
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60.0
 BATCH = 50
 
-Send = Callable[[int, Reply], Awaitable[None]]
 
 
 async def send_due_suggestions(uow: UnitOfWorkFactory, send: Send, now: datetime | None = None,
@@ -52,23 +51,3 @@ async def send_due_suggestions(uow: UnitOfWorkFactory, send: Send, now: datetime
                             type(error).__name__)
         if len(group_ids) < batch:
             return claimed
-
-
-class SuggestionTicker:
-    """The JobQueue callback: one claiming round a tick, never two at once in a process."""
-
-    def __init__(self, uow: UnitOfWorkFactory, send: Send) -> None:
-        self.uow = uow
-        self.send = send
-        self._busy = False
-
-    async def __call__(self, _context: object = None) -> None:
-        if self._busy:
-            return
-        self._busy = True
-        try:
-            await send_due_suggestions(self.uow, self.send)
-        except Exception:
-            log.exception("looking for due suggestions failed; the next tick tries again")
-        finally:
-            self._busy = False
