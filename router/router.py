@@ -31,8 +31,9 @@ from router.entities import extract, is_bare_item_list, is_bare_removal
 from router.history import PERIODS
 from router.languages import codes, read_json
 from router.layout import retype
+from router.lexicon import lexicon
 from router.lists import ACTIONS
-from router.normalize import clean_text, detect_language
+from router.normalize import clean_text, detect_language, normalize
 from router.types import Entities, Incoming, Intent, Item, Routed, Scored, Source
 
 __all__ = ["LlmProposal", "LlmProposer", "Router", "entities_from_json"]
@@ -75,19 +76,42 @@ class LlmProposer(Protocol):
         ...
 
 
+# An amount the LLM reads from a family's message; beyond it the answer is not believed.
+MAX_LLM_QUANTITY = 1000
+
+
+def _grounded(name: str, said: str, concepts: set[str]) -> bool:
+    """Whether an item the LLM names is in what the user wrote: its words are there, or it is
+    the same lexicon item as a word there ("milk" for "חלב"). A message that talks the LLM
+    into adding something nobody wrote adds nothing."""
+    written = normalize(name)
+    words = [word for word in written.split() if len(word) >= 3] or written.split()
+    if written and (written in said or all(word in said for word in words)):
+        return True
+    entry = lexicon().lookup(name)
+    return entry is not None and entry.concept in concepts
+
+
 def entities_from_json(intent: Intent, raw: dict[str, Any], text: str) -> Entities:
-    """Entities from an LLM answer, checked field by field; ours fill what it lacks."""
+    """Entities from an LLM answer, checked field by field; ours fill what it lacks. Items
+    must be grounded in the user's words, amounts are bounded."""
     ours = extract(intent, text)
+    said = normalize(text)
+    concepts = {entry.concept for entry in map(lexicon().lookup, [
+        *(item.name for item in ours.items), *re.findall(r"\w+", text)]) if entry is not None}
     items: list[Item] = []
     for entry in raw.get("items") or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
             continue
+        name = clean_text(entry["name"])[:100]
+        if not name or not _grounded(name, said, concepts):
+            continue
         quantity = entry.get("quantity")
         unit = entry.get("unit")
         items.append(Item(
-            name=clean_text(entry["name"])[:100],
+            name=name,
             quantity=float(quantity) if isinstance(quantity, (int, float))
-            and not isinstance(quantity, bool) else None,
+            and not isinstance(quantity, bool) and 0 < quantity <= MAX_LLM_QUANTITY else None,
             unit=clean_text(unit)[:32] if isinstance(unit, str) and unit.strip() else None,
         ))
     state = raw.get("state") if raw.get("state") in ("on", "off", "status") else None
