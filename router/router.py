@@ -82,8 +82,8 @@ MAX_LLM_QUANTITY = 1000
 
 def _grounded(name: str, said: str, concepts: set[str]) -> bool:
     """Whether an item the LLM names is in what the user wrote: its words are there, or it is
-    the same lexicon item as a word there ("milk" for "חלב"). A message that talks the LLM
-    into adding something nobody wrote adds nothing."""
+    the same lexicon item as a word there ("milk" for its Hebrew word). A message that talks
+    the LLM into adding something nobody wrote adds nothing."""
     written = normalize(name)
     words = [word for word in written.split() if len(word) >= 3] or written.split()
     if written and (written in said or all(word in said for word in words)):
