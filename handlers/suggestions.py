@@ -41,7 +41,7 @@ from router.normalize import detect_language
 from router.types import Entities, Incoming, Intent, Item, Routed, Source
 
 __all__ = ["Habit", "add_suggested", "collect_suggestions", "habits",
-           "handle_suggestions_command", "press_memory", "quick_add", "rhythm"]
+           "handle_suggestions_command", "quick_add", "rhythm"]
 
 LOOKBACK = timedelta(days=180)
 SAME_PURCHASE = timedelta(hours=12)
@@ -221,12 +221,3 @@ async def quick_add(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
     return await _add(ctx, incoming, uow, lang, row.name)
-
-
-async def press_memory(ctx: Context, incoming: Incoming, uow: UnitOfWork, lang: str,
-                       kind: str, rest: str) -> Reply:
-    """A suggestion's Add (`sg`) or a quick add (`qa`) by the parts of its callback data."""
-    if kind == "sg":
-        return await add_suggested(ctx, incoming, uow, lang, int(rest))
-    return await quick_add(ctx, incoming, uow, lang, int(rest))
-

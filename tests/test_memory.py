@@ -14,12 +14,13 @@ import pytest
 
 from bot.suggestions import send_due_suggestions
 from db.store import UnitOfWorkFactory, set_clock
+from handlers.buttons import AddSuggested, QuickAdd, decode
 from handlers.common import resolve
 from handlers.history import handle_history_command, handle_history_query
 from handlers.i18n import render
 from handlers.items import list_reply, tick_item, undo_action
 from handlers.reply import Reply
-from handlers.suggestions import handle_suggestions_command, press_memory, rhythm
+from handlers.suggestions import add_suggested, handle_suggestions_command, quick_add, rhythm
 from router.entities import extract
 from router.history import history_entities
 from router.normalize import detect_language
@@ -220,8 +221,10 @@ async def test_an_item_bought_every_four_days_is_suggested_once_when_due(
     data = reply.buttons[0][0].data
     async with uow() as unit:
         ctx = await resolve(message("x", user_id=YOSSI), unit)
-        added = await press_memory(ctx, message("x", user_id=YOSSI), unit, "he", "sg",
-                                   data.partition(":")[2])
+        pressed = decode(data)
+        assert isinstance(pressed, AddSuggested)
+        added = await add_suggested(ctx, message("x", user_id=YOSSI), unit, "he",
+                                    pressed.suggestion_id)
         await unit.commit()
     assert added.edit and "חלב" in render(added)
     assert await open_items(uow) == [("חלב", None, None)]
@@ -315,8 +318,9 @@ async def test_an_empty_list_offers_the_groups_most_frequent_items(
     assert reply.key == "list_empty" and labels[:2] == ["milk", "eggs"] and "bread" in labels
     async with uow() as unit:
         ctx = await resolve(message("x"), unit)
-        added = await press_memory(ctx, message("x"), unit, "en",
-                                   *reply.buttons[0][0].data.split(":"))
+        pressed = decode(reply.buttons[0][0].data)
+        assert isinstance(pressed, QuickAdd)
+        added = await quick_add(ctx, message("x"), unit, "en", pressed.item_id)
         await unit.commit()
     assert added.key == "added"
     assert await open_items(uow) == [("milk", None, None)]
