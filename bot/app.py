@@ -44,12 +44,11 @@ from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
 from bot.suggestions import send_due_suggestions
 from bot.telegram_io import file_url, member_status, send_reply, toast_text, with_retries
 from bot.updates import display_name, incoming_from_update, is_member, member_incoming
-from bot.voice import Hearing, heard_reply, listen, seconds
+from bot.voice import seconds, voice_note
 from db.store import UnitOfWork
 from handlers.group import bot_added, bot_removed, chat_migrated, member_joined, member_left
 from handlers.i18n import text
 from handlers.reply import Effect, EffectKind, Reply
-from router.normalize import detect_language
 from router.types import ChatKind, Incoming
 
 __all__ = ["build_application"]
@@ -154,9 +153,7 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 
 async def on_voice(update: Update, context: BotContext) -> None:
-    """A voice note: transcribed (bot/voice.py), then handled like the same words typed; the
-    reply quotes what was heard. Why it was not heard is said only where the bot was spoken
-    to (a private chat, a reply to the bot): family voice notes in a group are not for it."""
+    """A voice note: transcribed and handled like the same words typed (bot/voice.py)."""
     services = context.services
     message = update.effective_message
     incoming = incoming_from_update(update, context.bot.id, context.bot.username or "")
@@ -168,21 +165,12 @@ async def on_voice(update: Update, context: BotContext) -> None:
         file = await context.bot.get_file(voice.file_id)
         return await file.download_as_bytearray()
 
-    heard = await listen(services.settings, download, seconds(voice), voice.file_size,
-                         voice.mime_type)
-    if heard.outcome is not Hearing.HEARD:
-        if incoming.addressed:
-            lang = detect_language("", incoming.language_hint)
-            await send_reply(context.application, incoming.chat_id,
-                             Reply(heard.outcome.value, lang,
-                                   {"seconds": services.settings.stt_max_seconds}),
-                             reply_to=incoming.message_id)
-        return
-    outcome = await services.dispatcher.handle_message(replace(incoming, text=heard.text))
+    outcome = await voice_note(services.settings, services.dispatcher, incoming, download,
+                               seconds(voice), voice.file_size, voice.mime_type)
     if outcome.reply is None:
         return
-    await send_reply(context.application, incoming.chat_id,
-                     heard_reply(outcome.reply, heard.text), reply_to=incoming.message_id)
+    await send_reply(context.application, incoming.chat_id, outcome.reply,
+                     reply_to=incoming.message_id)
     await carry_out(context.application, services, outcome)
 
 

@@ -13,6 +13,13 @@ Every line is one message:
 - `↪ text` after the speaker (`@dana: ↪ we bought everything`) is a message that member
   forwarded into the chat: the bot treats it as it treats a forwarded message on Telegram
   (it asks before marking the whole list bought, for one).
+- `🎤 text` after the speaker (`@dana: 🎤 add milk and bread`) is a voice note whose
+  speech is `text`: it takes the bot's real voice path (bot/voice.py: the length and size
+  limits, the POST to the configured `SHOPBOT_STT_BASE_URL`, the reply quoting what was heard,
+  the answer when transcription is off or fails). The note's length is guessed from its words
+  (about 2.5 a second), or given as `🎤 (2:30) text`; `🎤` alone is a note with no
+  words. Its audio is a stand-in that carries the words as text (`stand_in_audio`): the tests'
+  fake transcription server reads them back, a real one hears no speech in it.
 - `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
@@ -30,20 +37,22 @@ chit-chat. Private chats are always addressed, as on Telegram.
 from __future__ import annotations
 
 import html
+import math
 import re
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 from bot.services import Services
+from bot.voice import voice_note
 from handlers import HANDLERS
 from handlers.i18n import button_text, render
 from handlers.reply import Button, EffectKind, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
-__all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "ChatSession", "Line", "Turn", "parse_line",
-           "run_chat"]
+__all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "VOICE_MARK", "ChatSession", "Line", "Turn",
+           "parse_line", "run_chat", "stand_in_audio", "stand_in_words"]
 
 CHAT_ID = -1000000000001
 DEFAULT_GROUP = "family"
@@ -55,6 +64,11 @@ _NAME = r"[\w\u0590-\u05ff\u0600-\u06ff.\-]{1,32}"
 _SPEAKER = re.compile(rf"^@({_NAME})(?:/({_NAME}))?\s*:\s*(.*)$")
 _PRESS = re.compile(r"\s*!(\d+)\s*")
 FORWARD_MARK = "\u21aa"  # ↪, how Telegram clients mark a forwarded message
+VOICE_MARK = "\U0001f3a4"  # the microphone: a voice note whose speech follows
+_LENGTH = re.compile(r"\(\s*(\d{1,3}):([0-5]\d)\s*\)\s*")
+_WORDS_A_SECOND = 2.5
+# A voice note's stand-in audio: an Ogg page's capture pattern, this tag, then the words.
+_STAND_IN = b"OggS\x00shopbot-chat-voice-note\x00"
 # A neutral reader for `list_text`: never a speaker, and its transaction is rolled back.
 _READER_ID = 999
 
@@ -80,6 +94,8 @@ class Line:
     press: int | None = None
     named: bool = False
     forwarded: bool = False
+    voice: bool = False
+    seconds: int | None = None  # a voice note's length, as `(m:ss)` gave it
 
 
 def parse_line(line: str) -> Line:
@@ -97,9 +113,29 @@ def parse_line(line: str) -> Line:
     forwarded = text.startswith(FORWARD_MARK)
     if forwarded:
         text = text.removeprefix(FORWARD_MARK).lstrip()
-    press = None if forwarded else _PRESS.fullmatch(text)
+    voice = text.startswith(VOICE_MARK)
+    seconds = None
+    if voice:
+        text = text.removeprefix(VOICE_MARK).lstrip()
+        length = _LENGTH.match(text)
+        if length:
+            seconds = int(length.group(1)) * 60 + int(length.group(2))
+            text = text[length.end():]
+    press = None if forwarded or voice else _PRESS.fullmatch(text)
     return Line(speaker, chat, text, int(press.group(1)) if press else None,
-                named=match is not None, forwarded=forwarded)
+                named=match is not None, forwarded=forwarded, voice=voice, seconds=seconds)
+
+
+def stand_in_audio(words: str) -> bytes:
+    """The audio of a `shopbot chat` voice note: a stand-in carrying its words as text."""
+    return _STAND_IN + words.encode("utf-8")
+
+
+def stand_in_words(audio: bytes) -> str | None:
+    """The words a stand-in carries; None for any other audio."""
+    if not audio.startswith(_STAND_IN):
+        return None
+    return audio[len(_STAND_IN):].decode("utf-8", "replace")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +264,30 @@ class ChatSession:
                             chat_kind=chat.kind, user_name=line.speaker,
                             addressed=self.addressed or not in_group, chat_title=chat.title,
                             message_id=self.update_id, forwarded=line.forwarded)
+        if line.voice:
+            return Turn(line, self._print(chat, await self._voice(line, chat, incoming)))
         outcome = await self.services.dispatcher.handle_message(incoming)
         if outcome.reply is not None and outcome.reply.key is not None:
             chat.last_text = line.text
         return Turn(line, self._print(chat, outcome.reply))
+
+    async def _voice(self, line: Line, chat: _Chat, typed: Incoming) -> Reply | None:
+        """A voice note through the bot's voice path, as Telegram would bring it: a message
+        without text, the speaker's app language taken to be the one the bot last spoke in
+        this chat."""
+        audio = stand_in_audio(line.text)
+
+        async def download() -> bytes:
+            return audio
+
+        duration = line.seconds if line.seconds is not None else max(
+            1, math.ceil(len(line.text.split()) / _WORDS_A_SECOND))
+        incoming = replace(typed, text="", language_hint=chat.last_lang)
+        outcome = await voice_note(self.services.settings, self.services.dispatcher, incoming,
+                                   download, duration, len(audio), "audio/ogg")
+        if outcome.reply is not None and outcome.reply.key is not None:
+            chat.last_text = ""  # a reply to a voice note quotes no text, as on Telegram
+        return outcome.reply
 
     async def _member_status(self, chat_id: int, user_id: int) -> str | None:
         """Telegram's answer to getChatMember, as this session plays it."""
@@ -270,7 +326,8 @@ async def run_chat(services: Services, source: TextIO, addressed: bool = True) -
     if interactive:
         sys.stdout.write("shopbot chat: type a message (@name: text speaks as name, "
                          "@name/private: text in name's private chat, @name/work: text in a "
-                         "group called work, !N presses a button, Ctrl-D quits)\n")
+                         "group called work, !N presses a button, \U0001f3a4 text sends a "
+                         "voice note, Ctrl-D quits)\n")
     while True:
         if interactive:
             sys.stdout.write("> ")

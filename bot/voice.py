@@ -15,7 +15,7 @@ import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from enum import StrEnum
 from typing import Any
@@ -26,11 +26,14 @@ from telegram import Voice
 from telegram.error import TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.dispatch import Dispatcher, Outcome
 from bot.settings import Settings
 from handlers.reply import Reply
+from router.normalize import detect_language
+from router.types import Incoming
 
 __all__ = ["Heard", "Hearing", "SttError", "endpoint", "heard_reply", "listen", "seconds",
-           "transcribe"]
+           "transcribe", "voice_note"]
 
 log = logging.getLogger(__name__)
 
@@ -150,3 +153,25 @@ def heard_reply(reply: Reply, heard: str) -> Reply:
     if reply.key is None:
         return reply
     return reply.preceded_by(Reply("voice_heard", reply.lang, {"heard": heard}))
+
+
+async def voice_note(settings: Settings, dispatcher: Dispatcher, incoming: Incoming,
+                     download: Callable[[], Awaitable[bytes | bytearray]], duration: int | None,
+                     size: int | None, mime: str | None) -> Outcome:
+    """A voice note from start to reply, for Telegram (bot/app.py) and `shopbot chat` alike:
+    listened to (`listen`), then handled like the same words typed; the reply quotes what was
+    heard. Why a note was not heard is said only where the bot was spoken to (a private chat,
+    a reply to the bot): family voice notes in a group are not for it.
+
+    Returns the outcome to send and carry out; its reply is None when there is nothing to say.
+    """
+    heard = await listen(settings, download, duration, size, mime)
+    if heard.outcome is not Hearing.HEARD:
+        if not incoming.addressed:
+            return Outcome(None)
+        lang = detect_language("", incoming.language_hint)
+        return Outcome(Reply(heard.outcome.value, lang, {"seconds": settings.stt_max_seconds}))
+    outcome = await dispatcher.handle_message(replace(incoming, text=heard.text))
+    if outcome.reply is None:
+        return outcome
+    return replace(outcome, reply=heard_reply(outcome.reply, heard.text))

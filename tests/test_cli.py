@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.chat import parse_line, stand_in_audio, stand_in_words
 from router.types import Intent
+from tests.support.stt_server import FakeStt
 
 SHOPBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -78,6 +80,28 @@ def test_chat_speaks_in_private_chats_and_a_second_group_by_line_form(tmp_path: 
     assert "bread" in work[0] and "Undo" in result.stdout and len(work) == 2
     family_list = result.stdout[result.stdout.rindex("bot: 🛒"):]
     assert "• חלב" in family_list and "bread" not in family_list
+
+
+def test_a_voice_note_line_is_taken_apart() -> None:
+    note = parse_line("@dana: \U0001f3a4 (2:05) add milk")
+    assert (note.voice, note.seconds, note.text, note.press) == (True, 125, "add milk", None)
+    assert parse_line("@dana/private: \U0001f3a4 !1").press is None  # words, not a press
+    assert parse_line("@dana: \U0001f3a4").text == ""  # a note without words
+    assert not parse_line("@dana: add milk").voice
+    assert stand_in_words(stand_in_audio("חלב ולחם")) == "חלב ולחם"
+    assert stand_in_words(b"OggS\x00\x02 real audio") is None
+
+
+def test_chat_sends_a_voice_note_through_the_voice_path(tmp_path: Path) -> None:
+    script = "@dana: \U0001f3a4 תוסיף חלב ולחם\n@dana: /list\n"
+    with FakeStt() as stt:
+        result = run(["chat"], script, tmp_path, SHOPBOT_STT_BASE_URL=stt.base_url)
+    assert result.returncode == 0, result.stderr
+    assert "\U0001f3a4 'תוסיף חלב ולחם' →" in result.stdout and "• לחם" in result.stdout
+    [request] = stt.requests  # the words went to the endpoint as audio, with the model
+    assert request.fields["model"] == "whisper-1" and request.filename == "voice.ogg"
+    off = run(["chat"], "@yossi: \U0001f3a4 תוסיף ביצים\n@yossi: /list\n", tmp_path)
+    assert "התמלול לא מוגדר" in off.stdout and "ביצים" not in off.stdout
 
 
 def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:

@@ -1,15 +1,19 @@
 """Every scripted conversation in tests/conversations/<lang>/*.chat, one test case each.
 
 Each file is played through `shopbot chat`'s session against real services: real settings, a
-real SQLite file, the bundled model, no LLM. A failure prints the whole transcript. Run one
-with `pytest tests/test_conversations.py -k <slug>`.
+real SQLite file, the bundled model, no LLM; voice notes go to a fake OpenAI-compatible
+transcription server on loopback (tests/support/stt_server.py) that hears the words they carry,
+or to none (`# transcription off`), or to one that fails (`# transcription fails`). A failure
+prints the whole transcript. Run one with `pytest tests/test_conversations.py -k <slug>`.
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +22,7 @@ from bot.settings import Settings
 from db.engine import upgrade_sync
 from tests.support.conversations import ConversationError, parse, run
 from tests.support.recipe_server import fixture_site
+from tests.support.stt_server import FakeStt
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
 FILES = sorted(CONVERSATIONS.glob("*/*.chat"))
@@ -31,24 +36,45 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture
-async def services(template_db: Path, tmp_path: Path) -> AsyncIterator[Services]:
+@pytest.fixture(scope="session")
+def stt() -> Iterator[dict[str, FakeStt]]:
+    """The transcription servers: one that hears a note's words, one that answers 500."""
+    with FakeStt() as hears, FakeStt(status=500) as fails:
+        yield {"on": hears, "fails": fails}
+
+
+@asynccontextmanager
+async def open_services(template_db: Path, tmp_path: Path, stt: dict[str, FakeStt],
+                        transcription: str = "on") -> AsyncIterator[Services]:
     for part in template_db.parent.glob(template_db.name + "*"):
         shutil.copy(part, tmp_path / part.name)
-    settings = Settings(_env_file=None,  # type: ignore[call-arg]
+    voice: dict[str, Any] = ({} if transcription == "off" else
+                             {"stt_base_url": stt[transcription].base_url, "stt_timeout": 10})
+    settings = Settings(_env_file=None,
                         database_url=f"sqlite+aiosqlite:///{tmp_path / template_db.name}",
-                        llm_enabled=False)
+                        llm_enabled=False, **voice)
     built = await build_services(settings, migrate=False)
-    with fixture_site() as recipes:
-        built.dispatcher.recipes = recipes  # recipe links: http://recipes.test/<fixture page>
+    try:
+        with fixture_site() as recipes:
+            built.dispatcher.recipes = recipes  # recipe links: http://recipes.test/<fixture page>
+            yield built
+    finally:
+        await built.close()
+
+
+@pytest.fixture
+async def services(template_db: Path, tmp_path: Path,
+                   stt: dict[str, FakeStt]) -> AsyncIterator[Services]:
+    async with open_services(template_db, tmp_path, stt) as built:
         yield built
-    await built.close()
 
 
 @pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
-async def test_conversation(path: Path, services: Services) -> None:
+async def test_conversation(path: Path, template_db: Path, tmp_path: Path,
+                            stt: dict[str, FakeStt]) -> None:
     conversation = parse(path)
-    result = await run(conversation, services)
+    async with open_services(template_db, tmp_path, stt, conversation.transcription) as services:
+        result = await run(conversation, services)
     if result.failures:
         summary = [failure.splitlines()[0] for failure in result.failures]
         pytest.fail("\n".join(["", *result.transcript, "", *summary]), pytrace=False)
@@ -70,6 +96,7 @@ MALFORMED = [
     ("# t\n@dana: add milk\n>. \n> added\n", 4, "both silent"),
     ("# t\n@dana: add milk\n# quiet\n", 3, "before the first message"),
     ("# t\n@dana: add milk\nmilk please\n", 3, "expected `# …`"),
+    ("# t\n@dana: add milk\n# transcription off\n", 3, "before the first message"),
 ]
 
 

@@ -11,6 +11,10 @@ bot must answer, with checks of the list along the way:
     = list
     (empty)
 
+`@dana: 🎤 words` is a voice note whose speech is `words` (bot/chat.py); `# transcription off`
+or `# transcription fails` before the first message says how the transcription service
+behaves in this conversation (by default it hears the words).
+
 `parse` turns a file into a `Conversation`, failing with `ConversationError` naming the file
 and line; `run` plays it against real services and returns the transcript with every check
 that failed, so a failing test can print the whole chat.
@@ -31,6 +35,7 @@ from bot.services import Services
 __all__ = ["Conversation", "ConversationError", "ListCheck", "Result", "Step", "parse", "run"]
 
 _CHAT = re.compile(r"^(?:[\w.\-]+/private|[\w.\-]+)$")
+_TRANSCRIPTION = {"transcription off": "off", "transcription fails": "fails"}
 _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\u061c]")
 
 
@@ -67,6 +72,9 @@ class Conversation:
     title: str
     quiet: bool
     events: list[Step | ListCheck]
+    # Voice notes (`@dana: 🎤 words`): `on` (a fake transcription server on loopback hears
+    # the words), `off` (no endpoint configured) or `fails` (the endpoint answers 500).
+    transcription: str = "on"
 
 
 @dataclass
@@ -81,6 +89,7 @@ def parse(path: Path) -> Conversation:
     """Read a `.chat` file; any line that is not in the format fails with file:line."""
     title: str | None = None
     quiet = False
+    transcription = "on"
     events: list[Step | ListCheck] = []
 
     def error(lineno: int, message: str) -> ConversationError:
@@ -109,6 +118,10 @@ def parse(path: Path) -> Conversation:
                 if any(isinstance(event, Step) for event in events):
                     raise error(lineno, "`# quiet` must come before the first message")
                 quiet = True
+            elif words.casefold() in _TRANSCRIPTION:
+                if any(isinstance(event, Step) for event in events):
+                    raise error(lineno, f"`# {words}` must come before the first message")
+                transcription = _TRANSCRIPTION[words.casefold()]
             continue  # any other `#` line is a comment
         if title is None:
             raise error(lineno, "a conversation starts with its title: `# what it shows`")
@@ -117,7 +130,7 @@ def parse(path: Path) -> Conversation:
             if not said.named:
                 raise error(lineno, f"not a speaker line (`@name: text`, "
                                     f"`@name/private: text`, `@name/word: text`): {line}")
-            if not said.text.strip():
+            if not said.text.strip() and not said.voice:  # `🎤` alone: a note without words
                 raise error(lineno, "nothing is said after the `:`")
             events.append(Step(lineno, line))
         elif line.startswith("!"):
@@ -171,7 +184,7 @@ def parse(path: Path) -> Conversation:
         raise error(1, "the file is empty: a conversation starts with `# title`")
     if not any(isinstance(event, Step) for event in events):
         raise error(len(lines), "nobody says anything")
-    return Conversation(path, title, quiet, events)
+    return Conversation(path, title, quiet, events, transcription)
 
 
 def _norm(text: str) -> str:

@@ -2,9 +2,10 @@
 
 `POST /v1/audio/transcriptions` takes a multipart form (`file`, `model`, `response_format`)
 as OpenAI's API, whisper.cpp's server and faster-whisper servers do, and answers
-`{"text": ...}`: the transcript the test registered for those audio bytes (`say`), or an
-error status or a delay it planned (`status`, `delay`). Every request is recorded with its
-headers, form fields and file. A wrong `Authorization` header gets OpenAI's 401.
+`{"text": ...}`: the transcript the test registered for those audio bytes (`say`), else the
+words a `shopbot chat` voice note's stand-in audio carries (`🎤 text` in a conversation,
+bot/chat.py), or an error status or a delay it planned (`status`, `delay`). Every request is
+recorded with its headers, form fields and file. A wrong `Authorization` header gets OpenAI's 401.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from email import policy
 from email.parser import BytesParser
 from typing import Any
 
+from bot.chat import stand_in_words
 from tests.support.loopback import LoopbackServer, QuietHandler
 
 __all__ = ["FakeStt", "Transcription"]
@@ -101,7 +103,10 @@ class FakeStt:
             return self.status, {"error": {"message": "the server had an error"}}
         if not request.audio or "model" not in request.fields:
             return 400, {"error": {"message": "file and model are required"}}
-        return 200, {"text": self.transcripts.get(request.audio, "")}
+        text = self.transcripts.get(request.audio)
+        if text is None:
+            text = stand_in_words(request.audio) or ""
+        return 200, {"text": text}
 
     def __enter__(self) -> FakeStt:
         self._server.start()
