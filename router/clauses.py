@@ -25,8 +25,8 @@ from router.lexicon import lexicon
 from router.normalize import normalize
 from router.types import Intent
 
-__all__ = ["Clause", "ClauseWords", "clause_rule", "clause_words", "clauses", "names_an_item",
-           "opens_with_add", "same_request", "unwrapped"]
+__all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
+           "names_an_item", "opens_with_add", "same_request", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -52,6 +52,7 @@ class ClauseWords:
 
     glued: frozenset[str]
     free: frozenset[str]
+    connectors: frozenset[str]
     joins: Phrases  # longest first
     starters: frozenset[str]
     add_cues: frozenset[str]
@@ -101,6 +102,7 @@ def clause_words() -> ClauseWords:
     return ClauseWords(
         glued=frozenset(every("glued")),
         free=words("free"),
+        connectors=words("connectors"),
         joins=_phrases(every("joins")),
         starters=words("starters"),
         add_cues=words("add_cues"),
@@ -136,6 +138,9 @@ class Clause:
         opens: its first word opens a request (a verb, a question word, an add cue); after
             a weak cut only such a clause starts a new request ("…, found a bag" does not).
         refers_back: its object points at the clause before ("add it", "cancel that").
+        joined: after a comma, an "and" (free, glued, or a language's contrasting "and")
+            introduces it ("…, and the pasta we don't need"): it may be a request of its own
+            even when it opens with its object, not a verb.
     """
 
     start: int
@@ -144,6 +149,7 @@ class Clause:
     cue: bool = False
     opens: bool = False
     refers_back: bool = False
+    joined: bool = False
 
 
 def _word(token: str) -> str:
@@ -185,11 +191,17 @@ def _opening(said: list[str], words: ClauseWords) -> list[str]:
     return said
 
 
+def _is_and(word: str, words: ClauseWords) -> bool:
+    """"and" as a word of its own, also a glued "and" written apart as a word."""
+    return word in words.free or word in words.glued
+
+
 def clauses(text: str) -> list[Clause]:
     """The clauses of a message in order; one clause when there is nowhere to cut.
 
     Every clause is a possible request; neighbours may still belong together ("milk, eggs"),
-    which the router decides.
+    which the router decides. A clause of nothing but fillers ("oops,", "ok so") is no
+    request: it joins the clause after it.
     """
     words = clause_words()
     tokens = list(_TOKEN.finditer(text))
@@ -197,7 +209,7 @@ def clauses(text: str) -> list[Clause]:
         return [Clause(0, len(text))]
     normal = [_word(t.group(0)) for t in tokens]
     out: list[Clause] = []
-    start, strong = tokens[0].start(), False
+    start, strong, joined = tokens[0].start(), False, False
     after = ""  # what the previous token ended with: "", "weak" (a comma), "strong"
     index = 0
     while index < len(tokens):
@@ -207,22 +219,26 @@ def clauses(text: str) -> list[Clause]:
             base = "strong"
         join = next((phrase for phrase in words.joins
                      if tuple(normal[index:index + len(phrase)]) == phrase), None)
-        cut, skip, glued = base, 0, 0
+        cut, skip, glued, linked = base, 0, 0, False
         if index == 0:
             cut = ""
         elif join is not None and index + len(join) < len(tokens):
             cut, skip = "strong", len(join)
-        elif word in words.free and index + 1 < len(tokens) and (
+        elif _is_and(word, words) and index + 1 < len(tokens) and (
                 _is_starter(normal[index + 1], words) or _unglued(normal[index + 1], words)):
-            cut, skip = base or "weak", 1
+            cut, skip, linked = base or "weak", 1, True
         elif _unglued(word, words) is not None:
-            cut, glued = base or "weak", 1
-        elif cut and word in words.free and index + 1 < len(tokens):
-            skip = 1  # ", and milk"
+            cut, glued, linked = base or "weak", 1, True
+        elif cut and (_is_and(word, words) or word in words.connectors) \
+                and index + 1 < len(tokens):
+            skip, linked = 1, True  # ", and milk", ", and the pasta we don't need"
+        elif cut and len(word) > 3 and word[0] in words.glued:
+            linked = True  # ", and-the-pasta …" with the "and" glued on
         if cut:
             if text[start:tokens[index - 1].end()].strip():
-                out.append(Clause(start, tokens[index - 1].end(), strong))
+                out.append(Clause(start, tokens[index - 1].end(), strong, joined=joined))
             strong = cut == "strong"
+            joined = linked and cut == "weak"
             index += skip
             start = tokens[index].start() + glued
             if skip and _unglued(normal[index], words) is not None:
@@ -232,9 +248,33 @@ def clauses(text: str) -> list[Clause]:
                  else "weak" if _COMMA_END.search(raw) or _EMOJI_END.search(raw) else "")
         index += 1
     if text[start:].strip():
-        out.append(Clause(start, len(text), strong))
-    return [_with_cue(_trimmed(clause, text), text, words) for clause in out] or [
-        Clause(0, len(text))]
+        out.append(Clause(start, len(text), strong, joined=joined))
+    found = [_with_cue(_trimmed(clause, text), text, words) for clause in _merged(out, text)]
+    return found or [Clause(0, len(text))]
+
+
+def _merged(found: list[Clause], text: str) -> list[Clause]:
+    """Clauses of nothing but fillers ("oops,", "correction:") joined to the clause after them
+    (the last one to the clause before it)."""
+    fillers = clause_words().fillers
+    out: list[Clause] = []
+    waiting: Clause | None = None
+    for clause in found:
+        if waiting is not None:
+            clause = Clause(waiting.start, clause.end, waiting.strong, joined=waiting.joined)
+            waiting = None
+        said = _said(text[clause.start:clause.end])
+        if said and all(word in fillers for word in said):
+            waiting = clause
+            continue
+        out.append(clause)
+    if waiting is not None:
+        if out:
+            last = out.pop()
+            out.append(Clause(last.start, waiting.end, last.strong, joined=last.joined))
+        else:
+            out.append(waiting)
+    return out
 
 
 def _trimmed(clause: Clause, text: str) -> Clause:
@@ -242,7 +282,8 @@ def _trimmed(clause: Clause, text: str) -> Clause:
     piece = text[clause.start:clause.end]
     left = len(piece) - len(piece.lstrip(_EDGE_SPACE))
     right = len(piece.rstrip(_EDGE_SPACE))
-    return Clause(clause.start + left, clause.start + max(right, left), clause.strong)
+    return Clause(clause.start + left, clause.start + max(right, left), clause.strong,
+                  joined=clause.joined)
 
 
 def _is_number(token: str) -> bool:
@@ -269,8 +310,10 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
     # A verb alone with its object glued on ("cancel it") points back; it opens nothing.
     opens = first in words.add_cues or first in words.starters or bool(
         _unglued(first, words)) or (_is_starter(first, words) and not refers)
-    return Clause(clause.start, clause.end, clause.strong, cue=first in words.add_cues,
-                  opens=opens, refers_back=refers)
+    cue = first in words.add_cues or any(
+        tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in words.add_verbs)
+    return Clause(clause.start, clause.end, clause.strong, cue=cue, opens=opens or cue,
+                  refers_back=refers, joined=clause.joined)
 
 
 def same_request(first: str, second: str) -> bool:
@@ -332,6 +375,41 @@ def clause_rule(text: str, likeliest: Intent) -> Intent | None:
                          for item in removed):
             return Intent.REMOVE_ITEM
     return None
+
+
+def bare(text: str, joined: bool = False) -> str:
+    """A part as the model should read it: without the words before its request that only
+    join it to what came before or soften it ("and", "then", "ok so", "oops,"), and, for a
+    part an "and" introduced (`Clause.joined`), without the "and" glued to its first word
+    ("and-the-sugar, throw it out" is read as "the sugar, throw it out"). A question word and
+    a word that says "add" ("also") are never passed over; the part itself when nothing would
+    be left."""
+    words = clause_words()
+    tokens = text.split()
+    said = [_word(token) for token in tokens]
+    index = 0
+    while index < len(tokens) - 1:
+        word = said[index]
+        join = next((phrase for phrase in words.joins
+                     if tuple(said[index:index + len(phrase)]) == phrase
+                     and index + len(phrase) < len(tokens)), None)
+        if word in words.add_cues or (len(word) > 2 and word[0] in words.glued
+                                      and word[1:] in words.add_cues):
+            break  # "also", "and-also": they say "add", the model needs them
+        if join is not None:
+            index += len(join)
+        elif word and word not in words.question_words and (
+                word in words.fillers or _is_and(word, words) or word in words.connectors):
+            index += 1
+        elif not word:
+            index += 1  # a dash, an emoji
+        else:
+            break
+    rest = tokens[index:]
+    if (joined or index) and rest and len(said[index]) > 3 and said[index][0] in words.glued \
+            and rest[0][:1] in words.glued and said[index][1:] not in words.question_words:
+        rest = [rest[0][1:], *rest[1:]]
+    return " ".join(rest) if rest else text
 
 
 def unwrapped(text: str) -> str:

@@ -20,6 +20,7 @@ import numpy as np
 from router.classifier import Classifier
 from router.clauses import (
     Clause,
+    bare,
     clause_rule,
     clause_words,
     clauses,
@@ -260,6 +261,17 @@ class Router:
         confident = best >= self.threshold and best - second >= self.margin
         return self.classifier.labels[int(order[0])], best, confident
 
+    def _part_verdict(self, piece: str, joined: bool) -> tuple[Intent, float, bool]:
+        """A part of a message read without what only joins it to the part before ("and",
+        "then", "ok so": `router.clauses.bare`) and without words wrapping its request; as
+        written when the model is not sure of it that way."""
+        verdict = self._clause_verdict(piece, self._scores(unwrapped(bare(piece, joined))))
+        if not verdict[2] and unwrapped(piece) != unwrapped(bare(piece, joined)):
+            written = self._clause_verdict(piece, self._scores(unwrapped(piece)))
+            if written[2]:
+                return written
+        return verdict
+
     def _split(self, incoming: Incoming, lang: str, top: tuple[Scored, ...],
                whole_is_sure: bool = True) -> Routed | None:
         """Several requests in one message, each carried out in the order said.
@@ -283,8 +295,7 @@ class Router:
         spans = [(i, j) for i in range(count) for j in range(i, count)
                  if (i, j) != (0, count - 1)]
         pieces = {span: text[found[span[0]].start:found[span[1]].end] for span in spans}
-        verdicts = {span: self._clause_verdict(pieces[span],
-                                               self._scores(unwrapped(pieces[span])))
+        verdicts = {span: self._part_verdict(pieces[span], found[span[0]].joined)
                     for span in spans}
 
         Best = tuple[int, float, tuple[tuple[int, int], ...]]
@@ -341,7 +352,7 @@ class Router:
             names_an_item(item.name) for item in extract(intent, piece).items)
         if intent in _TAKES_ITEMS and not names:
             return False  # "scratch that", "remove" with nothing to remove: not on its own
-        if not clause.strong and not clause.opens:
+        if not clause.strong and not clause.opens and not clause.joined:
             return False  # "…, found a bag": more about the clause before, not a request
         if clause.refers_back and not names:
             return False  # "…, cancel it", "…, pop it on the list": about the clause before
