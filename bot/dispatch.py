@@ -28,7 +28,7 @@ from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
 from handlers.recipes import find_in_catalog
 from handlers.reply import Button, EffectKind, Reply, Role
 from router.dialogue import Choice, is_undo, read_answer
-from router.entities import extract
+from router.entities import extract, suggestions_switch
 from router.llm import LlmClient
 from router.normalize import detect_language, has_letters
 from router.recipes import RecipeReader, look_up_recipe
@@ -223,6 +223,13 @@ class Dispatcher:
         if undo:
             # "cancel that", "bring back what you deleted": the /undo command in words.
             return await self._command(incoming, "undo", "", text)
+        switch = suggestions_switch(text)
+        if switch is not None:
+            # "stop the suggestions", "bring the suggestions back": the /suggestions command
+            # in words, whatever the model makes of them (it reads them as the member's
+            # notifications, which are another setting).
+            said = replace(incoming, text=f"/suggestions {switch}")
+            return await self._command(said, "suggestions", switch, text)
         if not has_letters(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))

@@ -16,11 +16,11 @@ from router.history import history_entities
 from router.languages import codes, languages, read_json, read_tsv, script_class
 from router.lexicon import Lexicon, lexicon
 from router.lists import asked_list, list_entities, split_target
-from router.normalize import clean_text, normalize
+from router.normalize import clean_text, normalize, strip_marks
 from router.types import Entities, Intent, Item
 
 __all__ = ["MAX_ITEMS", "extract", "is_bare_item_list", "is_bare_removal", "parse_items",
-           "parse_quantity_unit"]
+           "parse_quantity_unit", "suggestions_switch"]
 
 MAX_ITEMS = 100
 
@@ -842,6 +842,32 @@ def _notification_state(text: str) -> str:
     if _ON.search(text):
         return "on"
     return "status"
+
+
+_SUGGEST_TOPIC = re.compile(_patterns("suggest_topic"), re.IGNORECASE)
+_SUGGEST_OFF = re.compile(_patterns("suggest_off"), re.IGNORECASE)
+_SUGGEST_ON = re.compile(_patterns("suggest_on"), re.IGNORECASE)
+_QUESTION = re.compile("[?\u061f]")
+# Longer than this, a message about suggestions is something else ("what do you suggest we
+# cook tonight, we're out of …").
+SWITCH_MAX_WORDS = 8
+
+
+def suggestions_switch(text: str) -> str | None:
+    """The `/suggestions` switch a message says in words: "off" for "stop the suggestions",
+    "on" for "bring the suggestions back". A short message about the bot's suggestions from
+    habit (words.json `suggest_topic`) that turns them off (`suggest_off`, which wins when both
+    are said) or on (`suggest_on`); None for anything else: no such words, a question ("what
+    do you suggest?"), a link, a long message."""
+    plain = strip_marks(text)
+    if (len(plain.split()) > SWITCH_MAX_WORDS or _QUESTION.search(plain) or _URL.search(plain)
+            or not _SUGGEST_TOPIC.search(plain)):
+        return None
+    if _SUGGEST_OFF.search(plain):
+        return "off"
+    if _SUGGEST_ON.search(plain):
+        return "on"
+    return None
 
 
 @lru_cache(maxsize=1)

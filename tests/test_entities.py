@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from router.entities import extract, is_bare_item_list, is_bare_removal
+from router.entities import extract, is_bare_item_list, is_bare_removal, suggestions_switch
 from router.types import Intent
 
 Parsed = list[tuple[str, float | None, str | None, str | None]]
@@ -133,3 +133,19 @@ def test_the_new_name_is_all_the_words_after_the_marker(text: str, name: str) ->
 @pytest.mark.parametrize("text", ["I want to change the name", "שנה שם", "بدي غير اسم القروب"])
 def test_a_rename_without_a_name_has_none(text: str) -> None:
     assert extract(Intent.RENAME_GROUP, text).new_name is None
+
+
+@pytest.mark.parametrize(("text", "switch"), [
+    ("תפסיק להציע לי דברים", "off"), ("די עם ההצעות", "off"), ("תחזיר את ההצעות", "on"),
+    ("stop the suggestions", "off"), ("no more suggestions please", "off"),
+    ("turn the suggestions back on", "on"), ("start suggesting again", "on"),
+    ("بطّل تقترح", "off"), ("بلا اقتراحات", "off"), ("رجّع الاقتراحات", "on"),
+    ("хватит предлагать", "off"), ("не предлагай ничего", "off"), ("верни подсказки", "on"),
+    # Questions, other requests and long messages are no switch.
+    ("מה אתה מציע לארוחת ערב?", None), ("what do you suggest for dinner?", None),
+    ("suggest a pasta dish", None), ("شو بتقترح للعشا؟", None), ("что предложишь на ужин?", None),
+    ("stop", None), ("add milk", None),
+    ("stop the suggestions, we are going on holiday for two weeks next month", None),
+])
+def test_suggestions_are_switched_off_and_on_in_words(text: str, switch: str | None) -> None:
+    assert suggestions_switch(text) == switch

@@ -100,7 +100,8 @@ WORD_LISTS = (
 )
 PATTERNS = (
     "except", "rest", "not_clause", "to_amount", "notify_off", "notify_on", "notify_status",
-    "notify_command", "notify_switch", "rename_markers", "rename_noise", "rename_name_words",
+    "notify_command", "notify_switch", "suggest_topic", "suggest_off", "suggest_on",
+    "rename_markers", "rename_noise", "rename_name_words",
     "rename_intent", "dish_markers", "dish_glued", "dish_tail",
 )
 ITEM_WORD_KINDS = {"add", "lead", "more", "purpose", "purpose_glued", "not_purpose", "no_need",
