@@ -26,7 +26,7 @@ from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "names_an_item", "opens_with_add", "same_request", "unwrapped"]
+           "names_an_item", "opens_with_add", "same_request", "shared_verb", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -69,6 +69,7 @@ class ClauseWords:
     invitees: frozenset[str]
     wrappers: Phrases
     verb_prefixes: tuple[str, ...]
+    verb_endings: tuple[str, ...]
     question_wrappers: Phrases
     question_words: frozenset[str]
     max_clauses: int
@@ -119,6 +120,7 @@ def clause_words() -> ClauseWords:
         invitees=words("invitees"),
         wrappers=_phrases(every("wrappers")),
         verb_prefixes=tuple(normalize(p) for p in every("verb_prefixes")),
+        verb_endings=suffixes("verb_endings"),
         question_wrappers=_phrases(every("question_wrappers")),
         question_words=words("question_words"),
         max_clauses=int(raw["max_clauses"]),
@@ -162,6 +164,15 @@ def _is_starter(word: str, words: ClauseWords) -> bool:
     return word in words.starters or any(
         word.endswith(suffix) and word[:-len(suffix)] in words.starters
         for suffix in words.verb_suffixes if len(word) >= len(suffix) + 3)
+
+
+def _verb_like(word: str, words: ClauseWords) -> bool:
+    """A word of four letters or more shaped like a command (a language's `verb_prefixes`,
+    Hebrew future-tense; its `verb_endings`, Russian imperatives) that names no known item:
+    it may open a request though no list has it."""
+    shaped = word.startswith(words.verb_prefixes) or word.endswith(words.verb_endings)
+    return len(word) >= 4 and shaped and word not in words.not_items \
+        and lexicon().lookup(word) is None
 
 
 def _unglued(word: str, words: ClauseWords) -> str | None:
@@ -225,7 +236,8 @@ def clauses(text: str) -> list[Clause]:
         elif join is not None and index + len(join) < len(tokens):
             cut, skip = "strong", len(join)
         elif _is_and(word, words) and index + 1 < len(tokens) and (
-                _is_starter(normal[index + 1], words) or _unglued(normal[index + 1], words)):
+                _is_starter(normal[index + 1], words) or _unglued(normal[index + 1], words)
+                or _verb_like(normal[index + 1], words)):
             cut, skip, linked = base or "weak", 1, True
         elif _unglued(word, words) is not None:
             cut, glued, linked = base or "weak", 1, True
@@ -309,7 +321,8 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
                      for suffix in words.pronoun_suffixes if len(first) > len(suffix) + 1)
     # A verb alone with its object glued on ("cancel it") points back; it opens nothing.
     opens = first in words.add_cues or first in words.starters or bool(
-        _unglued(first, words)) or (_is_starter(first, words) and not refers)
+        _unglued(first, words)) or (_is_starter(first, words) and not refers) or (
+        _verb_like(first, words) and not refers)
     cue = first in words.add_cues or any(
         tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in words.add_verbs)
     return Clause(clause.start, clause.end, clause.strong, cue=cue, opens=opens or cue,
@@ -341,27 +354,38 @@ def opens_with_add(text: str) -> bool:
     return _opens_with(text, clause_words().add_verbs)
 
 
-def clause_rule(text: str, likeliest: Intent) -> Intent | None:
+def _known(name: str) -> bool:
+    """Whether an item's words hold a known grocery: the whole name, or a run of its words
+    ("for next time baking paper", "in string cheese": the words around it are no item)."""
+    said = name.split()
+    return any(lexicon().lookup(" ".join(said[i:j])) is not None
+               for i in range(len(said)) for j in range(len(said), i, -1))
+
+
+def clause_rule(text: str, likeliest: Intent, sure: bool = True) -> Intent | None:
     """The intent a part of a message has by rule, whatever the model's confidence in it
     alone; None when no rule applies. `likeliest` is the model's best label for the part.
 
     A short part alone is where the model is least sure, and an add verb before a new word
     reads to it like an invitation ("add labneh"). So: an add verb followed by named items is
-    an add, unless the model reads it as something other than an add or an invitation and no
-    item is a known grocery, or it names a person or an invitation ("add my wife"). Words
+    an add, unless the model reads it (surely, `sure`) as something other than an add or an
+    invitation and no item holds a known grocery, or it names a person or an invitation ("add
+    my wife"). Words
     that say "we need" ("we're out of", Gulf "I want") before known groceries only are an add
     too, unless the model hears a question about the list or a dish. A remove
     verb followed only by known groceries is a removal when the model leans to a removal or
-    to one of the requests a remove verb is confused with (revoking, clearing).
+    to one of the requests a remove verb is confused with (revoking, clearing); followed by
+    other named things (no person) when the model leans to a removal without being sure.
     """
     words = clause_words()
     said = set(_said(text))
     if opens_with_add(text):
         items = [i for i in extract(Intent.GROCERY_REQUEST, text).items
                  if names_an_item(i.name)]
-        known = any(lexicon().lookup(item.name) is not None for item in items)
-        if items and (known or (likeliest in (Intent.GROCERY_REQUEST, Intent.CREATE_INVITE,
-                                              Intent.OTHER) and not said & words.invitees)):
+        known = any(_known(item.name) for item in items)
+        if items and (known or ((not sure or likeliest in (
+                Intent.GROCERY_REQUEST, Intent.CREATE_INVITE, Intent.OTHER))
+                and not said & words.invitees)):
             return Intent.GROCERY_REQUEST
     if _opens_with(text, words.add_leads) and likeliest not in _ASKS:
         needed = extract(Intent.GROCERY_REQUEST, text).items
@@ -371,8 +395,9 @@ def clause_rule(text: str, likeliest: Intent) -> Intent | None:
     if _opens_with(text, words.remove_verbs) and likeliest in (
             Intent.REMOVE_ITEM, Intent.REVOKE_INVITE, Intent.CLEAR_LIST):
         removed = extract(Intent.REMOVE_ITEM, text).items
-        if removed and all(names_an_item(item.name) and lexicon().lookup(item.name) is not None
-                         for item in removed):
+        if removed and all(names_an_item(item.name) and (_known(item.name) or (
+                likeliest is Intent.REMOVE_ITEM and not sure)) for item in removed) \
+                and not said & words.invitees:
             return Intent.REMOVE_ITEM
     return None
 
@@ -430,3 +455,37 @@ def unwrapped(text: str) -> str:
                 and said[len(wrapper)] in words.question_words:
             return " ".join(tokens[len(wrapper):])
     return text
+
+
+def shared_verb(text: str) -> list[tuple[str, str]]:
+    """Where one verb may serve two requests ("show me the list and the invite code"): for
+    every "and" (free, or glued to a word) after the verb the message opens with, the words
+    before it, and the verb with the words after it ("show me the invite code"). The verb is
+    a wrapper or a starter that is no question word ("what … and …" is one question); none
+    when the message opens with no verb."""
+    words = clause_words()
+    tokens = text.split()
+    said = [_word(token) for token in tokens]
+    lead = 0
+    while lead < len(said) - 1 and said[lead] in words.fillers:
+        lead += 1
+    verbs = [*words.question_wrappers, *words.wrappers]
+    verb = next((len(phrase) for phrase in sorted(verbs, key=len, reverse=True)
+                 if tuple(said[lead:lead + len(phrase)]) == phrase), 0)
+    if not verb and lead < len(said) and _is_starter(said[lead], words) \
+            and said[lead] not in words.question_words:
+        verb = 1
+    if not verb:
+        return []
+    head = " ".join(tokens[lead:lead + verb])
+    out = []
+    for index in range(lead + verb + 1, len(tokens) - 1):
+        if _is_and(said[index], words):
+            rest = tokens[index + 1:]
+        elif len(said[index]) > 2 and said[index][0] in words.glued \
+                and tokens[index][:1] in words.glued:
+            rest = [tokens[index][1:], *tokens[index + 1:]]
+        else:
+            continue
+        out.append((" ".join(tokens[:index]).rstrip(_EDGE_SPACE), f"{head} {' '.join(rest)}"))
+    return out

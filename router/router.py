@@ -26,6 +26,7 @@ from router.clauses import (
     clauses,
     names_an_item,
     same_request,
+    shared_verb,
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
@@ -197,7 +198,8 @@ class Router:
             intent = Intent.REMOVE_ITEM
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="known items not needed")
-        split = self._split(incoming, lang, top, whole_is_sure=sure)
+        split = self._split(incoming, lang, top, whole_is_sure=sure) or self._shared_verb(
+            incoming, lang, top)
         if split is not None:
             return split
         if self.classifier.multi_label and self.classifier.thresholds is not None:
@@ -254,11 +256,11 @@ class Router:
         if is_bare_item_list(text):
             return Intent.GROCERY_REQUEST, 1.0, True
         order = row.argsort()[::-1]
-        ruled = clause_rule(text, self.classifier.labels[int(order[0])])
-        if ruled is not None:
-            return ruled, 1.0, True
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
+        ruled = clause_rule(text, self.classifier.labels[int(order[0])], confident)
+        if ruled is not None:
+            return ruled, 1.0, True
         return self.classifier.labels[int(order[0])], best, confident
 
     def _part_verdict(self, piece: str, joined: bool) -> tuple[Intent, float, bool]:
@@ -342,6 +344,30 @@ class Router:
                       min(score for _i, _t, score in chosen), True, Source.MODEL, lang, top,
                       reason=f"{len(chosen)} requests, in the order said",
                       part_texts=tuple(piece for _i, piece, _s in chosen))
+
+    def _shared_verb(self, incoming: Incoming, lang: str,
+                     top: tuple[Scored, ...]) -> Routed | None:
+        """Two requests sharing one verb ("show me the list and the invite code"): each half
+        read with the verb (`router.clauses.shared_verb`) is a sure request, they ask for
+        different things that are not one request said twice, and neither is about items (so
+        "add milk and eggs", "remove the milk and the eggs" stay one request)."""
+        text = incoming.text
+        if len(clauses(text)) != 1:
+            return None
+        for left, right in shared_verb(text):
+            first = self._part_verdict(left, False)
+            second = self._part_verdict(right, False)
+            intents = (first[0], second[0])
+            if not (first[2] and second[2]) or intents[0] is intents[1] or any(
+                    i in _TAKES_ITEMS or i is Intent.OTHER for i in intents) \
+                    or same_request(*intents):
+                continue
+            return Routed(incoming, intents, (extract(intents[0], left),
+                                              extract(intents[1], right)),
+                          min(first[1], second[1]), True, Source.MODEL, lang, top,
+                          reason="2 requests sharing one verb, in the order said",
+                          part_texts=(left, right))
+        return None
 
     @staticmethod
     def _stands_alone(intent: Intent, piece: str, clause: Clause,
