@@ -20,6 +20,10 @@ Every line is one message:
   (about 2.5 a second), or given as `🎤 (2:30) text`; `🎤` alone is a note with no
   words. Its audio is a stand-in that carries the words as text (`stand_in_audio`): the tests'
   fake transcription server reads them back, a real one hears no speech in it.
+- `⏳ 3d` (or `⏳ 2h`, `⏳ 30m`) on a line of its own: three days (hours, minutes) pass
+  for the bot. Its clock (`db.store.set_clock`) runs that far ahead from then on, so what
+  history teaches (a shopping trip's aisle order, "when did we last buy…", rhythms) can be
+  scripted; the real clock is back when the session ends.
 - `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
@@ -42,17 +46,19 @@ import re
 import sys
 import zlib
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
 from bot.services import Services
 from bot.voice import voice_note
+from db.store import set_clock
 from handlers import HANDLERS
 from handlers.i18n import button_text, render
 from handlers.reply import Button, EffectKind, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
 __all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "VOICE_MARK", "ChatSession", "Line", "Turn",
-           "parse_line", "run_chat", "stand_in_audio", "stand_in_words"]
+           "parse_later", "parse_line", "run_chat", "stand_in_audio", "stand_in_words"]
 
 CHAT_ID = -1000000000001
 DEFAULT_GROUP = "family"
@@ -69,6 +75,9 @@ _LENGTH = re.compile(r"\(\s*(\d{1,3}):([0-5]\d)\s*\)\s*")
 _WORDS_A_SECOND = 2.5
 # A voice note's stand-in audio: an Ogg page's capture pattern, this tag, then the words.
 _STAND_IN = b"OggS\x00shopbot-chat-voice-note\x00"
+TIME_MARK = "\u23f3"  # the hourglass: time passes
+_LATER = re.compile(r"\u23f3\s*(\d{1,4})\s*([mhd])")
+_SPANS = {"m": "minutes", "h": "hours", "d": "days"}
 # A neutral reader for `list_text`: never a speaker, and its transaction is rolled back.
 _READER_ID = 999
 
@@ -126,6 +135,14 @@ def parse_line(line: str) -> Line:
                 named=match is not None, forwarded=forwarded, voice=voice, seconds=seconds)
 
 
+def parse_later(line: str) -> timedelta | None:
+    """How much time a `⏳ 3d` line lets pass; None for any other line."""
+    match = _LATER.fullmatch(line.strip())
+    if match is None:
+        return None
+    return timedelta(**{_SPANS[match.group(2)]: int(match.group(1))})
+
+
 def stand_in_audio(words: str) -> bytes:
     """The audio of a `shopbot chat` voice note: a stand-in carrying its words as text."""
     return _STAND_IN + words.encode("utf-8")
@@ -178,6 +195,7 @@ class ChatSession:
     creators: dict[int, int] = field(default_factory=dict)  # group chat id -> first speaker
     update_id: int = 0
     code: str | None = None  # the invite code the bot showed last, for `{code}`
+    later: timedelta = timedelta()  # how far the `⏳` lines have moved the bot's clock
 
     def __post_init__(self) -> None:
         if self.services.dispatcher.bot_username is None:
@@ -231,11 +249,26 @@ class ChatSession:
         self.out.flush()
         return text
 
+    def pass_time(self, span: timedelta) -> None:
+        """Move the bot's clock `span` ahead (until `close`)."""
+        self.later += span
+        set_clock(lambda: datetime.now(UTC) + self.later)
+
+    def close(self) -> None:
+        """The real clock again."""
+        if self.later:
+            set_clock(None)
+            self.later = timedelta()
+
     async def say(self, raw: str) -> Turn | None:
         """Handle one input line; None for a blank one."""
         raw = raw.rstrip("\n")
         if not raw.strip():
             return None
+        span = parse_later(raw)
+        if span is not None:
+            self.pass_time(span)
+            return Turn(Line("me", DEFAULT_GROUP, raw.strip()), "")
         if self.code is not None:
             raw = raw.replace("{code}", self.code)
         line = parse_line(raw)
@@ -328,11 +361,14 @@ async def run_chat(services: Services, source: TextIO, addressed: bool = True) -
                          "@name/private: text in name's private chat, @name/work: text in a "
                          "group called work, !N presses a button, \U0001f3a4 text sends a "
                          "voice note, Ctrl-D quits)\n")
-    while True:
-        if interactive:
-            sys.stdout.write("> ")
-            sys.stdout.flush()
-        line = source.readline()
-        if not line:
-            break
-        await session.say(line)
+    try:
+        while True:
+            if interactive:
+                sys.stdout.write("> ")
+                sys.stdout.flush()
+            line = source.readline()
+            if not line:
+                break
+            await session.say(line)
+    finally:
+        session.close()

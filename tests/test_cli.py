@@ -7,11 +7,12 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.chat import parse_line, stand_in_audio, stand_in_words
+from bot.chat import parse_later, parse_line, stand_in_audio, stand_in_words
 from router.types import Intent
 from tests.support.stt_server import FakeStt
 
@@ -90,6 +91,13 @@ def test_a_voice_note_line_is_taken_apart() -> None:
     assert not parse_line("@dana: add milk").voice
     assert stand_in_words(stand_in_audio("חלב ולחם")) == "חלב ולחם"
     assert stand_in_words(b"OggS\x00\x02 real audio") is None
+
+
+def test_a_time_line_lets_time_pass() -> None:
+    assert parse_later("\u23f3 3d") == timedelta(days=3)
+    assert parse_later("\u23f3 2h") == timedelta(hours=2)
+    assert parse_later("\u23f330m ") == timedelta(minutes=30)
+    assert parse_later("\u23f3 soon") is None and parse_later("@dana: \u23f3 3d") is None
 
 
 def test_chat_sends_a_voice_note_through_the_voice_path(tmp_path: Path) -> None:

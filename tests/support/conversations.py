@@ -11,6 +11,7 @@ bot must answer, with checks of the list along the way:
     = list
     (empty)
 
+A line `⏳ 3d` lets three days pass for the bot (`2h`, `30m`: hours, minutes).
 `@dana: 🎤 words` is a voice note whose speech is `words` (bot/chat.py); `# transcription off`
 or `# transcription fails` before the first message says how the transcription service
 behaves in this conversation (by default it hears the words).
@@ -26,13 +27,16 @@ import io
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
-from bot.chat import DEFAULT_GROUP, PRIVATE, ChatSession, parse_line
+from bot.chat import DEFAULT_GROUP, PRIVATE, TIME_MARK, ChatSession, parse_later, parse_line
 from bot.services import Services
 
-__all__ = ["Conversation", "ConversationError", "ListCheck", "Result", "Step", "parse", "run"]
+__all__ = ["Conversation", "ConversationError", "Later", "ListCheck", "Result", "Step", "parse",
+           "run"]
 
 _CHAT = re.compile(r"^(?:[\w.\-]+/private|[\w.\-]+)$")
 _TRANSCRIPTION = {"transcription off": "off", "transcription fails": "fails"}
@@ -55,6 +59,15 @@ class Step:
 
 
 @dataclass
+class Later:
+    """`⏳ 3d`: time passes for the bot (bot/chat.py)."""
+
+    lineno: int
+    line: str
+    span: timedelta
+
+
+@dataclass
 class ListCheck:
     """`= list [chat]`: the open list there must be exactly these bullet lines."""
 
@@ -71,7 +84,7 @@ class Conversation:
     path: Path
     title: str
     quiet: bool
-    events: list[Step | ListCheck]
+    events: list[Step | ListCheck | Later]
     # Voice notes (`@dana: 🎤 words`): `on` (a fake transcription server on loopback hears
     # the words), `off` (no endpoint configured) or `fails` (the endpoint answers 500).
     transcription: str = "on"
@@ -90,7 +103,7 @@ def parse(path: Path) -> Conversation:
     title: str | None = None
     quiet = False
     transcription = "on"
-    events: list[Step | ListCheck] = []
+    events: list[Step | ListCheck | Later] = []
 
     def error(lineno: int, message: str) -> ConversationError:
         return ConversationError(f"{path}:{lineno}: {message}")
@@ -133,6 +146,11 @@ def parse(path: Path) -> Conversation:
             if not said.text.strip() and not said.voice:  # `🎤` alone: a note without words
                 raise error(lineno, "nothing is said after the `:`")
             events.append(Step(lineno, line))
+        elif line.startswith(TIME_MARK):
+            span = parse_later(line)
+            if span is None:
+                raise error(lineno, "time passes as `⏳ 3d`, `⏳ 2h` or `⏳ 30m`")
+            events.append(Later(lineno, line, span))
         elif line.startswith("!"):
             raise error(lineno, "a button press needs its speaker: `@name: !N`")
         elif line.startswith(">"):
@@ -215,7 +233,20 @@ async def run(conversation: Conversation, services: Services) -> Result:
         failures.append(f"{where}: {message}")
         transcript.append(f"      ✗ {message}")
 
+    try:
+        await _play(conversation, session, transcript, fail)
+    finally:
+        session.close()
+    return Result(transcript, failures)
+
+
+async def _play(conversation: Conversation, session: ChatSession, transcript: list[str],
+                fail: Callable[[int, str], None]) -> None:
     for event in conversation.events:
+        if isinstance(event, Later):
+            transcript.append(f"{event.lineno:>4}  {event.line}")
+            session.pass_time(event.span)
+            continue
         if isinstance(event, Step):
             transcript.append(f"{event.lineno:>4}  {event.line}")
             turn = await session.say(event.line)
@@ -252,4 +283,3 @@ async def run(conversation: Conversation, services: Services) -> Result:
                  f"        actual:   {', '.join(actual) or '(empty)'}\n"
                  f"        missing:  {', '.join(missing) or '-'}\n"
                  f"        extra:    {', '.join(extra) or '-'}")
-    return Result(transcript, failures)
