@@ -37,7 +37,10 @@ class LoopbackServer:
         self.host = host
         self._server = ThreadingHTTPServer((host, 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: `shutdown()` waits for the loop to notice, up to one interval (the
+        # default 0.5 s was half a second of every test that stops a fake server).
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def port(self) -> int:
