@@ -65,6 +65,9 @@ def _strip_join(text: str) -> str:
 _TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
                           Intent.PARTIAL_COMPLETION, Intent.UPDATE_QUANTITY})
 
+# How much a part alone must lean to a request for the whole message's reading to settle it.
+_LEANS = 0.25
+
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
 
 LlmProposal = list[tuple[Intent, dict[str, Any]]]
@@ -263,15 +266,34 @@ class Router:
             return ruled, 1.0, True
         return self.classifier.labels[int(order[0])], best, confident
 
-    def _part_verdict(self, piece: str, joined: bool) -> tuple[Intent, float, bool]:
+    def _part_verdict(self, piece: str, joined: bool,
+                      whole: np.ndarray | None = None) -> tuple[Intent, float, bool]:
         """A part of a message read without what only joins it to the part before ("and",
         "then", "ok so": `router.clauses.bare`) and without words wrapping its request; as
-        written when the model is not sure of it that way."""
-        verdict = self._clause_verdict(piece, self._scores(unwrapped(bare(piece, joined))))
+        written when the model is not sure of it that way.
+
+        A part the model is unsure of alone is read once more with the whole message's scores
+        (`whole`) as a second opinion: the two multiplied and made to sum to one. A short part
+        ("what do I need for shakshuka?") is often torn between two close requests that the
+        whole message, read with its context, tells apart. That reading counts only for the
+        request the whole message reads likeliest, when the part alone leans to it too (one of
+        its two likeliest, at least `_LEANS`), and the threshold and margin hold for it as for
+        any other.
+        """
+        row = self._scores(unwrapped(bare(piece, joined)))
+        verdict = self._clause_verdict(piece, row)
         if not verdict[2] and unwrapped(piece) != unwrapped(bare(piece, joined)):
             written = self._clause_verdict(piece, self._scores(unwrapped(piece)))
             if written[2]:
                 return written
+        if not verdict[2] and whole is not None:
+            label = int(whole.argmax())
+            joint = row * whole
+            if float(joint.sum()) > 0 and label in row.argsort()[::-1][:2] \
+                    and float(row[label]) >= _LEANS:
+                informed = self._clause_verdict(piece, joint / joint.sum())
+                if informed[2] and informed[0] is self.classifier.labels[label]:
+                    return informed
         return verdict
 
     def _split(self, incoming: Incoming, lang: str, top: tuple[Scored, ...],
@@ -297,7 +319,8 @@ class Router:
         spans = [(i, j) for i in range(count) for j in range(i, count)
                  if (i, j) != (0, count - 1)]
         pieces = {span: text[found[span[0]].start:found[span[1]].end] for span in spans}
-        verdicts = {span: self._part_verdict(pieces[span], found[span[0]].joined)
+        whole = self._scores(text)
+        verdicts = {span: self._part_verdict(pieces[span], found[span[0]].joined, whole)
                     for span in spans}
 
         Best = tuple[int, float, tuple[tuple[int, int], ...]]
