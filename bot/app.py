@@ -39,6 +39,7 @@ from bot.intake import will_retry
 from bot.jobs import Ticker
 from bot.limits import rate_limiter
 from bot.ordering import ChatOrderedUpdateProcessor
+from bot.outbox import outbox_of
 from bot.services import Services
 from bot.suggestions import TICK_SECONDS as SUGGEST_SECONDS
 from bot.suggestions import send_due_suggestions
@@ -145,11 +146,17 @@ async def on_message(update: Update, context: BotContext) -> None:
     if incoming is None:
         return
     outcome = await services.dispatcher.handle_message(incoming)
-    if outcome.reply is None:
+    reply = outcome.reply
+    if reply is None:
         return
-    await send_reply(context.application, incoming.chat_id, outcome.reply,
-                     reply_to=incoming.message_id)
-    await carry_out(context.application, services, outcome)
+    app = context.application
+
+    async def sending() -> None:
+        await send_reply(app, incoming.chat_id, reply, reply_to=incoming.message_id)
+        await carry_out(app, services, outcome)
+
+    # In the chat's order; inside a fetched batch, once the batch has committed.
+    await outbox_of(app.bot_data).send(incoming.chat_id, sending)
 
 
 async def on_voice(update: Update, context: BotContext) -> None:

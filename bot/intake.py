@@ -11,6 +11,17 @@ on the next start, before anything new.
 Claiming goes through the database (`InboxRepo.claim`), not process memory, so workers of
 several processes can share one inbox: a chat's oldest row is leased by one worker at a
 time and the rest of that chat waits behind it.
+
+Long polling (`shopbot run`, one process per token) applies most of a fetched batch without
+the inbox (`Intake(batch=True)`): in one transaction, in update id order, each update in a
+savepoint of its own (db.store.SHARED), so one that fails rolls back alone. That commit is
+what lets the next `getUpdates` confirm the batch, as the inbox's commit would; the
+replies are sent after it (bot/outbox.py), each chat's in order, while the next batch is
+applied. An update that may wait on something slow (an LLM, a web page, a question to
+Telegram) is not applied in the batch but stored in the inbox by that same commit, and so is
+every later update of its chat until the inbox worker has applied them all: a chat's order
+holds across both ways. A batch that fails on the database is rolled back whole and stored
+in the inbox instead, where each update is tried on its own.
 """
 
 from __future__ import annotations
@@ -20,18 +31,31 @@ import contextlib
 import json
 import logging
 import os
+import re
 import socket
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import Application
 
+from bot.outbox import HELD, Sending, outbox_of
 from db.engine import make_engine, make_sessionmaker
-from db.store import APPLYING, Applying, InboxRow, UnitOfWorkFactory, is_transient, utcnow
+from db.store import (
+    APPLYING,
+    SHARED,
+    Applying,
+    InboxRow,
+    UnitOfWorkFactory,
+    is_transient,
+    utcnow,
+)
+from handlers import ADMIN_CHECKED
 
 __all__ = ["ALLOWED_UPDATES", "Intake", "serve_polling", "will_retry"]
 
@@ -48,6 +72,11 @@ MAX_ATTEMPTS = 20
 MAX_BACKOFF = 60.0
 # Fetched updates kept parsed until applied, at most.
 PARSED_LIMIT = 10_000
+# A message that may make the bot wait on something slow is applied on its own, not in a
+# batch: a link (a recipe page is fetched), a command that asks Telegram who administers the
+# group, and, when an LLM is configured, what may be sent to it (bot/dispatch.py).
+_LINK = re.compile(r"(?:https?://|www\.)\S", re.IGNORECASE)
+_COMMAND = re.compile(r"^\s*/([A-Za-z_]+)")
 
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 # bot_data keys: the attempt of each update being applied, and those to be tried again.
@@ -66,6 +95,11 @@ def will_retry(app: AnyApplication, update: object, error: BaseException | None)
         return False
     app.bot_data.setdefault(_RETRY, set()).add(update_id)
     return True
+
+
+def _chat_of(update: Update) -> int:
+    chat = update.effective_chat
+    return chat.id if chat is not None else 0
 
 
 def inbox_row(update: Update) -> InboxRow:
@@ -91,7 +125,7 @@ class Intake:
     def __init__(self, app: AnyApplication, uow: UnitOfWorkFactory,
                  store_uow: UnitOfWorkFactory | None = None, *, concurrency: int = 32,
                  lease: timedelta = timedelta(minutes=5), idle: float = 2.0,
-                 poll_timeout: int = 10) -> None:
+                 poll_timeout: int = 10, batch: bool = False, llm: bool = False) -> None:
         self.app = app
         self.uow = uow
         self.store_uow = store_uow or uow
@@ -107,6 +141,13 @@ class Intake:
         self._parsed: dict[int, Update] = {}
         self._stopping = False
         self._runners: set[asyncio.Task[None]] = set()
+        # Long polling: fetched batches are applied in one transaction each (`apply_fetched`);
+        # `llm`: messages the LLM may be asked about are applied on their own.
+        self.batch = batch
+        self.llm = llm
+        # Chats with rows in the inbox, and those rows' update ids: their later updates are
+        # stored behind them, never applied in a batch, until the inbox worker is done.
+        self._held: dict[int, set[int]] = {}
 
     # ------------------------------------------------------------------ fetching
 
@@ -121,18 +162,122 @@ class Intake:
         async with self.store_uow() as uow:
             await uow.inbox.store([inbox_row(update) for update in updates])
             await uow.commit()
+        self._stored(updates)
+        self.offset = max(update.update_id for update in updates) + 1
+
+    def _stored(self, updates: Sequence[Update]) -> None:
+        """Committed to the inbox: the inbox worker applies them (kept parsed for it)."""
+        if not updates:
+            return
         if len(self._parsed) > PARSED_LIMIT:
             self._parsed.clear()  # rows another process applied, or dropped ones
         self._parsed.update((update.update_id, update) for update in updates)
-        self.offset = max(update.update_id for update in updates) + 1
+        if self.batch:
+            for update in updates:
+                self._held.setdefault(_chat_of(update), set()).add(update.update_id)
         self._wake.set()
+
+    def _released(self, row: InboxRow) -> None:
+        """A row left the inbox (applied, or dropped)."""
+        ids = self._held.get(row.chat_id)
+        if ids is not None:
+            ids.discard(row.update_id)
+            if not ids:
+                del self._held[row.chat_id]
+
+    def quick(self, update: Update) -> bool:
+        """Whether an update can be applied in a batch: a text message whose handling waits
+        on nothing but the database (see `_LINK`)."""
+        message = update.message
+        if message is None or message.text is None or update.effective_user is None:
+            return False
+        text = message.text
+        if _LINK.search(text):
+            return False
+        command = _COMMAND.match(text)
+        if command is not None and command.group(1).lower() in ADMIN_CHECKED:
+            return False
+        # Without an LLM nothing else waits; with one, what is addressed to the bot may.
+        return not self.llm or (message.chat.type != ChatType.PRIVATE and "@" not in text
+                                and message.reply_to_message is None)
+
+    async def apply_fetched(self, updates: Sequence[Update]) -> None:
+        """Apply a fetched batch in one transaction, then move the offset past it.
+
+        Updates that are not `quick`, and every update of a chat that has rows in the inbox,
+        are stored in the inbox by the same commit for the inbox worker. When the batch
+        fails on the database it is rolled back and the whole of it is stored instead (an
+        error there is raised: the batch stays unconfirmed and comes again).
+        """
+        if not updates:
+            return
+        held = set(self._held)
+        quick: list[Update] = []
+        stored: list[Update] = []
+        for update in updates:
+            chat = _chat_of(update)
+            if chat in held or not self.quick(update):
+                held.add(chat)
+                stored.append(update)
+            else:
+                quick.append(update)
+        sendings: list[tuple[int, Sending]] = []
+        applied = False
+        try:
+            async with self.store_uow() as uow:
+                if stored:
+                    await uow.inbox.store([inbox_row(update) for update in stored])
+                if await self._apply_batch(uow.session, quick, sendings):
+                    await uow.commit()
+                    applied = True
+        except Exception:
+            log.exception("a fetched batch could not be applied; it is stored instead")
+        if not applied:
+            await self.store(updates)
+            return
+        self._stored(stored)
+        self.offset = max(update.update_id for update in updates) + 1
+        outbox_of(self.app.bot_data).queue(sendings)
+
+    async def _apply_batch(self, session: AsyncSession, updates: Sequence[Update],
+                           sendings: list[tuple[int, Sending]]) -> bool:
+        """Apply updates in the session's transaction, one savepoint each; their sendings
+        are kept in `sendings`. False when the batch must not commit: an update failed on
+        the database in a way another try can get past, or the transaction is lost."""
+        attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
+        shared = SHARED.set(session)
+        held = HELD.set(sendings)
+        try:
+            for update in updates:
+                attempts[update.update_id] = 1
+                try:
+                    await self.app.update_processor.process_update(
+                        update, self.app.process_update(update))
+                finally:
+                    attempts.pop(update.update_id, None)
+                retry: set[int] = self.app.bot_data.setdefault(_RETRY, set())
+                if update.update_id in retry:
+                    retry.discard(update.update_id)
+                    return False
+                transaction = session.sync_session.get_transaction()
+                if transaction is None or not transaction.is_active:
+                    log.warning("the batch's transaction was lost at update %s",
+                                update.update_id)
+                    return False
+        finally:
+            HELD.reset(held)
+            SHARED.reset(shared)
+        return True
 
     async def fetch_once(self, timeout: int | None = None) -> int:
         """One `getUpdates` call (confirming what was stored before it); the count stored."""
         updates = await self.app.bot.get_updates(
             offset=self.offset, timeout=self.poll_timeout if timeout is None else timeout,
             allowed_updates=list(ALLOWED_UPDATES))
-        await self.store(updates)
+        if self.batch:
+            await self.apply_fetched(updates)
+        else:
+            await self.store(updates)
         return len(updates)
 
     async def poll(self) -> None:
@@ -205,6 +350,7 @@ class Intake:
                 applying = await self._apply(row)
                 retrying = self._retrying(row)
                 if applying.finished:
+                    self._released(row)
                     # Applied and gone from the inbox in one commit; whatever failed after
                     # it (a reply not sent) is not applied again.
                     # Stopping: a next row it leased is given back when the run ends.
@@ -219,9 +365,11 @@ class Intake:
                         await uow.commit()
                     return
                 async with self.uow() as uow:
+                    done = row
                     row = await uow.inbox.finish(row.update_id, row.chat_id, self.owner,
                                                  self.lease, claim_next=not self._stopping)
                     await uow.commit()
+                self._released(done)
         except Exception:
             log.exception("applying stored update %s failed; it stays in the inbox",
                           row.update_id if row else None)
@@ -281,9 +429,13 @@ class Intake:
         if sole_poller:
             async with self.uow() as uow:
                 released = await uow.inbox.release()
+                waiting = await uow.inbox.waiting() if self.batch else []
                 await uow.commit()
             if released:
                 log.info("took back %d updates a stopped run had claimed", released)
+            for update_id, chat_id in waiting:
+                # A stopped run's rows first: their chats' new updates wait behind them.
+                self._held.setdefault(chat_id, set()).add(update_id)
         worker = asyncio.create_task(self.apply_pending(), name="inbox:worker")
         poller = asyncio.create_task(self.poll(), name="inbox:poller")
         stopped = asyncio.create_task(stop.wait())
@@ -297,6 +449,7 @@ class Intake:
         await worker
         if self._runners:
             await asyncio.wait(set(self._runners), timeout=30)
+        await outbox_of(self.app.bot_data).drain(timeout=30)
         async with self.uow() as uow:
             await uow.inbox.release(self.owner)
             await uow.commit()
@@ -320,8 +473,16 @@ async def serve_polling(app: AnyApplication, uow: UnitOfWorkFactory, database_ur
             if app.post_init is not None:
                 await app.post_init(app)
             await app.start()
+            # Imported here: bot.context reaches prometheus_client, which bot/serve.py
+            # (importing this module) must configure first.
+            from bot.context import SERVICES_KEY
+
+            services = app.bot_data.get(SERVICES_KEY)
+            settings = getattr(services, "settings", None)
+            llm = settings is None or bool(settings.llm_configured
+                                           or settings.llm_all_group_messages)
             try:
-                await Intake(app, uow, store_uow).run(stop)
+                await Intake(app, uow, store_uow, batch=True, llm=llm).run(stop)
             finally:
                 await app.stop()
     finally:

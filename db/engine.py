@@ -51,9 +51,10 @@ class _OneHopCursor:
     The stock adapter makes four (open a cursor, execute, fetch, close), and each trip wakes
     a thread and the event loop: on the bot's hot path that waking cost more CPU than the
     SQL. Here the whole statement runs in one call on aiosqlite's thread, and the rows,
-    description, rowcount and last row id come back together. Installed per connection by
-    `_sqlite_pragmas` (only when the driver has the one call it uses), so nothing else in
-    the process changes.
+    description, rowcount and last row id come back together; inside a transaction, which
+    holds the write lock, it runs on the calling thread with no trip at all. Installed per
+    connection by `_sqlite_pragmas` (only when the driver has the one call it uses), so
+    nothing else in the process changes.
     """
 
     server_side = False
@@ -87,12 +88,26 @@ class _OneHopCursor:
 
     def execute(self, operation: str, parameters: Any = None) -> None:
         try:
+            if self._connection._conn.in_transaction:
+                # Inside a transaction this connection holds SQLite's write lock (every one
+                # begins IMMEDIATE), and in WAL mode nothing else can make a statement wait:
+                # it runs here, on the event loop's thread, with no trip at all. BEGIN (which
+                # may wait for the lock), COMMIT and ROLLBACK still go to the driver's thread.
+                (self.description, self.rowcount, self.lastrowid,
+                 rows) = self._run(False, operation, parameters)
+                self._rows = collections.deque(rows or ())
+                return
             _await(self._execute_async(False, operation, parameters))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
     def executemany(self, operation: str, seq_of_parameters: Any) -> None:
         try:
+            if self._connection._conn.in_transaction:
+                (self.description, self.rowcount, self.lastrowid,
+                 rows) = self._run(True, operation, list(seq_of_parameters))
+                self._rows = collections.deque(rows or ())
+                return
             _await(self._execute_async(True, operation, list(seq_of_parameters)))
         except Exception as error:
             self._adapt_connection._handle_exception(error)
@@ -212,7 +227,11 @@ def make_engine(url: str, *, durable: bool = False) -> AsyncEngine:
             _private_file(Path(parsed.database).expanduser())
         # Statement parameters stay out of error messages: they are users' words, and an
         # error's message ends up in a traceback in the log.
-        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
+        # The driver's connection is used from the event loop's thread too, inside a
+        # transaction (`_OneHopCursor.execute`), never from two threads at once.
+        engine = create_async_engine(url, connect_args={"timeout": 10,
+                                                        "check_same_thread": False},
+                                     hide_parameters=True)
         event.listen(engine.sync_engine, "connect", functools.partial(
             _sqlite_pragmas, synchronous="FULL" if durable else "NORMAL"))
         event.listen(engine.sync_engine, "begin", _begin_immediate)

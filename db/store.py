@@ -18,7 +18,7 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction, async_sessionmaker
 from sqlalchemy.sql import case, literal_column
 
 from db.models import (
@@ -45,8 +45,8 @@ from db.models import (
     User,
 )
 
-__all__ = ["APPLYING", "Applying", "InboxRow", "UnitOfWork", "UnitOfWorkFactory", "as_utc",
-           "is_transient", "set_clock", "utcnow"]
+__all__ = ["APPLYING", "SHARED", "Applying", "InboxRow", "UnitOfWork", "UnitOfWorkFactory",
+           "as_utc", "is_transient", "set_clock", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
@@ -400,6 +400,12 @@ class Applying:
 # chat's task sees its own.
 APPLYING: ContextVar[Applying | None] = ContextVar("shopbot_applying", default=None)
 
+# Set by long polling around a fetched batch (bot/intake.py): the session of the batch's one
+# transaction. While it is set, every unit of work opened in this task is a savepoint of that
+# transaction instead of a transaction of its own (`UnitOfWorkFactory`), so one update that
+# fails rolls back alone and the batch commits once.
+SHARED: ContextVar[AsyncSession | None] = ContextVar("shopbot_shared", default=None)
+
 
 @dataclass(frozen=True, slots=True)
 class InboxRow:
@@ -504,6 +510,12 @@ class InboxRepo:
             select(InboxUpdate.lease_owner).where(InboxUpdate.lease_owner.is_not(None))
             .distinct())
         return [str(owner) for owner in rows.scalars().all()]
+
+    async def waiting(self) -> list[tuple[int, int]]:
+        """Every stored update as (update id, chat id), oldest first."""
+        rows = await self.session.execute(
+            select(InboxUpdate.update_id, InboxUpdate.chat_id).order_by(InboxUpdate.update_id))
+        return [(int(update_id), int(chat_id)) for update_id, chat_id in rows.all()]
 
     async def depth(self) -> int:
         """How many stored updates wait to be applied."""
@@ -816,10 +828,16 @@ class LogRepo:
 
 
 class UnitOfWork:
-    """The repositories of one transaction; the caller commits, handlers never do."""
+    """The repositories of one transaction; the caller commits, handlers never do.
 
-    def __init__(self, session: AsyncSession) -> None:
+    Inside a batch (`SHARED`) the transaction is a savepoint: `commit` releases it, and the
+    batch's own commit makes it durable."""
+
+    def __init__(self, session: AsyncSession, savepoint: AsyncSessionTransaction | None = None
+                 ) -> None:
         self.session = session
+        self.savepoint = savepoint
+        self.committed = False
         self.groups = GroupRepo(session)
         self.items = ItemRepo(session)
         self.invites = InviteRepo(session)
@@ -828,6 +846,10 @@ class UnitOfWork:
         self.inbox = InboxRepo(session)
 
     async def commit(self) -> None:
+        if self.savepoint is not None:
+            await self.savepoint.commit()
+            self.committed = True
+            return
         applying = self.log.applying
         if applying is not None:
             applying.next_row = await self.inbox.finish(
@@ -839,17 +861,48 @@ class UnitOfWork:
             self.log.applying = None
 
     async def rollback(self) -> None:
+        if self.savepoint is not None:
+            if self.savepoint.is_active:
+                await self.savepoint.rollback()
+            return
         await self.session.rollback()
 
 
 class UnitOfWorkFactory:
-    """Opens one `UnitOfWork` (one session, one transaction) per use."""
+    """Opens one `UnitOfWork` (one session, one transaction) per use; inside a batch
+    (`SHARED`), a savepoint of the batch's transaction instead."""
 
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
         self._sessionmaker = sessionmaker
 
-    def __call__(self) -> _UowContext:
+    def __call__(self) -> _UowContext | _SavepointContext:
+        shared = SHARED.get()
+        if shared is not None:
+            return _SavepointContext(shared)
         return _UowContext(self._sessionmaker)
+
+
+class _SavepointContext:
+    """A unit of work inside a batch's transaction: a savepoint, rolled back unless
+    committed (as a transaction of its own would be). On leaving, the session forgets its
+    rows, as a closed session would: the next unit of work reads them again."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self._uow: UnitOfWork | None = None
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._uow = UnitOfWork(self._session, await self._session.begin_nested())
+        return self._uow
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        assert self._uow is not None
+        try:
+            if not self._uow.committed:
+                await self._uow.rollback()
+        finally:
+            self._session.expunge_all()
 
 
 class _UowContext:
