@@ -266,35 +266,41 @@ class Router:
             return ruled, 1.0, True
         return self.classifier.labels[int(order[0])], best, confident
 
-    def _part_verdict(self, piece: str, joined: bool,
-                      whole: np.ndarray | None = None) -> tuple[Intent, float, bool]:
+    def _part_verdict(self, piece: str, joined: bool) -> tuple[Intent, float, bool]:
         """A part of a message read without what only joins it to the part before ("and",
         "then", "ok so": `router.clauses.bare`) and without words wrapping its request; as
-        written when the model is not sure of it that way.
-
-        A part the model is unsure of alone is read once more with the whole message's scores
-        (`whole`) as a second opinion: the two multiplied and made to sum to one. A short part
-        ("what do I need for shakshuka?") is often torn between two close requests that the
-        whole message, read with its context, tells apart. That reading counts only for the
-        request the whole message reads likeliest, when the part alone leans to it too (one of
-        its two likeliest, at least `_LEANS`), and the threshold and margin hold for it as for
-        any other.
-        """
-        row = self._scores(unwrapped(bare(piece, joined)))
-        verdict = self._clause_verdict(piece, row)
+        written when the model is not sure of it that way."""
+        verdict = self._clause_verdict(piece, self._scores(unwrapped(bare(piece, joined))))
         if not verdict[2] and unwrapped(piece) != unwrapped(bare(piece, joined)):
             written = self._clause_verdict(piece, self._scores(unwrapped(piece)))
             if written[2]:
                 return written
-        if not verdict[2] and whole is not None:
-            label = int(whole.argmax())
-            joint = row * whole
-            if float(joint.sum()) > 0 and label in row.argsort()[::-1][:2] \
-                    and float(row[label]) >= _LEANS:
-                informed = self._clause_verdict(piece, joint / joint.sum())
-                if informed[2] and informed[0] is self.classifier.labels[label]:
-                    return informed
         return verdict
+
+    def _part_in_context(self, piece: str, joined: bool, previous: Intent | None,
+                         whole: np.ndarray) -> tuple[Intent, float, bool]:
+        """A part the model is unsure of alone, read in its message: the request before it
+        is `previous`, the whole message scored `whole`.
+
+        The whole message's scores are a second opinion, multiplied with the part's and made to
+        sum to one: a short part ("what do I need for shakshuka?") is often torn between two
+        close requests that the whole, read with its context, tells apart. That reading counts
+        only for the request the whole reads likeliest, when it is not `previous` (the whole
+        often reads as the request before: "I'm out of the group, remove my beer") and the part
+        alone leans to it too (one of its two likeliest, at least `_LEANS`). The threshold and
+        margin hold for it as for any other reading.
+        """
+        row = self._scores(unwrapped(bare(piece, joined)))
+        order = [int(i) for i in row.argsort()[::-1][:2]]
+        labels = self.classifier.labels
+        label = int(whole.argmax())
+        joint = row * whole
+        if labels[label] is not previous and label in order and float(row[label]) >= _LEANS \
+                and float(joint.sum()) > 0:
+            verdict = self._clause_verdict(piece, joint / joint.sum())
+            if verdict[2] and verdict[0] is labels[label]:
+                return verdict
+        return self._clause_verdict(piece, row)
 
     def _split(self, incoming: Incoming, lang: str, top: tuple[Scored, ...],
                whole_is_sure: bool = True) -> Routed | None:
@@ -320,8 +326,16 @@ class Router:
                  if (i, j) != (0, count - 1)]
         pieces = {span: text[found[span[0]].start:found[span[1]].end] for span in spans}
         whole = self._scores(text)
-        verdicts = {span: self._part_verdict(pieces[span], found[span[0]].joined, whole)
+        verdicts = {span: self._part_verdict(pieces[span], found[span[0]].joined)
                     for span in spans}
+
+        @cache
+        def verdict_after(span: tuple[int, int],
+                          previous: Intent | None) -> tuple[Intent, float, bool]:
+            """A part's verdict after the request `previous` (`_part_in_context`)."""
+            if verdicts[span][2]:
+                return verdicts[span]
+            return self._part_in_context(pieces[span], found[span[0]].joined, previous, whole)
 
         Best = tuple[int, float, tuple[tuple[int, int], ...]]
 
@@ -334,7 +348,7 @@ class Router:
             for end in range(start, count):
                 if (start, end) not in verdicts:
                     continue
-                intent, score, confident = verdicts[(start, end)]
+                intent, score, confident = verdict_after((start, end), previous)
                 if not confident or intent is previous or (
                         previous is not None and same_request(previous, intent)):
                     continue
@@ -353,8 +367,13 @@ class Router:
         grouping = best_from(0, None)
         if grouping is None:
             return None
-        chosen = [(verdicts[span][0], pieces[span].strip(), verdicts[span][1])
-                  for span in grouping[2] if verdicts[span][0] is not Intent.OTHER]
+        chosen = []
+        previous: Intent | None = None
+        for span in grouping[2]:
+            intent, score, _confident = verdict_after(span, previous)
+            if intent is not Intent.OTHER:
+                chosen.append((intent, pieces[span].strip(), score))
+                previous = intent
         if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
             intent, piece, score = chosen[0]
             return Routed(incoming, (intent,), (extract(intent, piece),), score, True,
