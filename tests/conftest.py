@@ -1,5 +1,6 @@
-"""Shared fixtures: a migrated SQLite file per test, the Bot API emulator and a bot running
-over it. Helpers live in tests/support/ (tests import them from there, never from this file)."""
+"""Shared fixtures: a migrated SQLite file per test (a copy of one migrated once a run), the
+Bot API emulator and a bot running over it. Helpers live in tests/support/ (tests import them
+from there, never from this file)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from db.engine import make_engine, make_sessionmaker, upgrade
+from db.engine import make_engine, make_sessionmaker
 from db.store import UnitOfWorkFactory
 from tests.support.botapi import BotApiEmulator
+from tests.support.migrated import migrate
 from tests.support.running import TOKEN, Bot
 
 
@@ -21,7 +23,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 async def uow(db_url: str) -> AsyncIterator[UnitOfWorkFactory]:
-    await upgrade(db_url)
+    await migrate(db_url)
     engine = make_engine(db_url)
     yield UnitOfWorkFactory(make_sessionmaker(engine))
     await engine.dispose()

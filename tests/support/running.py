@@ -15,6 +15,7 @@ from bot.intake import serve_polling
 from bot.services import Services, build_services
 from bot.settings import Settings
 from tests.support.botapi import BotApiEmulator
+from tests.support.migrated import migrate
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -44,6 +45,7 @@ class Bot:
 
     async def start(self) -> Bot:
         """`shopbot run`'s own serving loop (durable inbox, long polling) in this loop."""
+        await migrate(self.settings.database_url)  # a new file: a copy of a migrated one
         self.services = await build_services(self.settings)
         self.app = build_application(self.services)
         self._task = asyncio.create_task(serve_polling(
