@@ -5,6 +5,13 @@ real SQLite file, the bundled model, no LLM; voice notes go to a fake OpenAI-com
 transcription server on loopback (tests/support/stt_server.py) that hears the words they carry,
 or to none (`# transcription off`), or to one that fails (`# transcription fails`). A failure
 prints the whole transcript. Run one with `pytest tests/test_conversations.py -k <slug>`.
+
+The quick run (`pytest`) plays every conversation once, in one of its languages; `pytest -m
+slow` (CI runs both) plays the other languages' copies. A conversation is a file name, its
+languages the folders that hold a file of that name: the quick one is, of those folders in
+order, the one at the file's number modulo how many there are (`01_…` in ar, en, he, ru: en).
+A file in one folder only is always quick. `test_every_conversation_runs_in_exactly_one_run`
+checks the split.
 """
 
 from __future__ import annotations
@@ -26,6 +33,16 @@ from tests.support.stt_server import FakeStt
 
 CONVERSATIONS = Path(__file__).parent / "conversations"
 FILES = sorted(CONVERSATIONS.glob("*/*.chat"))
+
+
+def quick(path: Path) -> bool:
+    """Whether the quick run plays this file (the module docstring has the rule)."""
+    folders = sorted(p.parent.name for p in FILES if p.name == path.name)
+    return folders[int(path.name.split("_")[0]) % len(folders)] == path.parent.name
+
+
+PLAYED = [pytest.param(p, id=f"{p.parent.name}/{p.stem}",
+                       marks=() if quick(p) else pytest.mark.slow) for p in FILES]
 
 
 @pytest.fixture(scope="session")
@@ -69,7 +86,7 @@ async def services(template_db: Path, tmp_path: Path,
         yield built
 
 
-@pytest.mark.parametrize("path", FILES, ids=[f"{p.parent.name}/{p.stem}" for p in FILES])
+@pytest.mark.parametrize("path", PLAYED)
 async def test_conversation(path: Path, template_db: Path, tmp_path: Path,
                             stt: dict[str, FakeStt]) -> None:
     conversation = parse(path)
@@ -83,6 +100,18 @@ async def test_conversation(path: Path, template_db: Path, tmp_path: Path,
 def test_there_are_conversations_in_every_language() -> None:
     languages = {path.parent.name for path in FILES}
     assert {"he", "en", "ar"} <= languages
+
+
+def test_every_conversation_runs_in_exactly_one_run() -> None:
+    """Every file is a case, quick or slow, never both; the quick run has each conversation
+    (file name) once and every language."""
+    marks = [({mark.name for mark in param.marks}, param.values[0]) for param in PLAYED]
+    slow = [path for names, path in marks if names == {"slow"}]
+    fast = [path for names, path in marks if not names]
+    assert len(slow) + len(fast) == len(PLAYED)
+    assert sorted(slow + fast) == sorted(CONVERSATIONS.glob("*/*.chat"))
+    assert sorted(p.name for p in fast) == sorted({p.name for p in FILES})
+    assert {p.parent.name for p in fast} == {p.parent.name for p in FILES}
 
 
 MALFORMED = [
