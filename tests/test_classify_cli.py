@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SHOPBOT = [sys.executable, "-m", "bot.cli"]
 
 
@@ -57,6 +59,8 @@ def test_a_message_with_two_requests_lists_both_intents_and_parts_in_order(
         assert record["routed"] is True and len(record["top"]) == 3
 
 
+# Slow (CI): a `shopbot classify` process each; the two-request test above stays quick.
+@pytest.mark.slow
 def test_a_message_with_one_request_has_one_part_with_the_whole_text(tmp_path: Path) -> None:
     code, records, stderr = classify(lines("add milk and eggs"), tmp_path)
     assert code == 0, stderr
@@ -65,6 +69,8 @@ def test_a_message_with_one_request_has_one_part_with_the_whole_text(tmp_path: P
                                     "entities": records[0]["entities"]}]
 
 
+# Slow (CI): see above.
+@pytest.mark.slow
 def test_lines_that_are_not_input_get_an_error_on_their_line_and_the_run_goes_on(
         tmp_path: Path) -> None:
     stdin = (lines({"text": "תוסיף חלב"}) + b'{"text": "broken\n'

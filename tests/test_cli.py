@@ -63,6 +63,9 @@ def test_chat_scripts_a_family_conversation_from_a_pipe(tmp_path: Path) -> None:
     assert "לחם" in last_list and "ביצים" not in last_list
 
 
+# Slow (CI): each `shopbot chat` here is a process start (~2 s); the quick run keeps the
+# pipe test above, and the conversation tests speak these line forms in process.
+@pytest.mark.slow
 def test_chat_speaks_in_private_chats_and_a_second_group_by_line_form(tmp_path: Path) -> None:
     script = "\n".join([
         "@dana: תוסיף חלב",
@@ -100,6 +103,9 @@ def test_a_time_line_lets_time_pass() -> None:
     assert parse_later("\u23f3 soon") is None and parse_later("@dana: \u23f3 3d") is None
 
 
+# Slow (CI): two `shopbot chat` processes; voice notes run quick in test_voice.py and the
+# voice conversations.
+@pytest.mark.slow
 def test_chat_sends_a_voice_note_through_the_voice_path(tmp_path: Path) -> None:
     script = "@dana: \U0001f3a4 תוסיף חלב ולחם\n@dana: /list\n"
     with FakeStt() as stt:
@@ -112,6 +118,9 @@ def test_chat_sends_a_voice_note_through_the_voice_path(tmp_path: Path) -> None:
     assert "התמלול לא מוגדר" in off.stdout and "ביצים" not in off.stdout
 
 
+# Slow (CI): two processes that load the model; one-line setting errors stay quick below
+# (database URLs, log level).
+@pytest.mark.slow
 def test_a_bad_setting_fails_with_one_clear_line(tmp_path: Path) -> None:
     result = run(["classify"], "", tmp_path, SHOPBOT_THRESHOLD="seven")
     assert result.returncode == 2
@@ -209,6 +218,8 @@ def test_a_bad_log_level_is_one_line(tmp_path: Path) -> None:
         run(["stats"], "", tmp_path, SHOPBOT_LOG_LEVEL="loud"))
 
 
+# Slow (CI): a `shopbot chat` process start (~2 s) for a signal.
+@pytest.mark.slow
 def test_ctrl_c_in_chat_after_a_message_is_quiet(tmp_path: Path) -> None:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("SHOPBOT_")}
     environment["SHOPBOT_DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
@@ -250,6 +261,8 @@ walk(_parser(), ["shopbot"])
     assert result.stdout == "", f"without help text:\n{result.stdout}"
 
 
+# Slow (CI): four `shopbot` processes (~6 s).
+@pytest.mark.slow
 def test_did_you_mean_choices_are_exported_for_training_and_purged(tmp_path: Path) -> None:
     # An unsure message, then the user's press on the first choice.
     chat = run(["chat"], "תביא את זה\n!1\n", tmp_path, SHOPBOT_THRESHOLD="1.0")

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support.fake_openai import FakeOpenAI, Plan
 
 SHOPBOT = [sys.executable, "-m", "bot.cli"]
@@ -28,6 +30,8 @@ def message_of(body: dict[str, Any]) -> str:
     return str(json.loads(body["messages"][-1]["content"].splitlines()[-1])["message"])
 
 
+# Slow (CI): a process and five LLM timeouts; `eval --llm` stays quick in test_cli.py.
+@pytest.mark.slow
 def test_eval_llm_counts_skipped_messages_apart_from_its_predictions(tmp_path: Path) -> None:
     rows = [("מה חסר לנו?", "LIST_QUERY", "he"), ("شو ناقصنا", "LIST_QUERY", "ar")]
     rows += [(f"slow message {i}", "OTHER", "en") for i in range(5)]
@@ -56,6 +60,8 @@ def test_eval_llm_counts_skipped_messages_apart_from_its_predictions(tmp_path: P
     assert "| 1.0000 |" in row  # both of its answers were right; the rest were not guesses
 
 
+# Slow (CI): two `shopbot chat` processes; the LLM client's own tests are quick.
+@pytest.mark.slow
 def test_chat_shows_llm_calls_when_the_log_level_asks(tmp_path: Path) -> None:
     answer = json.dumps({"intents": [{"intent": "OTHER", "entities": {}}]})
     with FakeOpenAI(default=lambda _body: Plan(content=answer)) as server:

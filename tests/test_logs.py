@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.botapi import BotApiEmulator
 from tests.support.fake_openai import FakeOpenAI, Plan
 
@@ -89,6 +91,8 @@ def test_run_at_debug_logs_no_secret_and_user_text_only_at_debug(tmp_path: Path)
             assert words not in text, text
 
 
+# Slow (CI): a `shopbot chat` process; `shopbot run` at DEBUG above stays quick.
+@pytest.mark.slow
 def test_chat_at_debug_keeps_the_llm_key_and_url_password_out(tmp_path: Path) -> None:
     answer = json.dumps({"intents": [{"intent": "OTHER", "entities": {}}]})
     with FakeOpenAI(default=lambda _body: Plan(content=answer)) as llm:

@@ -34,6 +34,9 @@ def serve_once(tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[s
                           text=True, env=env, cwd=tmp_path, timeout=120, check=False)
 
 
+# Slow (CI): two `shopbot serve` processes for their refusals; the webhook end to end
+# below stays quick.
+@pytest.mark.slow
 def test_serve_without_a_secret_or_with_workers_on_sqlite_says_so_in_one_line(
         tmp_path: Path) -> None:
     missing = serve_once(tmp_path)
