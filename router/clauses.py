@@ -244,7 +244,7 @@ def clauses(text: str) -> list[Clause]:
         elif cut and (_is_and(word, words) or word in words.connectors) \
                 and index + 1 < len(tokens):
             skip, linked = 1, True  # ", and milk", ", and the pasta we don't need"
-        elif cut and len(word) > 3 and word[0] in words.glued:
+        elif cut and len(word) > 2 and word[0] in words.glued:
             linked = True  # ", and-the-pasta …" with the "and" glued on
         if cut:
             if text[start:tokens[index - 1].end()].strip():
@@ -431,9 +431,11 @@ def bare(text: str, joined: bool = False) -> str:
         else:
             break
     rest = tokens[index:]
-    if (joined or index) and rest and len(said[index]) > 3 and said[index][0] in words.glued \
-            and rest[0][:1] in words.glued and said[index][1:] not in words.question_words:
-        rest = [rest[0][1:], *rest[1:]]
+    first = said[index] if rest else ""
+    if (joined or index) and len(first) > 2 and first[0] in words.glued \
+            and rest[0][:1] in words.glued and first[1:] not in words.question_words \
+            and not _is_starter(first, words) and lexicon().lookup(first) is None:
+        rest = [rest[0][1:], *rest[1:]]  # not "show me", which begins with the letter
     return " ".join(rest) if rest else text
 
 
@@ -483,7 +485,8 @@ def shared_verb(text: str) -> list[tuple[str, str]]:
         if _is_and(said[index], words):
             rest = tokens[index + 1:]
         elif len(said[index]) > 2 and said[index][0] in words.glued \
-                and tokens[index][:1] in words.glued:
+                and tokens[index][:1] in words.glued and not _is_starter(said[index], words) \
+                and lexicon().lookup(said[index]) is None:
             rest = [tokens[index][1:], *tokens[index + 1:]]
         else:
             continue

@@ -371,8 +371,8 @@ class Router:
         previous: Intent | None = None
         for span in grouping[2]:
             intent, score, _confident = verdict_after(span, previous)
-            if intent is not Intent.OTHER:
-                chosen.append((intent, pieces[span].strip(), score))
+            if intent is not Intent.OTHER:  # each part's words without "oops,", "and then"
+                chosen.append((intent, bare(pieces[span].strip(), found[span[0]].joined), score))
                 previous = intent
         if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
             intent, piece, score = chosen[0]
@@ -396,7 +396,8 @@ class Router:
         text = incoming.text
         if len(clauses(text)) != 1:
             return None
-        for left, right in shared_verb(text):
+        for said_first, right in shared_verb(text):
+            left = bare(said_first)
             first = self._part_verdict(left, False)
             second = self._part_verdict(right, False)
             intents = (first[0], second[0])

@@ -1,0 +1,122 @@
+"""Several requests in one message, said in ways no rule was written for: an object put first
+after "and" ("…, and the sugar we don't need"), a filler clause ("oops,"), one verb serving two
+requests ("show me the list and the invite code"), a command no list has ("и скинь список"),
+and a part the model is unsure of alone that its message settles. In he, en, ar and ru, with
+the bundled model; single requests stay whole."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.settings import BUNDLED_MODEL
+from router.classifier import Classifier
+from router.clauses import bare, clauses, shared_verb
+from router.router import Router
+from router.types import Incoming, Intent, Routed
+
+G, R, L = Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM, Intent.LIST_QUERY
+
+
+@pytest.fixture(scope="module")
+def router() -> Router:
+    return Router(Classifier.from_dir(BUNDLED_MODEL))
+
+
+def decide(router: Router, text: str) -> Routed:
+    return router.decide(Incoming(chat_id=1, user_id=1, text=text))
+
+
+def pieces(text: str) -> list[str]:
+    return [text[c.start:c.end] for c in clauses(text)]
+
+
+def test_an_and_after_a_comma_may_open_a_request_with_its_object() -> None:
+    for text, second in [("תוסיף קמח, והסוכר כבר לא צריך", "והסוכר כבר לא צריך"),
+                         ("add flour, and the sugar we don't need anymore",
+                          "the sugar we don't need anymore"),
+                         ("ضيف طحين، والسكر شيله", "والسكر شيله"),
+                         ("добавь муку, а сахар уже не нужен", "сахар уже не нужен")]:
+        found = clauses(text)
+        assert [text[c.start:c.end] for c in found][1] == second
+        assert found[1].joined and not found[1].opens
+    # A comma alone joins nothing: "…, found a bag" is no request of its own.
+    assert not clauses("got everything but cheese, found a bag")[1].joined
+
+
+def test_a_clause_of_fillers_only_joins_the_next() -> None:
+    assert pieces("טעות, הביצים צריכות להיות 12, ותוסיף גם קמח") == [
+        "טעות, הביצים צריכות להיות 12", "תוסיף גם קמח"]
+    assert pieces("ой, яиц надо 12, и добавь муку") == ["ой, яиц надо 12", "добавь муку"]
+    assert pieces("add milk, please") == ["add milk, please"]
+
+
+def test_a_glued_and_written_apart_cuts_like_and() -> None:
+    assert pieces("ضيف خبز و وريني القائمة") == ["ضيف خبز", "وريني القائمة"]
+    assert pieces("תוסיף לחם ו תראה לי את הרשימה") == ["תוסיף לחם", "תראה לי את הרשימה"]
+
+
+def test_a_word_shaped_like_a_command_opens_a_request() -> None:
+    # Russian imperatives by their endings, when they name no known item.
+    assert pieces("добавь лимоны и скинь список") == ["добавь лимоны", "скинь список"]
+    assert pieces("молоко и соль") == ["молоко и соль"]
+    assert pieces("убери молоко и соль") == ["убери молоко и соль"]
+
+
+def test_a_part_is_read_without_what_only_joins_it() -> None:
+    assert bare("ואת הסוכר תעיף", joined=True) == "את הסוכר תעיף"
+    assert bare("and then show me the list") == "show me the list"
+    assert bare("а потом покажи список") == "покажи список"
+    assert bare("ok so وريني القائمة") == "وريني القائمة"
+    # Words that say "add" stay: the model needs them.
+    assert bare("וגם נייר טואלט") == "וגם נייר טואלט"
+    assert bare("also toilet paper") == "also toilet paper"
+    # A question word stays, and a glued "and" stays on a part no "and" introduced.
+    assert bare("וניל", joined=False) == "וניל"
+
+
+def test_one_verb_may_serve_two_requests() -> None:
+    assert ("show me the list", "show me the invite code") in shared_verb(
+        "show me the list and the invite code")
+    assert ("תראה לי את הרשימה", "תראה לי את קוד ההזמנה") in shared_verb(
+        "תראה לי את הרשימה ואת קוד ההזמנה")
+    assert ("وريني الليستة", "وريني كود الدعوة") in shared_verb("وريني الليستة وكود الدعوة")
+    assert ("покажи список", "покажи код приглашения") in shared_verb(
+        "покажи список и код приглашения")
+    assert shared_verb("what do we need for pasta and salad?") == []  # no verb
+
+
+@pytest.mark.parametrize(("text", "intents"), [
+    ("תוסיף קמח, והסוכר כבר לא צריך", (G, R)),
+    ("add flour, and the sugar we don't need anymore", (G, R)),
+    ("ضيف طحين، والسكر شيله", (G, R)),
+    ("добавь муку, а сахар уже не нужен", (G, R)),
+    ("show me the list and the invite code", (L, Intent.GET_INVITE_CODE)),
+    ("תראה לי את הרשימה ואת קוד ההזמנה", (L, Intent.GET_INVITE_CODE)),
+    ("وريني الليستة وكود الدعوة", (L, Intent.GET_INVITE_CODE)),
+    ("покажи список и код приглашения", (L, Intent.GET_INVITE_CODE)),
+    ("добавь лимоны и скинь список", (G, L)),
+    ("ضيف خبز و وريني القائمة", (G, L)),
+    ("ой, яиц надо 12, и добавь муку", (Intent.UPDATE_QUANTITY, G)),
+    # Alone the question is torn between the list and the dish; its message settles it.
+    ("add pita, then what do I need for falafel?", (G, Intent.RECIPE_SEARCH)),
+])
+def test_requests_said_in_new_ways_are_done_in_order(router: Router, text: str,
+                                                     intents: tuple[Intent, ...]) -> None:
+    routed = decide(router, text)
+    assert routed.routed and routed.intents == intents, (text, routed.intents, routed.reason)
+
+
+def test_each_part_keeps_its_own_items(router: Router) -> None:
+    routed = decide(router, "добавь муку, а сахар уже не нужен")
+    assert [[i.name for i in e.items] for e in routed.entities_list] == [["муку"], ["сахар"]]
+    routed = decide(router, "ضيف طحين، والسكر شيله")
+    assert [[i.name for i in e.items] for e in routed.entities_list] == [["طحين"], ["سكر"]]
+
+
+@pytest.mark.parametrize("text", [
+    "add milk and eggs", "תוסיף חלב וביצים", "شيل الحليب والبيض", "убери молоко и соль",
+    "remove the milk and the eggs", "rename the group to Home and Family",
+    "תוריד את החלב ואת הביצים", "добавь молоко, яйца и хлеб",
+])
+def test_one_request_stays_one(router: Router, text: str) -> None:
+    assert len(decide(router, text).intents) == 1, text
