@@ -9,9 +9,6 @@ from pathlib import Path
 import onnx
 import pytest
 
-pytest.importorskip("transformers")
-pytest.importorskip("peft")
-
 from models.transformer import (
     LoraSpec,
     export_model,
@@ -28,6 +25,14 @@ pytestmark = [
     # peft still calls a transformers property that transformers 5 deprecates.
     pytest.mark.filterwarnings("ignore:.*is_gradient_checkpointing.*:FutureWarning"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def _transformers_installed() -> None:
+    """Skip without transformers and peft. Checked when a test runs, not when the module is
+    collected: importing them takes seconds, which the quick run (it deselects these) saves."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("peft")
 
 
 def tiny_base(kind: str, path: Path) -> Path:
