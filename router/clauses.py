@@ -221,6 +221,7 @@ def clauses(text: str) -> list[Clause]:
     normal = [_word(t.group(0)) for t in tokens]
     out: list[Clause] = []
     start, strong, joined = tokens[0].start(), False, False
+    opened = 0  # the token the current clause starts at
     after = ""  # what the previous token ended with: "", "weak" (a comma), "strong"
     index = 0
     while index < len(tokens):
@@ -241,6 +242,9 @@ def clauses(text: str) -> list[Clause]:
             cut, skip, linked = base or "weak", 1, True
         elif _unglued(word, words) is not None:
             cut, glued, linked = base or "weak", 1, True
+        elif not cut and _verb_head([t.group(0) for t in tokens], normal, index, words) \
+                and _commands(normal[opened:index], words):
+            cut = "weak"  # "add bamba show me what we have": a verb phrase opens a request
         elif cut and (_is_and(word, words) or word in words.connectors) \
                 and index + 1 < len(tokens):
             skip, linked = 1, True  # ", and milk", ", and the pasta we don't need"
@@ -252,6 +256,7 @@ def clauses(text: str) -> list[Clause]:
             strong = cut == "strong"
             joined = linked and cut == "weak"
             index += skip
+            opened = index
             start = tokens[index].start() + glued
             if skip and _unglued(normal[index], words) is not None:
                 start += 1  # ", and then" followed by a verb with its own glued "and"
@@ -263,6 +268,39 @@ def clauses(text: str) -> list[Clause]:
         out.append(Clause(start, len(text), strong, joined=joined))
     found = [_with_cue(_trimmed(clause, text), text, words) for clause in _merged(out, text)]
     return found or [Clause(0, len(text))]
+
+
+@cache
+def _verb_heads() -> Phrases:
+    """Phrases that only a verb opens: add and remove verbs, words wrapping a request ("tell
+    me", "show me"), each starting with a word that opens a request."""
+    words = clause_words()
+    heads = {phrase for phrase in (*words.add_verbs, *words.remove_verbs,
+                                   *words.question_wrappers, *words.wrappers)
+             if _is_starter(phrase[0], words) and phrase not in words.modals}
+    return tuple(sorted(heads, key=len, reverse=True))
+
+
+def _verb_head(raw: list[str], said: list[str], index: int, words: ClauseWords) -> bool:
+    """Whether a verb phrase starts at `index` (`_verb_heads`) and its clause goes on after
+    it: a verb that ends its clause ("the cream, remove,") has its object before it, in the
+    same request."""
+    for head in _verb_heads():
+        end = index + len(head)
+        if tuple(said[index:end]) == head:
+            return end < len(raw) and not (_SENTENCE_END.search(raw[end - 1])
+                                           or _COMMA_END.search(raw[end - 1]))
+    return False
+
+
+def _commands(said: list[str], words: ClauseWords) -> bool:
+    """Whether the words of a clause so far may be a request of their own before a verb: two
+    words or more past fillers and "can you" ("add bamba", "we're out of milk"; not "can you"
+    before its verb, nor "he" before "deleted"), not a question going on ("when did we last"
+    before "buy")."""
+    rest = _opening(said, words)
+    return len(rest) >= 2 and rest[0] not in words.question_words and not (
+        tuple(rest) in words.modals or tuple(rest) in words.wrappers)
 
 
 def _merged(found: list[Clause], text: str) -> list[Clause]:

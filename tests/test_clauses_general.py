@@ -62,6 +62,20 @@ def test_a_word_shaped_like_a_command_opens_a_request() -> None:
     assert pieces("убери молоко и соль") == ["убери молоко и соль"]
 
 
+def test_a_verb_phrase_after_a_command_opens_a_request_without_any_join() -> None:
+    assert pieces("add bamba show me what we have") == ["add bamba", "show me what we have"]
+    assert pieces("תוסיף במבה תראה לי מה יש") == ["תוסיף במבה", "תראה לי מה יש"]
+    assert pieces("ضيف بامبا ورجيني شو في") == ["ضيف بامبا", "ورجيني شو في"]
+    assert pieces("добавь бамбу покажи что есть") == ["добавь бамбу", "покажи что есть"]
+    # Not inside a question, not after words that only soften the verb, not before a verb
+    # that ends its clause (its object came first), not after a lone pronoun.
+    assert pieces("when did we last buy coffee?") == ["when did we last buy coffee?"]
+    assert pieces("מה צריך לקנות בשביל שקשוקה?") == ["מה צריך לקנות בשביל שקשוקה?"]
+    assert pieces("can you please add milk") == ["can you please add milk"]
+    assert pieces("сливки удали, и покажи список") == ["сливки удали", "покажи список"]
+    assert pieces("הוא מחק לי את כל הרשימה") == ["הוא מחק לי את כל הרשימה"]
+
+
 def test_a_part_is_read_without_what_only_joins_it() -> None:
     assert bare("ואת הסוכר תעיף", joined=True) == "את הסוכר תעיף"
     assert bare("and then show me the list") == "show me the list"
@@ -95,6 +109,10 @@ def test_one_verb_may_serve_two_requests() -> None:
     ("وريني الليستة وكود الدعوة", (L, Intent.GET_INVITE_CODE)),
     ("покажи список и код приглашения", (L, Intent.GET_INVITE_CODE)),
     ("добавь лимоны и скинь список", (G, L)),
+    ("add bamba show me what we have", (G, L)),
+    ("תוסיף במבה תראה לי מה יש", (G, L)),
+    ("ضيف بامبا ورجيني شو في", (G, L)),
+    ("добавь бамбу покажи что есть", (G, L)),
     ("ضيف خبز و وريني القائمة", (G, L)),
     ("ой, яиц надо 12, и добавь муку", (Intent.UPDATE_QUANTITY, G)),
     # Alone the question is torn between the list and the dish; its message settles it.
