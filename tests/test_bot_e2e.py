@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from telegram import Update
 
 from tests.support.botapi import BotApiEmulator
@@ -84,6 +85,8 @@ async def test_an_edited_message_is_not_executed_again(emulator: BotApiEmulator,
     assert "2 milk" in listing[-1] and "5" not in listing[-1].split("milk")[0][-3:]
 
 
+# Slow (CI): a 1 s wait that test_limits.py's quick 429 test also waits, with more checks.
+@pytest.mark.slow
 async def test_a_429_from_telegram_is_waited_out(emulator: BotApiEmulator, bot: Bot) -> None:
     dana = emulator.user(11, "Dana")
     chat = emulator.private_chat(dana)

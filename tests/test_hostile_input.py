@@ -136,6 +136,16 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path
         yield factory
 
 
+def on_both(cases: list[tuple[str, ...]], quick_on_postgresql: int) -> list[object]:
+    """(store, *case) for every case on both databases; on PostgreSQL only the case at
+    `quick_on_postgresql` is in the quick run, the others are slow (CI runs them): the same
+    refusal, each a PostgreSQL database made and dropped."""
+    return [pytest.param(kind, *case, id="-".join((kind, *case)),
+                         marks=pytest.mark.slow if kind == "postgresql"
+                         and index != quick_on_postgresql else ())
+            for kind in ("sqlite", "postgresql") for index, case in enumerate(cases)]
+
+
 FAMILY = -100700800900
 
 
@@ -173,13 +183,13 @@ async def test_control_characters_never_reach_either_database(
     assert "הבוט נתקע שוב" in stored
 
 
-@pytest.mark.parametrize(("text", "lang"), [
+@pytest.mark.parametrize(("store", "text", "lang"), on_both([
     ("/add -5 milk", "en"),
     ("/add -5 חלב", "he"),
     ("/add −2 ביצים ולחם", "he"),
     ("/add -3 حليب", "ar"),
     ("/add milk -2", "en"),
-])
+], quick_on_postgresql=1), indirect=["store"])
 async def test_a_negative_amount_is_refused_and_changes_nothing(
         classifier: Classifier, store: UnitOfWorkFactory, text: str, lang: str) -> None:
     dispatcher = Dispatcher(Router(classifier), store)
@@ -196,10 +206,10 @@ def test_a_dashed_list_on_several_lines_is_not_negative() -> None:
     assert [i.quantity for i in hyphen.items] == [2.0]
 
 
-@pytest.mark.parametrize("data", [
+@pytest.mark.parametrize(("store", "data"), on_both([(data,) for data in [
     "u:" + "9" * 30, "t:" + "1" * 30, "o:" + "9" * 30 + ":all", "t:²", "u:-1",
     "t:" + str(2**63), "iq:" + "7" * 25 + ":1",
-])
+]], quick_on_postgresql=5), indirect=["store"])
 async def test_a_button_with_an_out_of_range_id_is_out_of_date(
         classifier: Classifier, store: UnitOfWorkFactory, data: str) -> None:
     dispatcher = Dispatcher(Router(classifier), store)

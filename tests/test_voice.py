@@ -101,6 +101,9 @@ async def test_a_note_too_long_is_refused_before_anything_is_downloaded(
     assert stt.requests == []
 
 
+# Slow (CI): it waits out the 3 s transcription timeout; a failing endpoint stays quick in
+# the voice conversations (99_voice_transcription_fails).
+@pytest.mark.slow
 async def test_a_failing_or_slow_endpoint_gets_a_clear_message_within_the_timeout(
         emulator: BotApiEmulator, stt: FakeStt, bot: Bot) -> None:
     user = emulator.user(41, "Jess", language_code="en")
