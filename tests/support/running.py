@@ -27,7 +27,7 @@ async def until(check: Callable[[], Any], timeout: float = 15.0) -> Any:
         value = check()
         if value:
             return value
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)  # what the bot does next takes milliseconds
     raise AssertionError(f"timed out; last value {check()!r}")
 
 
