@@ -367,10 +367,38 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
                   refers_back=refers, joined=clause.joined)
 
 
-def same_request(first: str, second: str) -> bool:
+def same_request(first: str, second: str, said: str | None = None) -> bool:
     """A request `second` right after `first` is the same request said in two breaths
-    ("the code leaked, cancel it"); "cancel the code and make a new one" is two."""
-    return (first, second) in clause_words().same_request
+    ("the code leaked, cancel it"); "cancel the code and make a new one" is two.
+
+    With the later part's words (`said`), a pair about a recipe and the list is one request
+    only while the later part names nothing of its own: "https://… what do we need?" is one,
+    "https://… and show me the list" (it names the list), "…, and add milk" (a known
+    grocery) and "…, what do I need for lasagna?" (a dish) are two."""
+    if (first, second) not in clause_words().same_request:
+        return False
+    return said is None or not _names_its_own(Intent(second), said)
+
+
+@cache
+def _list_words() -> frozenset[str]:
+    """The word "list" in its forms, every language (words.json `lists.words`)."""
+    return frozenset(normalize(word) for code in codes()
+                     for word in read_json(code, "words.json").get("lists", {}).get("words", []))
+
+
+def _names_its_own(intent: Intent, said: str) -> bool:
+    """Whether a part names the thing it is about rather than pointing back: the list, a
+    known grocery, a dish, a link."""
+    if intent is Intent.LIST_QUERY:
+        return bool(set(_said(said)) & _list_words())
+    if intent is Intent.GROCERY_REQUEST:
+        return any(_known(item.name) for item in extract(intent, said).items)
+    if intent is Intent.RECIPE_SEARCH:
+        return extract(intent, said).dish is not None
+    if intent is Intent.RECIPE_URL:
+        return extract(intent, said).url is not None
+    return False
 
 
 def names_an_item(name: str) -> bool:

@@ -349,8 +349,8 @@ class Router:
                 if (start, end) not in verdicts:
                     continue
                 intent, score, confident = verdict_after((start, end), previous)
-                if not confident or intent is previous or (
-                        previous is not None and same_request(previous, intent)):
+                if not confident or intent is previous or (previous is not None and same_request(
+                        previous, intent, pieces[(start, end)])):
                     continue
                 if intent is not Intent.OTHER and start > 0 and not self._stands_alone(
                         intent, pieces[(start, end)], found[start], previous):
@@ -403,7 +403,7 @@ class Router:
             intents = (first[0], second[0])
             if not (first[2] and second[2]) or intents[0] is intents[1] or any(
                     i in _TAKES_ITEMS or i is Intent.OTHER for i in intents) \
-                    or same_request(*intents):
+                    or same_request(*intents, right):
                 continue
             return Routed(incoming, intents, (extract(intents[0], left),
                                               extract(intents[1], right)),

@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import BUNDLED_MODEL
 from router.classifier import Classifier
-from router.clauses import bare, clauses, shared_verb
+from router.clauses import bare, clauses, same_request, shared_verb
 from router.router import Router
 from router.types import Incoming, Intent, Routed
 
@@ -99,7 +99,22 @@ def test_one_verb_may_serve_two_requests() -> None:
     assert shared_verb("what do we need for pasta and salad?") == []  # no verb
 
 
+def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -> None:
+    url, ask = Intent.RECIPE_URL.value, Intent.LIST_QUERY.value
+    assert same_request(url, ask)  # no words: the pair alone reads as one
+    assert same_request(url, ask, "what do we need?")
+    for said in ["and show me the list", "ותראה מה יש ברשימה", "ووريني شو في القائمة",
+                 "и покажи что в списке"]:
+        assert not same_request(url, ask, said), said
+    assert not same_request(url, Intent.GROCERY_REQUEST.value, "and add milk")
+    assert same_request(url, Intent.GROCERY_REQUEST.value, "add them")
+    # Invitations keep their pairs whatever is said.
+    assert same_request(Intent.CREATE_INVITE.value, Intent.GET_INVITE_CODE.value, "send the code")
+
+
 @pytest.mark.parametrize(("text", "intents"), [
+    ("https://www.example.com/recipe/lasagna and show me the list", (Intent.RECIPE_URL, L)),
+    ("https://www.example.com/recipe/lasagna what do we need?", (Intent.RECIPE_URL,)),
     ("תוסיף קמח, והסוכר כבר לא צריך", (G, R)),
     ("add flour, and the sugar we don't need anymore", (G, R)),
     ("ضيف طحين، والسكر شيله", (G, R)),
