@@ -26,7 +26,8 @@ from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "names_an_item", "opens_with_add", "same_request", "shared_verb", "unwrapped"]
+           "names_an_item", "needs", "opens_with_add", "same_request", "shared_verb",
+           "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -365,6 +366,24 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
         tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in words.add_verbs)
     return Clause(clause.start, clause.end, clause.strong, cue=cue, opens=opens or cue,
                   refers_back=refers, joined=clause.joined)
+
+
+@cache
+def _needs() -> dict[Intent, tuple[str, Intent]]:
+    raw = json.loads(DATA.read_text(encoding="utf-8")).get("needs", {})
+    return {Intent(label): (str(need["entity"]), Intent(need["else"]))
+            for label, need in raw.items()}
+
+
+def needs(intent: Intent, said: str) -> Intent | None:
+    """The sibling request a part read as `intent` is when it names none of the entity
+    that request carries (router/data/clauses.json `needs`): "show list" with no list's name
+    is the list question; None when it names one, or `intent` needs none."""
+    need = _needs().get(intent)
+    if need is None:
+        return None
+    entity, sibling = need
+    return None if getattr(extract(intent, said), entity) else sibling
 
 
 def same_request(first: str, second: str, said: str | None = None) -> bool:

@@ -25,6 +25,7 @@ from router.clauses import (
     clause_words,
     clauses,
     names_an_item,
+    needs,
     same_request,
     shared_verb,
     unwrapped,
@@ -254,11 +255,20 @@ class Router:
         on it (the same threshold and margin as a whole message).
 
         Rules come first, as for a whole message: a bare list of known items is an add, and
-        `router.clauses.clause_rule` reads an add or remove verb before named items.
+        `router.clauses.clause_rule` reads an add or remove verb before named items. A part
+        read as a request whose entity it lacks, with that request's sibling as runner-up,
+        is the sibling (`router.clauses.needs`: "show list" with no list's name).
         """
         if is_bare_item_list(text):
             return Intent.GROCERY_REQUEST, 1.0, True
         order = row.argsort()[::-1]
+        labels = self.classifier.labels
+        sibling = needs(labels[int(order[0])], text)
+        if sibling is not None and len(order) > 1 and labels[int(order[1])] is sibling:
+            row = row.copy()
+            row[int(order[1])] += row[int(order[0])]
+            row[int(order[0])] = 0.0
+            order = row.argsort()[::-1]
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
         ruled = clause_rule(text, self.classifier.labels[int(order[0])], confident)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import BUNDLED_MODEL
 from router.classifier import Classifier
-from router.clauses import bare, clauses, same_request, shared_verb
+from router.clauses import bare, clauses, needs, same_request, shared_verb
 from router.router import Router
 from router.types import Incoming, Intent, Routed
 
@@ -99,6 +99,14 @@ def test_one_verb_may_serve_two_requests() -> None:
     assert shared_verb("what do we need for pasta and salad?") == []  # no verb
 
 
+def test_a_request_without_its_entity_is_its_sibling() -> None:
+    assert needs(Intent.LIST_MANAGE, "תראה רשימה") is L
+    assert needs(Intent.LIST_MANAGE, "show the pharmacy list") is None
+    assert needs(Intent.PARTIAL_COMPLETION, "all bought") is Intent.CLEAR_LIST
+    assert needs(Intent.PARTIAL_COMPLETION, "got everything but eggs") is None
+    assert needs(Intent.GROCERY_REQUEST, "add milk") is None
+
+
 def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -> None:
     url, ask = Intent.RECIPE_URL.value, Intent.LIST_QUERY.value
     assert same_request(url, ask)  # no words: the pair alone reads as one
@@ -124,6 +132,7 @@ def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -
     ("وريني الليستة وكود الدعوة", (L, Intent.GET_INVITE_CODE)),
     ("покажи список и код приглашения", (L, Intent.GET_INVITE_CODE)),
     ("добавь лимоны и скинь список", (G, L)),
+    ("תוסיף חומוס, ותראה רשימה", (G, L)),
     ("add bamba show me what we have", (G, L)),
     ("תוסיף במבה תראה לי מה יש", (G, L)),
     ("ضيف بامبا ورجيني شو في", (G, L)),
