@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psutil
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 from bot.app import build_application
 from bot.intake import serve_polling
@@ -60,6 +61,7 @@ IDLE = ("<method 'poll' of 'select.epoll' objects>", "<method 'control' of 'sele
 
 
 def shape(statement: str) -> str:
+    statement = re.sub(r"sa_savepoint_\d+", "sa_savepoint_N", statement)
     return re.sub(r"\s+", " ", statement).split(" WHERE ")[0].split(" VALUES ")[0][:60]
 
 
@@ -87,8 +89,10 @@ def package_of(filename: str) -> str:
     return "other (stdlib, C)"
 
 
-async def drained(emulator: BotApiEmulator, services: object) -> None:
-    while emulator.pending_updates():
+async def drained(emulator: BotApiEmulator, services: object, replies: int) -> None:
+    """Every update fetched and out of the inbox, and the replies sent (they go out after
+    their batch's commit)."""
+    while emulator.pending_updates() or len(emulator.sent()) < replies:
         await asyncio.sleep(0.02)
     while True:
         # One short transaction a look: on SQLite each holds the write lock.
@@ -108,9 +112,11 @@ async def main(messages: int, database: str | None, top: int, save: Path | None)
         services = await build_services(settings)
         statements: Counter[str] = Counter()
         begins = Counter[str]()
-        event.listen(services.engine.sync_engine, "before_cursor_execute",
+        # Every engine of the process: long polling applies its batches on an engine of
+        # its own (on SQLite one that syncs every commit to disk).
+        event.listen(Engine, "before_cursor_execute",
                      lambda *args: statements.update([shape(args[2])]))
-        event.listen(services.engine.sync_engine, "begin", lambda _c: begins.update(["tx"]))
+        event.listen(Engine, "begin", lambda _c: begins.update(["tx"]))
         stop = asyncio.Event()
         app = build_application(services)
         task = asyncio.create_task(serve_polling(app, services.uow, url, stop))
@@ -138,8 +144,9 @@ async def main(messages: int, database: str | None, top: int, save: Path | None)
             begins.clear()
             answered = len(emulator.sent())
             cpu, wall = bot_cpu(), time.perf_counter()
+            wanted = answered + (0 if "no answer" in kind else messages)
             burst(texts)
-            await drained(emulator, services)
+            await drained(emulator, services, wanted)
             cpu, wall = bot_cpu() - cpu, time.perf_counter() - wall
             replies = len(emulator.sent()) - answered
             print(f"\n## {kind}: {replies} replies to {messages}; {1000 * cpu / messages:.2f} ms "
@@ -152,8 +159,9 @@ async def main(messages: int, database: str | None, top: int, save: Path | None)
             await asyncio.sleep(1.5)
             profile = cProfile.Profile()
             profile.enable()
+            wanted = len(emulator.sent()) + (0 if "no answer" in kind else messages)
             burst(texts)
-            await drained(emulator, services)
+            await drained(emulator, services, wanted)
             profile.disable()
             if save is not None:
                 save.mkdir(parents=True, exist_ok=True)

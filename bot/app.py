@@ -251,11 +251,17 @@ async def on_error(update: object, context: BotContext) -> None:
         lang = "he"
         if update.effective_user and update.effective_user.language_code:
             lang = update.effective_user.language_code[:2]
-        try:
-            await context.bot.send_message(update.effective_chat.id,
-                                           text("error_apology", lang))
-        except Exception:
-            log.warning("could not apologise in chat %s", update.effective_chat.id)
+        chat_id = update.effective_chat.id
+        bot = context.bot
+
+        async def apology() -> None:
+            try:
+                await bot.send_message(chat_id, text("error_apology", lang))
+            except Exception:
+                log.warning("could not apologise in chat %s", chat_id)
+
+        # After the chat's earlier replies (in a fetched batch, they wait for its commit).
+        await outbox_of(context.application.bot_data).send(chat_id, apology)
 
 
 async def _post_init(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -38,7 +38,6 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, TelegramError
@@ -50,6 +49,7 @@ from db.store import (
     APPLYING,
     SHARED,
     Applying,
+    Batch,
     InboxRow,
     UnitOfWorkFactory,
     is_transient,
@@ -227,7 +227,10 @@ class Intake:
             async with self.store_uow() as uow:
                 if stored:
                     await uow.inbox.store([inbox_row(update) for update in stored])
-                if await self._apply_batch(uow.session, quick, sendings):
+                batch = Batch(uow.session)
+                await batch.start([update.update_id for update in quick])
+                if await self._apply_batch(batch, quick, sendings):
+                    await batch.finish()
                     await uow.commit()
                     applied = True
         except Exception:
@@ -239,13 +242,14 @@ class Intake:
         self.offset = max(update.update_id for update in updates) + 1
         outbox_of(self.app.bot_data).queue(sendings)
 
-    async def _apply_batch(self, session: AsyncSession, updates: Sequence[Update],
+    async def _apply_batch(self, batch: Batch, updates: Sequence[Update],
                            sendings: list[tuple[int, Sending]]) -> bool:
         """Apply updates in the session's transaction, one savepoint each; their sendings
         are kept in `sendings`. False when the batch must not commit: an update failed on
         the database in a way another try can get past, or the transaction is lost."""
         attempts: dict[int, int] = self.app.bot_data.setdefault(_ATTEMPTS, {})
-        shared = SHARED.set(session)
+        session = batch.session
+        shared = SHARED.set(batch)
         held = HELD.set(sendings)
         try:
             for update in updates:

@@ -45,8 +45,8 @@ from db.models import (
     User,
 )
 
-__all__ = ["APPLYING", "SHARED", "Applying", "InboxRow", "UnitOfWork", "UnitOfWorkFactory",
-           "as_utc", "is_transient", "set_clock", "utcnow"]
+__all__ = ["APPLYING", "SHARED", "Applying", "Batch", "InboxRow", "UnitOfWork",
+           "UnitOfWorkFactory", "as_utc", "is_transient", "set_clock", "utcnow"]
 
 
 # Amounts are floats; a remainder this small is nothing left.
@@ -85,6 +85,8 @@ def _insert(session: AsyncSession) -> Any:
 _HOT: dict[tuple[str, str], Any] = {}
 _INBOX = cast(Table, InboxUpdate.__table__)
 _PROCESSED = cast(Table, ProcessedUpdate.__table__)
+_ROUTES = cast(Table, RouteLog.__table__)
+_ITEMS = cast(Table, Item.__table__)
 
 
 def _hot(session: AsyncSession, name: str) -> Any:
@@ -111,6 +113,32 @@ def _build_processed(insert: Any) -> Any:
     return insert(_PROCESSED).on_conflict_do_nothing(index_elements=["update_id"])
 
 
+def _build_route(insert: Any) -> Any:
+    return insert(_ROUTES)
+
+
+def _build_seen(insert: Any) -> Any:
+    return select(_PROCESSED.c.update_id).where(
+        _PROCESSED.c.update_id.in_(bindparam("ids", expanding=True)))
+
+
+def _build_upsert(insert: Any) -> Any:
+    """An item line added, or added to (`ItemRepo.upsert`); every value a parameter but the
+    partial index's condition."""
+    values = ("group_id", "list_id", "name", "key", "concept", "quantity", "unit", "unit_key",
+              "note", "note_key", "category", "status", "added_by", "created_at", "updated_at")
+    statement = insert(Item).values(
+        {name: bindparam(name, type_=_ITEMS.c[name].type) for name in values})
+    return statement.on_conflict_do_update(
+        # A literal, not a parameter: after five runs PostgreSQL plans the statement
+        # generically and can no longer match a parameter to the partial index.
+        index_elements=list(OPEN_LINE_KEY),
+        index_where=Item.status == literal_column("'open'"),
+        set_={"quantity": func.coalesce(Item.quantity + statement.excluded.quantity,
+                                         statement.excluded.quantity, Item.quantity),
+              "updated_at": statement.excluded.updated_at})
+
+
 def _build_remove(insert: Any) -> Any:
     return delete(_INBOX).where(_INBOX.c.update_id == bindparam("done_id"))
 
@@ -130,7 +158,10 @@ def _build_lease_head(insert: Any) -> Any:
 
 _HOT_BUILDERS: dict[str, Callable[[Any], Any]] = {
     "store": _build_store, "processed": _build_processed, "remove": _build_remove,
-    "lease_head": _build_lease_head,
+    "lease_head": _build_lease_head, "route": _build_route, "seen": _build_seen,
+    "upsert_returning": lambda insert: _build_upsert(insert).returning(Item),
+    "upsert_pg": lambda insert: _build_upsert(insert).returning(
+        Item, literal_column("(xmax = 0)")),
 }
 
 
@@ -162,12 +193,23 @@ async def _advisory_lock(session: AsyncSession, *key: int) -> None:
 class GroupRepo:
     """Groups, the chats that act on them, users and members."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession,
+                 held: dict[tuple[Any, ...], Any] | None = None) -> None:
         self.session = session
         # The session's identity map holds rows weakly: a chat read by the dispatcher and
         # read again by a handler would be selected twice. Held here, it is read once per
-        # transaction (never longer: another worker may change it after the commit).
-        self._held: dict[tuple[type, int], Any] = {}
+        # transaction (never longer: another worker may change it after the commit), or
+        # once per batch on SQLite (`Batch`).
+        self._held: dict[tuple[Any, ...], Any] = {} if held is None else held
+        self._lasting = held is not None
+
+    def _kept(self, *key: Any) -> Any:
+        """In a batch on SQLite, the row an earlier update of the batch read, as it is now
+        (`Batch`); None otherwise."""
+        if not self._lasting:
+            return None
+        row = self._held.get(key)
+        return row if row is not None and row in self.session.sync_session else None
 
     async def _get(self, model: type[Any], key: int) -> Any:
         row = await self.session.get(model, key)
@@ -235,7 +277,8 @@ class GroupRepo:
 
     async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None,
                          language: str | None = None) -> User:
-        user = await self._fresh(select(User).where(User.user_id == user_id))
+        user = self._kept(User, user_id) or await self._fresh(
+            select(User).where(User.user_id == user_id))
         if user is None:
             # Insert-or-nothing: a user's first messages in several chats at once all reach
             # here, and a plain INSERT would fail every one but the first on the key.
@@ -269,7 +312,7 @@ class GroupRepo:
     async def add_member(self, group_id: int, user_id: int,
                          role: MemberRole = MemberRole.MEMBER) -> Member:
         query = select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
-        member = await self._fresh(query)
+        member = self._kept(Member, group_id, user_id) or await self._fresh(query)
         if member is None:
             # Insert-or-nothing on (group_id, user_id): concurrent first messages of one user
             # in a group (its chat, their private chat) must not fail on the unique key.
@@ -280,6 +323,7 @@ class GroupRepo:
                 .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
             member = await self._fresh(query)
         assert isinstance(member, Member)
+        self._held[Member, group_id, user_id] = member
         if not member.active:
             member.active = True
             member.left_at = None
@@ -400,11 +444,48 @@ class Applying:
 # chat's task sees its own.
 APPLYING: ContextVar[Applying | None] = ContextVar("shopbot_applying", default=None)
 
-# Set by long polling around a fetched batch (bot/intake.py): the session of the batch's one
-# transaction. While it is set, every unit of work opened in this task is a savepoint of that
-# transaction instead of a transaction of its own (`UnitOfWorkFactory`), so one update that
-# fails rolls back alone and the batch commits once.
-SHARED: ContextVar[AsyncSession | None] = ContextVar("shopbot_shared", default=None)
+class Batch:
+    """A fetched batch's one transaction (long polling, bot/intake.py).
+
+    While it is set (`SHARED`), every unit of work opened in its task is a savepoint of that
+    transaction instead of a transaction of its own (`UnitOfWorkFactory`), so one update that
+    fails rolls back alone and the batch commits once. Which updates were processed before
+    is read once for the whole batch (`start`); the processed marks and routing-statistics
+    rows of the savepoints that committed are written at its end in one `executemany` each
+    (`finish`).
+
+    On SQLite the batch's transaction holds the database's only write lock from its first
+    statement to its commit, so nobody else can change a row it has read: the rows one
+    update read stay read for the next (`held`; the session's identity map alone holds
+    them weakly). On PostgreSQL another transaction may, so each unit of work reads afresh,
+    as a transaction of its own would.
+    """
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.held: dict[tuple[Any, ...], Any] | None = (
+            {} if _dialect(session) == "sqlite" else None)
+        self.processed: set[int] = set()
+        self.marks: list[dict[str, Any]] = []
+        self.routes: list[dict[str, Any]] = []
+
+    async def start(self, update_ids: Sequence[int]) -> None:
+        """Note which of the batch's updates were processed before (redeliveries)."""
+        if update_ids:
+            rows = await self.session.execute(_hot(self.session, "seen"),
+                                              {"ids": list(update_ids)})
+            self.processed.update(int(update_id) for update_id in rows.scalars())
+
+    async def finish(self) -> None:
+        """Write what the committed savepoints left for the end (before the commit)."""
+        if self.marks:
+            await self.session.execute(_hot(self.session, "processed"), self.marks)
+        if self.routes:
+            await self.session.execute(_hot(self.session, "route"), self.routes)
+        self.marks, self.routes = [], []
+
+
+SHARED: ContextVar[Batch | None] = ContextVar("shopbot_shared", default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -581,25 +662,18 @@ class ItemRepo:
         existed = (None if postgresql
                    else await self.open_line(group_id, concept, unit, note_key, list_id))
         now = utcnow()
-        statement = _insert(self.session)(Item).values(
-            group_id=group_id, list_id=list_id, name=name, key=key, concept=concept,
-            quantity=quantity, unit=unit, unit_key=unit or "", note=note, note_key=note_key,
-            category=category, status=ItemStatus.OPEN, added_by=user_id, created_at=now,
-            updated_at=now)
-        statement = statement.on_conflict_do_update(
-            # A literal, not a parameter: after five runs PostgreSQL plans the statement
-            # generically and can no longer match a parameter to the partial index.
-            index_elements=list(OPEN_LINE_KEY),
-            index_where=Item.status == literal_column("'open'"),
-            set_={"quantity": func.coalesce(Item.quantity + statement.excluded.quantity,
-                                             statement.excluded.quantity, Item.quantity),
-                  "updated_at": now})
+        values = {"group_id": group_id, "list_id": list_id, "name": name, "key": key,
+                  "concept": concept, "quantity": quantity, "unit": unit,
+                  "unit_key": unit or "", "note": note, "note_key": note_key,
+                  "category": category, "status": ItemStatus.OPEN, "added_by": user_id,
+                  "created_at": now, "updated_at": now}
+        # Built once per dialect (`_hot`): its `excluded` alone cost more than the SQL.
+        statement = _hot(self.session, "upsert_pg" if postgresql else "upsert_returning")
         if postgresql:
             row, fresh = (await self.session.execute(
-                statement.returning(Item, literal_column("(xmax = 0)")),
-                execution_options={"populate_existing": True})).one()
+                statement, values, execution_options={"populate_existing": True})).one()
             return row, bool(fresh)
-        row = (await self.session.scalars(statement.returning(Item),
+        row = (await self.session.scalars(statement, values,
                                           execution_options={"populate_existing": True})).one()
         return row, existed is None
 
@@ -775,15 +849,27 @@ class InviteRepo:
 class LogRepo:
     """Processed updates, bug reports, routing statistics and fallback decisions."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, batch: Batch | None = None) -> None:
         self.session = session
         self.applying: Applying | None = None
+        # In a batch: the marks and rows this savepoint leaves for the batch's end.
+        self.batch = batch
+        self.marks: list[dict[str, Any]] = []
+        self.routes: list[dict[str, Any]] = []
 
     async def claim_update(self, update_id: int) -> bool:
         """Mark an update as processed; False when it already was (a redelivery).
 
         When the inbox worker is applying this update (`APPLYING`), the commit of this
-        transaction also finishes its inbox row."""
+        transaction also finishes its inbox row. In a batch the mark is written at the
+        batch's end, if this savepoint commits; whether the update was processed before was
+        read for the whole batch (`Batch.start`)."""
+        if self.batch is not None:
+            if update_id in self.batch.processed or any(
+                    mark["update_id"] == update_id for mark in self.marks):
+                return False
+            self.marks.append({"update_id": update_id, "processed_at": utcnow()})
+            return True
         # One statement, race-free across processes: the second insert of an id is a no-op.
         result = await self.session.execute(
             _hot(self.session, "processed"), {"update_id": update_id, "processed_at": utcnow()})
@@ -802,6 +888,10 @@ class LogRepo:
         return report
 
     async def log_route(self, source: str, intent: str, confidence: float) -> None:
+        if self.batch is not None:
+            self.routes.append({"source": source, "intent": intent, "confidence": confidence,
+                                "created_at": utcnow()})
+            return
         self.session.add(RouteLog(source=source, intent=intent, confidence=confidence,
                                   created_at=utcnow()))
 
@@ -833,22 +923,28 @@ class UnitOfWork:
     Inside a batch (`SHARED`) the transaction is a savepoint: `commit` releases it, and the
     batch's own commit makes it durable."""
 
-    def __init__(self, session: AsyncSession, savepoint: AsyncSessionTransaction | None = None
-                 ) -> None:
+    def __init__(self, session: AsyncSession, savepoint: AsyncSessionTransaction | None = None,
+                 batch: Batch | None = None) -> None:
         self.session = session
         self.savepoint = savepoint
+        self.batch = batch
         self.committed = False
-        self.groups = GroupRepo(session)
+        self.groups = GroupRepo(session, batch.held if batch is not None else None)
         self.items = ItemRepo(session)
         self.invites = InviteRepo(session)
         self.recipes = RecipeRepo(session)
-        self.log = LogRepo(session)
+        self.log = LogRepo(session, batch)
         self.inbox = InboxRepo(session)
 
     async def commit(self) -> None:
         if self.savepoint is not None:
             await self.savepoint.commit()
             self.committed = True
+            if self.batch is not None:
+                self.batch.marks.extend(self.log.marks)
+                self.batch.processed.update(mark["update_id"] for mark in self.log.marks)
+                self.batch.routes.extend(self.log.routes)
+                self.log.marks, self.log.routes = [], []
             return
         applying = self.log.applying
         if applying is not None:
@@ -876,23 +972,25 @@ class UnitOfWorkFactory:
         self._sessionmaker = sessionmaker
 
     def __call__(self) -> _UowContext | _SavepointContext:
-        shared = SHARED.get()
-        if shared is not None:
-            return _SavepointContext(shared)
+        batch = SHARED.get()
+        if batch is not None:
+            return _SavepointContext(batch)
         return _UowContext(self._sessionmaker)
 
 
 class _SavepointContext:
     """A unit of work inside a batch's transaction: a savepoint, rolled back unless
     committed (as a transaction of its own would be). On leaving, the session forgets its
-    rows, as a closed session would: the next unit of work reads them again."""
+    rows, as a closed session would, so the next unit of work reads them again; on SQLite
+    only after a rollback (`Batch`)."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
+        self._session = batch.session
         self._uow: UnitOfWork | None = None
 
     async def __aenter__(self) -> UnitOfWork:
-        self._uow = UnitOfWork(self._session, await self._session.begin_nested())
+        self._uow = UnitOfWork(self._session, await self._session.begin_nested(), self._batch)
         return self._uow
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -902,7 +1000,10 @@ class _SavepointContext:
             if not self._uow.committed:
                 await self._uow.rollback()
         finally:
-            self._session.expunge_all()
+            if not self._uow.committed or self._batch.held is None:
+                self._session.expunge_all()
+                if self._batch.held is not None:
+                    self._batch.held.clear()
 
 
 class _UowContext:
