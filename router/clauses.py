@@ -481,8 +481,8 @@ def clause_rule(text: str, likeliest: Intent, sure: bool = True) -> Intent | Non
             Intent.REMOVE_ITEM, Intent.REVOKE_INVITE, Intent.CLEAR_LIST):
         removed = extract(Intent.REMOVE_ITEM, text).items
         if removed and all(names_an_item(item.name) and (_known(item.name) or (
-                likeliest is Intent.REMOVE_ITEM and not sure)) for item in removed) \
-                and not said & words.invitees:
+                likeliest is Intent.REMOVE_ITEM and not sure and not said & words.invitees))
+                for item in removed):
             return Intent.REMOVE_ITEM
     return None
 

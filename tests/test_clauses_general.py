@@ -50,6 +50,10 @@ def test_a_clause_of_fillers_only_joins_the_next() -> None:
     assert pieces("add milk, please") == ["add milk, please"]
 
 
+def test_plus_joins_two_requests_in_russian_too() -> None:
+    assert pieces("добавь молоко плюс покажи список") == ["добавь молоко", "покажи список"]
+
+
 def test_a_glued_and_written_apart_cuts_like_and() -> None:
     assert pieces("ضيف خبز و وريني القائمة") == ["ضيف خبز", "وريني القائمة"]
     assert pieces("תוסיף לחם ו תראה לי את הרשימה") == ["תוסיף לחם", "תראה לי את הרשימה"]
@@ -133,6 +137,7 @@ def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -
     ("покажи список и код приглашения", (L, Intent.GET_INVITE_CODE)),
     ("добавь лимоны и скинь список", (G, L)),
     ("תוסיף חומוס, ותראה רשימה", (G, L)),
+    ("i'm out of this group, remove my beer from the list", (Intent.LEAVE_GROUP, R)),
     ("add bamba show me what we have", (G, L)),
     ("תוסיף במבה תראה לי מה יש", (G, L)),
     ("ضيف بامبا ورجيني شو في", (G, L)),
