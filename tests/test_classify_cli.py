@@ -14,6 +14,9 @@ from typing import Any
 import pytest
 
 SHOPBOT = [sys.executable, "-m", "bot.cli"]
+# Slow (CI): a `shopbot classify` process each (about 2 s); the quick run keeps test_cli.py's
+# classify test (one process, every field of a record, parts included).
+pytestmark = pytest.mark.slow
 
 
 def classify(stdin: bytes, tmp_path: Path) -> tuple[int, list[dict[str, Any]], str]:
@@ -59,8 +62,6 @@ def test_a_message_with_two_requests_lists_both_intents_and_parts_in_order(
         assert record["routed"] is True and len(record["top"]) == 3
 
 
-# Slow (CI): a `shopbot classify` process each; the two-request test above stays quick.
-@pytest.mark.slow
 def test_a_message_with_one_request_has_one_part_with_the_whole_text(tmp_path: Path) -> None:
     code, records, stderr = classify(lines("add milk and eggs"), tmp_path)
     assert code == 0, stderr
@@ -69,8 +70,6 @@ def test_a_message_with_one_request_has_one_part_with_the_whole_text(tmp_path: P
                                     "entities": records[0]["entities"]}]
 
 
-# Slow (CI): see above.
-@pytest.mark.slow
 def test_lines_that_are_not_input_get_an_error_on_their_line_and_the_run_goes_on(
         tmp_path: Path) -> None:
     stdin = (lines({"text": "תוסיף חלב"}) + b'{"text": "broken\n'
