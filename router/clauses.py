@@ -243,8 +243,16 @@ def clauses(text: str) -> list[Clause]:
             cut, skip, linked = base or "weak", 1, True
         elif _unglued(word, words) is not None:
             cut, glued, linked = base or "weak", 1, True
+        elif not cut and index + 1 < len(tokens) and _verb_last(normal[opened:index], words) \
+                and (_is_and(word, words) or word in words.connectors
+                     or (len(word) > 2 and word[0] in words.glued)):
+            # "the bread remove it and the milk make it 2": after a clause that put its object
+            # first and ended on its verb, an "and" opens the next one
+            cut, linked = "weak", True
+            skip = 1 if _is_and(word, words) or word in words.connectors else 0
         elif not cut and _verb_head([t.group(0) for t in tokens], normal, index, words) \
-                and _commands(normal[opened:index], words):
+                and _commands(normal[opened:index], words) \
+                and not _points_back(normal[index + 1:index + 3], words):
             cut = "weak"  # "add bamba show me what we have": a verb phrase opens a request
         elif cut and (_is_and(word, words) or word in words.connectors) \
                 and index + 1 < len(tokens):
@@ -269,6 +277,23 @@ def clauses(text: str) -> list[Clause]:
         out.append(Clause(start, len(text), strong, joined=joined))
     found = [_with_cue(_trimmed(clause, text), text, words) for clause in _merged(out, text)]
     return found or [Clause(0, len(text))]
+
+
+def _points_back(said: list[str], words: ClauseWords) -> bool:
+    """Whether words right after a verb point back at what came before ("remove it")."""
+    return any(tuple(said[:len(ref)]) == ref for ref in words.back_references)
+
+
+def _verb_last(said: list[str], words: ClauseWords) -> bool:
+    """Whether a clause so far put its object first and ends on its verb ("the bread, remove
+    it"; a verb with an object pronoun glued on counts): two words or more, the first no verb."""
+    rest = [word for word in said if word not in words.fillers]
+    if len(rest) < 2 or _is_starter(rest[0], words) or _verb_like(rest[0], words):
+        return False
+    last = rest[-1]
+    return _is_starter(last, words) or _verb_like(last, words) or any(
+        last.endswith(suffix) and _is_starter(last[:-len(suffix)], words)
+        for suffix in words.pronoun_suffixes if len(last) > len(suffix) + 1)
 
 
 @cache
@@ -296,9 +321,10 @@ def _verb_head(raw: list[str], said: list[str], index: int, words: ClauseWords) 
 
 def _commands(said: list[str], words: ClauseWords) -> bool:
     """Whether the words of a clause so far may be a request of their own before a verb: two
-    words or more past fillers and "can you" ("add bamba", "we're out of milk"; not "can you"
+    words or more past fillers and "can you" ("add bamba", "milk and eggs"; not "can you"
     before its verb, nor "he" before "deleted"), not a question going on ("when did we last"
-    before "buy")."""
+    before "buy"). A verb pointing back ("the bread remove it") is no new request either
+    (`_points_back`, at the cut)."""
     rest = _opening(said, words)
     return len(rest) >= 2 and rest[0] not in words.question_words and not (
         tuple(rest) in words.modals or tuple(rest) in words.wrappers)

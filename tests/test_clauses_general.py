@@ -80,6 +80,16 @@ def test_a_verb_phrase_after_a_command_opens_a_request_without_any_join() -> Non
     assert pieces("הוא מחק לי את כל הרשימה") == ["הוא מחק לי את כל הרשימה"]
 
 
+def test_an_and_after_a_clause_that_ends_on_its_verb_opens_the_next() -> None:
+    # The object first, then its verb (with the object glued on in Arabic): an "and" after
+    # it starts the next request, even with no comma.
+    assert pieces("الخبز شيله والحليب خليه ٢") == ["الخبز شيله", "والحليب خليه ٢"]
+    assert pieces("сливки удали и хлеб добавь") == ["сливки удали", "хлеб добавь"]
+    assert pieces("add milk and eggs") == ["add milk and eggs"]
+    # A verb pointing back is no new request: "the bread, remove it".
+    assert pieces("the bread remove it") == ["the bread remove it"]
+
+
 def test_a_part_is_read_without_what_only_joins_it() -> None:
     assert bare("ואת הסוכר תעיף", joined=True) == "את הסוכר תעיף"
     assert bare("and then show me the list") == "show me the list"
@@ -138,6 +148,8 @@ def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -
     ("добавь лимоны и скинь список", (G, L)),
     ("תוסיף חומוס, ותראה רשימה", (G, L)),
     ("i'm out of this group, remove my beer from the list", (Intent.LEAVE_GROUP, R)),
+    ("الخبز شيله والحليب خليه ٢", (R, Intent.UPDATE_QUANTITY)),
+    ("milk and eggs show me the list", (G, L)),
     ("add bamba show me what we have", (G, L)),
     ("תוסיף במבה תראה לי מה יש", (G, L)),
     ("ضيف بامبا ورجيني شو في", (G, L)),
