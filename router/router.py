@@ -206,6 +206,17 @@ class Router:
             incoming, lang, top)
         if split is not None:
             return split
+        plain = bare(text)
+        if not sure and plain != text:
+            # "hi bot! add milk": the model unsure of the whole may be sure of the request
+            # without the words before it
+            alone = self.top(plain, 2)
+            if alone[0].label is not Intent.OTHER and alone[0].score >= self.threshold \
+                    and alone[0].score - alone[1].score >= self.margin:
+                intent = alone[0].label
+                return Routed(incoming, (intent,), (extract(intent, plain),), alone[0].score,
+                              True, Source.MODEL, lang, top, part_texts=(plain,),
+                              reason="confident without the words before the request")
         if self.classifier.multi_label and self.classifier.thresholds is not None:
             return self._decide_multi(incoming, lang, scores, order, top)
         best = top[0]
@@ -257,7 +268,8 @@ class Router:
         Rules come first, as for a whole message: a bare list of known items is an add, and
         `router.clauses.clause_rule` reads an add or remove verb before named items. A part
         read as a request whose entity it lacks, with that request's sibling as runner-up,
-        is the sibling (`router.clauses.needs`: "show list" with no list's name).
+        is the sibling (`router.clauses.needs`: "show list" with no list's name); with
+        another runner-up it is no request the bot acts on.
         """
         if is_bare_item_list(text):
             return Intent.GROCERY_REQUEST, 1.0, True
@@ -269,12 +281,14 @@ class Router:
             row[int(order[1])] += row[int(order[0])]
             row[int(order[0])] = 0.0
             order = row.argsort()[::-1]
+            sibling = None
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
         ruled = clause_rule(text, self.classifier.labels[int(order[0])], confident)
         if ruled is not None:
             return ruled, 1.0, True
-        return self.classifier.labels[int(order[0])], best, confident
+        # "show me the quantities" names no list of its own to show: no request to act on
+        return labels[int(order[0])], best, confident and sibling is None
 
     def _part_verdict(self, piece: str, joined: bool) -> tuple[Intent, float, bool]:
         """A part of a message read without what only joins it to the part before ("and",

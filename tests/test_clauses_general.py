@@ -179,3 +179,18 @@ def test_each_part_keeps_its_own_items(router: Router) -> None:
 ])
 def test_one_request_stays_one(router: Router, text: str) -> None:
     assert len(decide(router, text).intents) == 1, text
+
+
+def test_a_greeting_before_one_request_is_passed_over(router: Router) -> None:
+    routed = decide(router, "hi bot! add milk")
+    assert routed.routed and routed.intents == (G,)
+    assert [i.name for i in routed.entities.items] == ["milk"]
+    for text in ["привет! добавь молоко и покажи список", "مرحبا، ضيف حليب ووريني القائمة"]:
+        routed = decide(router, text)
+        assert routed.routed and routed.intents == (G, L), text
+
+
+def test_a_part_naming_no_list_of_its_own_is_no_list_request(router: Router) -> None:
+    # "show me the list and the quantities": the quantities are no named list to show, so
+    # the message is not cut into a list question and a list to open.
+    assert len(decide(router, "תראה לי את הרשימה ואת הכמויות").intents) == 1
