@@ -190,17 +190,23 @@ def _opening(said: list[str], words: ClauseWords) -> list[str]:
     """A clause's words from where its request opens: past fillers ("please", "so"), a glued
     "and", and words that only soften the verb after them ("can you", "I want to")."""
     said = list(said)
+
+    def softened() -> list[str] | None:
+        for modal in words.modals:
+            rest = said[len(modal):]
+            if tuple(said[:len(modal)]) == modal and rest and (
+                    _is_starter(rest[0], words) or rest[0] in words.add_cues):
+                return rest
+        return None
+
     while len(said) > 1 and said[0] in words.fillers:
+        if (rest := softened()) is not None:  # a modal that starts with a filler word
+            return rest
         said.pop(0)
     if said and len(said[0]) > 2 and said[0][0] in words.glued and (
             said[0][1:] in words.add_cues or _is_starter(said[0][1:], words)):
         said[0] = said[0][1:]
-    for modal in words.modals:
-        rest = said[len(modal):]
-        if tuple(said[:len(modal)]) == modal and rest and (
-                _is_starter(rest[0], words) or rest[0] in words.add_cues):
-            return rest
-    return said
+    return softened() or said
 
 
 def _is_and(word: str, words: ClauseWords) -> bool:
@@ -532,6 +538,9 @@ def bare(text: str, joined: bool = False) -> str:
         if word in words.add_cues or (len(word) > 2 and word[0] in words.glued
                                       and word[1:] in words.add_cues):
             break  # "also", "and-also": they say "add", the model needs them
+        if any(len(phrase) > 1 and tuple(said[index:index + len(phrase)]) == phrase
+               for phrase in (*words.modals, *words.wrappers)):
+            break  # a softening phrase whose first word is a filler of its own
         if join is not None:
             index += len(join)
         elif word and word not in words.question_words and (
@@ -560,6 +569,11 @@ def unwrapped(text: str) -> str:
     if said and len(said[0]) > 2 and said[0][0] in words.glued and (
             (said[0][1:],) in words.wrappers or (said[0][1:],) in words.question_wrappers):
         said[0] = said[0][1:]
+    if said and (said[0],) not in words.wrappers:
+        # a one-word wrapper with an object pronoun glued on ("tell-me-for-me")
+        said[0] = next((said[0][:-len(suffix)] for suffix in words.verb_suffixes
+                        if said[0].endswith(suffix) and len(said[0]) - len(suffix) >= 3
+                        and (said[0][:-len(suffix)],) in words.wrappers), said[0])
     for wrapper in words.wrappers:
         if tuple(said[:len(wrapper)]) == wrapper and len(said) > len(wrapper):
             return " ".join(tokens[len(wrapper):])

@@ -150,6 +150,9 @@ def test_a_recipe_and_the_list_are_two_requests_when_the_later_names_its_own() -
     ("i'm out of this group, remove my beer from the list", (Intent.LEAVE_GROUP, R)),
     ("الخبز شيله والحليب خليه ٢", (R, Intent.UPDATE_QUANTITY)),
     ("milk and eggs show me the list", (G, L)),
+    # "tell me" with "for me" glued on wraps the question; "if only" softens the verb after it
+    ("غيري اسم القروب لعيلة وقوليلي مين فيه", (Intent.RENAME_GROUP, Intent.GROUP_INFO)),
+    ("يا ريت تضيف زيت وتشيل السمنة", (G, R)),
     ("add bamba show me what we have", (G, L)),
     ("תוסיף במבה תראה לי מה יש", (G, L)),
     ("ضيف بامبا ورجيني شو في", (G, L)),
