@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, inspect, or_, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -209,7 +209,9 @@ class GroupRepo:
         if not self._lasting:
             return None
         row = self._held.get(key)
-        return row if row is not None and row in self.session.sync_session else None
+        if row is None or row not in self.session.sync_session or inspect(row).expired_attributes:
+            return None  # gone from the session, or changed by a rolled-back savepoint
+        return row
 
     async def _get(self, model: type[Any], key: int) -> Any:
         row = await self.session.get(model, key)
@@ -982,7 +984,7 @@ class _SavepointContext:
     """A unit of work inside a batch's transaction: a savepoint, rolled back unless
     committed (as a transaction of its own would be). On leaving, the session forgets its
     rows, as a closed session would, so the next unit of work reads them again; on SQLite
-    only after a rollback (`Batch`)."""
+    only after an error (`Batch`)."""
 
     def __init__(self, batch: Batch) -> None:
         self._batch = batch
@@ -998,9 +1000,10 @@ class _SavepointContext:
         assert self._uow is not None
         try:
             if not self._uow.committed:
+                # The session expires what the savepoint changed and forgets what it added.
                 await self._uow.rollback()
         finally:
-            if not self._uow.committed or self._batch.held is None:
+            if exc_type is not None or self._batch.held is None:
                 self._session.expunge_all()
                 if self._batch.held is not None:
                     self._batch.held.clear()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 from router.languages import default_language, languages, script_class
 
@@ -77,12 +77,16 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=4096)
 def normalize(text: str) -> str:
     """The model's normalization (`shopbot-v1`).
 
     NFKC; niqqud, harakat and tatweel stripped; Arabic alef, ta marbuta and alef maqsura
     unified; zero-width and bidi controls removed; URLs and mentions replaced by
     placeholders; letters repeated three times or more squeezed to two; Latin lowercased.
+
+    Remembered for the latest few thousand texts (in memory only): routing one message
+    normalizes its words and phrases dozens of times (issue 11's profile).
     """
     text = unicodedata.normalize("NFKC", text)
     text = _URL.sub(f" {URL_TOKEN} ", text)
