@@ -326,14 +326,15 @@ def _verb_head(raw: list[str], said: list[str], index: int, words: ClauseWords) 
 
 
 def _commands(said: list[str], words: ClauseWords) -> bool:
-    """Whether the words of a clause so far may be a request of their own before a verb: two
-    words or more past fillers and "can you" ("add bamba", "milk and eggs"; not "can you"
-    before its verb, nor "he" before "deleted"), not a question going on ("when did we last"
-    before "buy"). A verb pointing back ("the bread remove it") is no new request either
-    (`_points_back`, at the cut)."""
-    rest = _opening(said, words)
-    return len(rest) >= 2 and rest[0] not in words.question_words and not (
-        tuple(rest) in words.modals or tuple(rest) in words.wrappers)
+    """Whether the words of a clause so far are a command of their own before another verb:
+    they open with a verb phrase (past fillers, a mention and "can you") and go on after it
+    ("add bamba"; not "can you" before its verb, nor "when did we last" before "buy", nor
+    "we want to make sabich, so" before "add whatever we need", nor "I found lafa in the
+    pantry" before "remove it"). A verb pointing back ("the bread remove it") is no new
+    request either (`_points_back`, at the cut)."""
+    rest = _opening([word for word in said if not word.startswith("@")], words)
+    return any(tuple(rest[:len(head)]) == head and len(rest) > len(head)
+               for head in _verb_heads())
 
 
 def _merged(found: list[Clause], text: str) -> list[Clause]:
@@ -423,9 +424,9 @@ def same_request(first: str, second: str, said: str | None = None) -> bool:
     ("the code leaked, cancel it"); "cancel the code and make a new one" is two.
 
     With the later part's words (`said`), a pair about a recipe and the list is one request
-    only while the later part names nothing of its own: "https://… what do we need?" is one,
-    "https://… and show me the list" (it names the list), "…, and add milk" (a known
-    grocery) and "…, what do I need for lasagna?" (a dish) are two."""
+    only while the later part names nothing of its own: "https://… what do we need?" and
+    "https://… add the ingredients" are one, "https://… and show me the list" (it names the
+    list) and "…, and add milk" (a known grocery) are two."""
     if (first, second) not in clause_words().same_request:
         return False
     return said is None or not _names_its_own(Intent(second), said)
@@ -440,13 +441,11 @@ def _list_words() -> frozenset[str]:
 
 def _names_its_own(intent: Intent, said: str) -> bool:
     """Whether a part names the thing it is about rather than pointing back: the list, a
-    known grocery, a dish, a link."""
+    known grocery, a link."""
     if intent is Intent.LIST_QUERY:
         return bool(set(_said(said)) & _list_words())
     if intent is Intent.GROCERY_REQUEST:
         return any(_known(item.name) for item in extract(intent, said).items)
-    if intent is Intent.RECIPE_SEARCH:
-        return extract(intent, said).dish is not None
     if intent is Intent.RECIPE_URL:
         return extract(intent, said).url is not None
     return False
@@ -485,9 +484,9 @@ def clause_rule(text: str, likeliest: Intent, sure: bool = True) -> Intent | Non
 
     A short part alone is where the model is least sure, and an add verb before a new word
     reads to it like an invitation ("add labneh"). So: an add verb followed by named items is
-    an add, unless the model reads it (surely, `sure`) as something other than an add or an
-    invitation and no item holds a known grocery, or it names a person or an invitation ("add
-    my wife"). Words
+    an add, unless the model reads it (surely, `sure`, or unsure as a question about the list
+    or a dish: "add the ingredients") as something other than an add or an invitation and no
+    item holds a known grocery, or it names a person or an invitation ("add my wife"). Words
     that say "we need" ("we're out of", Gulf "I want") before known groceries only are an add
     too, unless the model hears a question about the list or a dish. A remove
     verb followed only by known groceries is a removal when the model leans to a removal or
@@ -500,7 +499,7 @@ def clause_rule(text: str, likeliest: Intent, sure: bool = True) -> Intent | Non
         items = [i for i in extract(Intent.GROCERY_REQUEST, text).items
                  if names_an_item(i.name)]
         known = any(_known(item.name) for item in items)
-        if items and (known or ((not sure or likeliest in (
+        if items and (known or (((not sure and likeliest not in _ASKS) or likeliest in (
                 Intent.GROCERY_REQUEST, Intent.CREATE_INVITE, Intent.OTHER))
                 and not said & words.invitees)):
             return Intent.GROCERY_REQUEST

@@ -309,18 +309,18 @@ class Router:
         The whole message's scores are a second opinion, multiplied with the part's and made to
         sum to one: a short part ("what do I need for shakshuka?") is often torn between two
         close requests that the whole, read with its context, tells apart. That reading counts
-        only for the request the whole reads likeliest, when it is not `previous` (the whole
-        often reads as the request before: "I'm out of the group, remove my beer") and the part
-        alone leans to it too (one of its two likeliest, at least `_LEANS`). The threshold and
-        margin hold for it as for any other reading.
+        only for the request the whole reads likeliest and surely (at least the threshold),
+        when it is not `previous` (the whole often reads as the request before: "I'm out of the
+        group, remove my beer") and the part alone leans to it most (its likeliest, at least
+        `_LEANS`). The threshold and margin hold for it as for any other reading.
         """
         row = self._scores(unwrapped(bare(piece, joined)))
         order = [int(i) for i in row.argsort()[::-1][:2]]
         labels = self.classifier.labels
         label = int(whole.argmax())
         joint = row * whole
-        if labels[label] is not previous and label in order and float(row[label]) >= _LEANS \
-                and float(joint.sum()) > 0:
+        if labels[label] is not previous and label == order[0] and float(row[label]) >= _LEANS \
+                and float(whole[label]) >= self.threshold and float(joint.sum()) > 0:
             verdict = self._clause_verdict(piece, joint / joint.sum())
             if verdict[2] and verdict[0] is labels[label]:
                 return verdict
