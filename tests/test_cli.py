@@ -277,6 +277,9 @@ def test_did_you_mean_choices_are_exported_for_training_and_purged(tmp_path: Pat
     assert run(["feedback", "export"], "", tmp_path).stdout == ""
 
 
+# Slow (CI): a `shopbot eval` process (~2 s); the LLM stays quick in test_llm_client.py and in
+# test_logs.py's `shopbot run` at DEBUG, which asks a fake LLM.
+@pytest.mark.slow
 def test_eval_adds_a_zero_shot_llm_row(tmp_path: Path) -> None:
     from tests.support.fake_openai import FakeOpenAI, Plan
 
