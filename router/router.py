@@ -210,11 +210,9 @@ class Router:
         if not sure and plain != text:
             # "hi bot! add milk": the model unsure of the whole may be sure of the request
             # without the words before it
-            alone = self.top(plain, 2)
-            if alone[0].label is not Intent.OTHER and alone[0].score >= self.threshold \
-                    and alone[0].score - alone[1].score >= self.margin:
-                intent = alone[0].label
-                return Routed(incoming, (intent,), (extract(intent, plain),), alone[0].score,
+            intent, score, confident = self._clause_verdict(plain, self._scores(plain))
+            if confident and intent is not Intent.OTHER:
+                return Routed(incoming, (intent,), (extract(intent, plain),), score,
                               True, Source.MODEL, lang, top, part_texts=(plain,),
                               reason="confident without the words before the request")
         if self.classifier.multi_label and self.classifier.thresholds is not None:
