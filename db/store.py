@@ -156,7 +156,37 @@ def _build_lease_head(insert: Any) -> Any:
             .returning(inbox.c.update_id, inbox.c.payload, inbox.c.attempts))
 
 
+def _build_open_items(insert: Any) -> Any:
+    return (select(Item).where(Item.group_id == bindparam("group_id"),
+                               Item.list_id == bindparam("list_id"),
+                               Item.status == ItemStatus.OPEN)
+            .order_by(Item.created_at, Item.id).execution_options(populate_existing=True))
+
+
+def _build_open_line(insert: Any) -> Any:
+    return (select(Item).where(Item.group_id == bindparam("group_id"),
+                               Item.list_id == bindparam("list_id"),
+                               Item.status == ItemStatus.OPEN,
+                               Item.concept == bindparam("concept"),
+                               Item.unit_key == bindparam("unit_key"),
+                               Item.note_key == bindparam("note_key"))
+            .execution_options(populate_existing=True))
+
+
+def _build_user(insert: Any) -> Any:
+    return (select(User).where(User.user_id == bindparam("user_id"))
+            .execution_options(populate_existing=True))
+
+
+def _build_member(insert: Any) -> Any:
+    return (select(Member).where(Member.group_id == bindparam("group_id"),
+                                 Member.user_id == bindparam("user_id"))
+            .execution_options(populate_existing=True))
+
+
 _HOT_BUILDERS: dict[str, Callable[[Any], Any]] = {
+    "open_items": _build_open_items, "open_line": _build_open_line, "user": _build_user,
+    "member": _build_member,
     "store": _build_store, "processed": _build_processed, "remove": _build_remove,
     "lease_head": _build_lease_head, "route": _build_route, "seen": _build_seen,
     "upsert_returning": lambda insert: _build_upsert(insert).returning(Item),
@@ -279,8 +309,8 @@ class GroupRepo:
 
     async def touch_user(self, user_id: int, name: str, private_chat_id: int | None = None,
                          language: str | None = None) -> User:
-        user = self._kept(User, user_id) or await self._fresh(
-            select(User).where(User.user_id == user_id))
+        user = self._kept(User, user_id) or await self._fresh(_hot(self.session, "user"),
+                                                               {"user_id": user_id})
         if user is None:
             # Insert-or-nothing: a user's first messages in several chats at once all reach
             # here, and a plain INSERT would fail every one but the first on the key.
@@ -290,7 +320,7 @@ class GroupRepo:
                         private_chat_id=private_chat_id, last_language=language,
                         created_at=utcnow())
                 .on_conflict_do_nothing(index_elements=["user_id"]))
-            user = await self._fresh(select(User).where(User.user_id == user_id))
+            user = await self._fresh(_hot(self.session, "user"), {"user_id": user_id})
         assert isinstance(user, User)
         # Only what changed is written, so most messages take no lock on the user's row.
         if name and user.display_name != name[:128]:
@@ -313,8 +343,9 @@ class GroupRepo:
 
     async def add_member(self, group_id: int, user_id: int,
                          role: MemberRole = MemberRole.MEMBER) -> Member:
-        query = select(Member).where(Member.group_id == group_id, Member.user_id == user_id)
-        member = self._kept(Member, group_id, user_id) or await self._fresh(query)
+        query = _hot(self.session, "member")
+        key = {"group_id": group_id, "user_id": user_id}
+        member = self._kept(Member, group_id, user_id) or await self._fresh(query, key)
         if member is None:
             # Insert-or-nothing on (group_id, user_id): concurrent first messages of one user
             # in a group (its chat, their private chat) must not fail on the unique key.
@@ -323,7 +354,7 @@ class GroupRepo:
                 .values(group_id=group_id, user_id=user_id, role=role, notify=True,
                         active=True, joined_at=utcnow(), notified_through=0)
                 .on_conflict_do_nothing(index_elements=["group_id", "user_id"]))
-            member = await self._fresh(query)
+            member = await self._fresh(query, key)
         assert isinstance(member, Member)
         self._held[Member, group_id, user_id] = member
         if not member.active:
@@ -333,11 +364,11 @@ class GroupRepo:
             await self.session.flush()
         return member
 
-    async def _fresh(self, query: Any) -> Any:
-        """One row of `query` as the database has it now (not as this session last saw it);
-        an existing row, the common case, costs one SELECT and no write."""
-        row = (await self.session.execute(
-            query.execution_options(populate_existing=True))).scalar_one_or_none()
+    async def _fresh(self, query: Any, params: dict[str, Any]) -> Any:
+        """One row of `query` (a statement with `populate_existing`) as the database has it
+        now (not as this session last saw it); an existing row, the common case, costs one
+        SELECT and no write."""
+        row = (await self.session.execute(query, params)).scalar_one_or_none()
         if isinstance(row, User):
             self._held[User, row.user_id] = row
         return row
@@ -624,10 +655,8 @@ class ItemRepo:
 
     async def open_items(self, group_id: int, list_id: int = 0) -> Sequence[Item]:
         """The open lines of one list of a group (0: its default list)."""
-        rows = await self.session.execute(
-            select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
-                               Item.status == ItemStatus.OPEN)
-            .order_by(Item.created_at, Item.id).execution_options(populate_existing=True))
+        rows = await self.session.execute(_hot(self.session, "open_items"),
+                                          {"group_id": group_id, "list_id": list_id})
         return rows.scalars().all()
 
     async def count_open(self, group_id: int, list_id: int | None = None) -> int:
@@ -642,11 +671,9 @@ class ItemRepo:
                         note_key: str, list_id: int = 0) -> Item | None:
         """The open line of one concept, unit and note (by its key), if the list has it."""
         rows = await self.session.execute(
-            select(Item).where(Item.group_id == group_id, Item.list_id == list_id,
-                               Item.status == ItemStatus.OPEN,
-                               Item.concept == concept, Item.unit_key == (unit or ""),
-                               Item.note_key == note_key)
-            .execution_options(populate_existing=True))
+            _hot(self.session, "open_line"),
+            {"group_id": group_id, "list_id": list_id, "concept": concept,
+             "unit_key": unit or "", "note_key": note_key})
         return rows.scalars().first()
 
     async def upsert(self, group_id: int, name: str, key: str, concept: str,
