@@ -16,6 +16,7 @@ checks the split.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -38,7 +39,8 @@ FILES = sorted(CONVERSATIONS.glob("*/*.chat"))
 def quick(path: Path) -> bool:
     """Whether the quick run plays this file (the module docstring has the rule)."""
     folders = sorted(p.parent.name for p in FILES if p.name == path.name)
-    return folders[int(path.name.split("_")[0]) % len(folders)] == path.parent.name
+    number = re.match(r"\d*", path.name).group()  # `NN_name.chat`; unnumbered counts as 0
+    return folders[int(number or 0) % len(folders)] == path.parent.name
 
 
 PLAYED = [pytest.param(p, id=f"{p.parent.name}/{p.stem}",
