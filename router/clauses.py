@@ -26,7 +26,7 @@ from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "names_an_item", "needs", "opens_with_add", "same_request", "shared_verb",
+           "handed_on", "names_an_item", "needs", "opens_with_add", "same_request", "shared_verb",
            "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
@@ -63,6 +63,7 @@ class ClauseWords:
     pronoun_suffixes: tuple[str, ...]
     verb_suffixes: tuple[str, ...]
     fillers: frozenset[str]
+    asides: frozenset[str]
     modals: Phrases
     add_verbs: Phrases
     add_leads: Phrases
@@ -114,6 +115,7 @@ def clause_words() -> ClauseWords:
         pronoun_suffixes=suffixes("pronoun_suffixes"),
         verb_suffixes=suffixes("verb_suffixes"),
         fillers=words("fillers"),
+        asides=words("asides"),
         modals=_phrases(every("modals")),
         add_verbs=_phrases(every("add_verbs")),
         add_leads=_phrases(every("add_leads")),
@@ -258,7 +260,9 @@ def clauses(text: str) -> list[Clause]:
             skip = 1 if _is_and(word, words) or word in words.connectors else 0
         elif not cut and _verb_head([t.group(0) for t in tokens], normal, index, words) \
                 and _commands(normal[opened:index], words) \
+                and normal[index - 1] not in words.question_words \
                 and not _points_back(normal[index + 1:index + 3], words):
+            # (not "write down what to buy": a verb after a question word is that question's)
             cut = "weak"  # "add bamba show me what we have": a verb phrase opens a request
         elif cut and (_is_and(word, words) or word in words.connectors) \
                 and index + 1 < len(tokens):
@@ -340,7 +344,8 @@ def _commands(said: list[str], words: ClauseWords) -> bool:
 def _merged(found: list[Clause], text: str) -> list[Clause]:
     """Clauses of nothing but fillers ("oops,", "correction:") joined to the clause after them
     (the last one to the clause before it)."""
-    fillers = clause_words().fillers
+    words = clause_words()
+    fillers = words.fillers | words.asides
     out: list[Clause] = []
     waiting: Clause | None = None
     for clause in found:
@@ -556,6 +561,18 @@ def bare(text: str, joined: bool = False) -> str:
             and not _is_starter(first, words) and lexicon().lookup(first) is None:
         rest = [rest[0][1:], *rest[1:]]  # not "show me", which begins with the letter
     return " ".join(rest) if rest else text
+
+
+def handed_on(text: str, joined: bool = False) -> str:
+    """A part's words as its request is carried out with them: `bare`, and without the
+    asides before it ("oops, make the eggs 12" is about the eggs, not an item "oops")."""
+    words = clause_words()
+    said = bare(text, joined)
+    tokens = said.split()
+    index = 0
+    while index < len(tokens) - 1 and _word(tokens[index]) in words.asides:
+        index += 1
+    return bare(" ".join(tokens[index:])) if index else said
 
 
 def unwrapped(text: str) -> str:

@@ -24,6 +24,7 @@ from router.clauses import (
     clause_rule,
     clause_words,
     clauses,
+    handed_on,
     names_an_item,
     needs,
     same_request,
@@ -394,7 +395,8 @@ class Router:
         for span in grouping[2]:
             intent, score, _confident = verdict_after(span, previous)
             if intent is not Intent.OTHER:  # each part's words without "oops,", "and then"
-                chosen.append((intent, bare(pieces[span].strip(), found[span[0]].joined), score))
+                chosen.append((intent, handed_on(pieces[span].strip(), found[span[0]].joined),
+                               score))
                 previous = intent
         if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
             intent, piece, score = chosen[0]
@@ -419,7 +421,7 @@ class Router:
         if len(clauses(text)) != 1:
             return None
         for said_first, right in shared_verb(text):
-            left = bare(said_first)
+            left = handed_on(said_first)
             first = self._part_verdict(left, False)
             second = self._part_verdict(right, False)
             intents = (first[0], second[0])

@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import BUNDLED_MODEL
 from router.classifier import Classifier
-from router.clauses import bare, clauses, needs, same_request, shared_verb
+from router.clauses import bare, clauses, handed_on, needs, same_request, shared_verb
 from router.router import Router
 from router.types import Incoming, Intent, Routed
 
@@ -52,6 +52,13 @@ def test_a_clause_of_fillers_only_joins_the_next() -> None:
 
 def test_plus_joins_two_requests_in_russian_too() -> None:
     assert pieces("добавь молоко плюс покажи список") == ["добавь молоко", "покажи список"]
+
+
+def test_an_aside_is_read_by_the_model_but_not_handed_on_as_an_item() -> None:
+    assert bare("oops, make the eggs 12") == "oops, make the eggs 12"  # it hints at a new amount
+    assert handed_on("oops, make the eggs 12") == "make the eggs 12"
+    assert handed_on("ой, яиц сделай 12") == "яиц сделай 12"
+    assert handed_on("غلط، البيض خليه ١٢") == "البيض خليه ١٢"
 
 
 def test_a_glued_and_written_apart_cuts_like_and() -> None:
