@@ -28,11 +28,17 @@ Sending = Callable[[], Awaitable[None]]
 HELD: ContextVar[list[tuple[int, Sending]] | None] = ContextVar("shopbot_held", default=None)
 
 
+# Sendings in flight at once. Each holds an HTTP connection, and the HTTP client's pool looks
+# at every connection for every request: forty at once cost more CPU than they saved.
+IN_FLIGHT = 8
+
+
 class Outbox:
     """Per-chat queues of sendings (one process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_flight: int = IN_FLIGHT) -> None:
         self._tails: dict[int, asyncio.Future[None]] = {}
+        self._slots = asyncio.Semaphore(in_flight)
 
     async def send(self, chat_id: int, sending: Sending) -> None:
         """Send now, or, inside a batch, once the batch has committed. Outside a batch the
@@ -64,7 +70,8 @@ class Outbox:
         if previous is not None:
             await asyncio.wait([previous])
         try:
-            await sending()
+            async with self._slots:
+                await sending()
         except Exception:
             log.exception("a committed reply could not be sent")
 
