@@ -208,6 +208,16 @@ class Router:
         if split is not None:
             return split
         plain = bare(text)
+        spoken = handed_on(text)
+        if spoken != plain:
+            # "oops, add milk": an aside before the request names no item, and the request
+            # is what follows it when the model is sure of that alone (it may read "mistake,
+            # add milk" as a removal); "oops, 4 eggs not 2" needs the aside to be a correction
+            intent, score, confident = self._clause_verdict(spoken, self._scores(spoken))
+            if confident and intent is not Intent.OTHER:
+                return Routed(incoming, (intent,), (extract(intent, spoken),), score,
+                              True, Source.MODEL, lang, top, part_texts=(spoken,),
+                              reason="the request after an aside")
         if not sure and plain != text:
             # "hi bot! add milk": the model unsure of the whole may be sure of the request
             # without the words before it
@@ -224,7 +234,7 @@ class Router:
         reason = ("confident" if confident else
                   f"below threshold {self.threshold}" if best.score < self.threshold
                   else f"margin {best.score - second:.2f} below {self.margin}")
-        return Routed(incoming, (best.label,), (extract(best.label, text),), best.score,
+        return Routed(incoming, (best.label,), (extract(best.label, spoken),), best.score,
                       confident, Source.MODEL, lang, top, reason=reason)
 
     def _decide_multi(self, incoming: Incoming, lang: str, scores: np.ndarray,
