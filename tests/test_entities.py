@@ -149,3 +149,15 @@ def test_a_rename_without_a_name_has_none(text: str) -> None:
 ])
 def test_suggestions_are_switched_off_and_on_in_words(text: str, switch: str | None) -> None:
     assert suggestions_switch(text) == switch
+
+
+@pytest.mark.parametrize(("intent", "text", "name"), [
+    (Intent.GROCERY_REQUEST, "напиши хлеб", "хлеб"),
+    (Intent.GROCERY_REQUEST, "תזרוק לרשימה ביסלי", "ביסלי"),
+    (Intent.GROCERY_REQUEST, "ياريت تحط زيت", "زيت"),
+    (Intent.REMOVE_ITEM, "تشيل السمنة", "سمنة"),
+    (Intent.REMOVE_ITEM, "תזרוק את הביסלי", "ביסלי"),
+])
+def test_a_verb_said_another_way_is_not_part_of_the_item(intent: Intent, text: str,
+                                                         name: str) -> None:
+    assert [i.name for i in extract(intent, text).items] == [name]
