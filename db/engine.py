@@ -45,6 +45,15 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 _await = getattr(concurrency, "await_", None) or concurrency.await_only
 
 
+async def _done(value: Any) -> Any:
+    return value
+
+
+# A statement run on the calling thread is still handed back through one await (`_done`): a
+# greenlet switch, no thread and no loop turn. SQLAlchemy's AsyncConnection.execute (Core)
+# refuses a call that never awaited (AwaitRequired); AsyncSession does not check.
+
+
 class _OneHopCursor:
     """SQLAlchemy's aiosqlite cursor, one trip to the driver's thread per statement.
 
@@ -94,7 +103,7 @@ class _OneHopCursor:
                 # it runs here, on the event loop's thread, with no trip at all. BEGIN (which
                 # may wait for the lock), COMMIT and ROLLBACK still go to the driver's thread.
                 (self.description, self.rowcount, self.lastrowid,
-                 rows) = self._run(False, operation, parameters)
+                 rows) = _await(_done(self._run(False, operation, parameters)))
                 self._rows = collections.deque(rows or ())
                 return
             _await(self._execute_async(False, operation, parameters))
@@ -105,7 +114,7 @@ class _OneHopCursor:
         try:
             if self._connection._conn.in_transaction:
                 (self.description, self.rowcount, self.lastrowid,
-                 rows) = self._run(True, operation, list(seq_of_parameters))
+                 rows) = _await(_done(self._run(True, operation, list(seq_of_parameters))))
                 self._rows = collections.deque(rows or ())
                 return
             _await(self._execute_async(True, operation, list(seq_of_parameters)))
