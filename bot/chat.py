@@ -23,7 +23,13 @@ Every line is one message:
 - `⏳ 3d` (or `⏳ 2h`, `⏳ 30m`) on a line of its own: three days (hours, minutes) pass
   for the bot. Its clock (`db.store.set_clock`) runs that far ahead from then on, so what
   history teaches (a shopping trip's aisle order, "when did we last buy…", rhythms) can be
-  scripted; the real clock is back when the session ends.
+  scripted; the real clock is back when the session ends. `⏳ 10:00` lets time pass until the
+  next 10:00 in Israel (Asia/Jerusalem, a group's time zone until it sets another), so what
+  depends on the hour (no suggestions at night) plays the same whenever it runs. After time
+  passes, the jobs the running bot ticks run once each through the same code (bot/jobs.py's
+  `Ticker`): digests that fell due (bot/digests.py; they go to members' private chats) and
+  suggestions from habit (bot/suggestions.py), so a due "add milk?" is printed under the
+  `⏳` line with its buttons, and `!N` presses them.
 - `{code}` anywhere in a line stands for the invite code the bot showed last, so a script can
   say `@samir/private: /join {code}` without knowing the random code in advance.
 
@@ -46,19 +52,24 @@ import re
 import sys
 import zlib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import TextIO
+from zoneinfo import ZoneInfo
 
+from bot.digests import send_due_digests
+from bot.jobs import Ticker
 from bot.services import Services
+from bot.suggestions import send_due_suggestions
 from bot.voice import voice_note
-from db.store import set_clock
+from db.store import set_clock, utcnow
 from handlers import HANDLERS
 from handlers.i18n import button_text, render
 from handlers.reply import Button, EffectKind, Reply
 from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
 
 __all__ = ["BOT_USERNAME", "DEFAULT_GROUP", "PRIVATE", "VOICE_MARK", "ChatSession", "Line", "Turn",
-           "parse_later", "parse_line", "run_chat", "stand_in_audio", "stand_in_words"]
+           "parse_later", "parse_line", "parse_until", "run_chat", "stand_in_audio",
+           "stand_in_words"]
 
 CHAT_ID = -1000000000001
 DEFAULT_GROUP = "family"
@@ -78,6 +89,9 @@ _STAND_IN = b"OggS\x00shopbot-chat-voice-note\x00"
 TIME_MARK = "\u23f3"  # the hourglass: time passes
 _LATER = re.compile(r"\u23f3\s*(\d{1,4})\s*([mhd])")
 _SPANS = {"m": "minutes", "h": "hours", "d": "days"}
+_UNTIL = re.compile(r"\u23f3\s*([01]?\d|2[0-3]):([0-5]\d)")
+# The zone of `⏳ 10:00`: a group's time zone until it sets another (db.models.Group).
+_ZONE = ZoneInfo("Asia/Jerusalem")
 # A neutral reader for `list_text`: never a speaker, and its transaction is rolled back.
 _READER_ID = 999
 
@@ -143,6 +157,14 @@ def parse_later(line: str) -> timedelta | None:
     return timedelta(**{_SPANS[match.group(2)]: int(match.group(1))})
 
 
+def parse_until(line: str) -> time | None:
+    """The time of day a `⏳ 10:00` line lets time pass until; None for any other line."""
+    match = _UNTIL.fullmatch(line.strip())
+    if match is None:
+        return None
+    return time(int(match.group(1)), int(match.group(2)))
+
+
 def stand_in_audio(words: str) -> bytes:
     """The audio of a `shopbot chat` voice note: a stand-in carrying its words as text."""
     return _STAND_IN + words.encode("utf-8")
@@ -200,6 +222,15 @@ class ChatSession:
     def __post_init__(self) -> None:
         if self.services.dispatcher.bot_username is None:
             self.services.dispatcher.bot_username = BOT_USERNAME
+        if self.services.dispatcher.digest_delay is None:
+            # As bot/app.py does: a change makes its group's digest due this much later.
+            self.services.dispatcher.digest_delay = self.services.settings.digest_delay
+        # The running bot's jobs (bot/app.py), run once each after time passes.
+        self._jobs = (
+            Ticker(send_due_digests, self.services.uow, self._deliver, "claiming due digests"),
+            Ticker(send_due_suggestions, self.services.uow, self._deliver,
+                   "looking for due suggestions"))
+        self._delivered: list[str] = []
 
     def _user(self, name: str) -> int:
         if name not in self.users:
@@ -254,6 +285,33 @@ class ChatSession:
         self.later += span
         set_clock(lambda: datetime.now(UTC) + self.later)
 
+    def until(self, when: time) -> timedelta:
+        """How long it is from the bot's clock to the next `when` in Israel."""
+        now = utcnow().astimezone(_ZONE)
+        day = now.date()
+        target = datetime.combine(day, when, _ZONE)
+        if target <= now:
+            target = datetime.combine(day + timedelta(days=1), when, _ZONE)
+        return target - now
+
+    async def run_jobs(self) -> str:
+        """Run what the running bot ticks, once each (digests, then suggestions), as the
+        clock now stands; what they send is printed, and returned."""
+        self._delivered = []
+        for job in self._jobs:
+            await job()
+        return "".join(self._delivered)
+
+    async def _deliver(self, chat_id: int, reply: Reply) -> None:
+        """A job's message to a chat (the `send` the jobs are given): printed as the bot's."""
+        chat = next((c for c in self.chats.values() if c.chat_id == chat_id), None)
+        if chat is None:
+            name = next((n for n, user_id in self.users.items() if user_id == chat_id), None)
+            chat = (self._chat(f"{name}/{PRIVATE}", name) if name is not None
+                    else _Chat(str(chat_id), chat_id, ChatKind.GROUP, None))
+        chat.last_text = ""  # it answers no message
+        self._delivered.append(self._print(chat, reply))
+
     def close(self) -> None:
         """The real clock again."""
         if self.later:
@@ -266,9 +324,12 @@ class ChatSession:
         if not raw.strip():
             return None
         span = parse_later(raw)
+        when = parse_until(raw)
+        if when is not None:
+            span = self.until(when)
         if span is not None:
             self.pass_time(span)
-            return Turn(Line("me", DEFAULT_GROUP, raw.strip()), "")
+            return Turn(Line("me", DEFAULT_GROUP, raw.strip()), await self.run_jobs())
         if self.code is not None:
             raw = raw.replace("{code}", self.code)
         line = parse_line(raw)

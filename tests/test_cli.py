@@ -7,12 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.chat import parse_later, parse_line, stand_in_audio, stand_in_words
+from bot.chat import parse_later, parse_line, parse_until, stand_in_audio, stand_in_words
 from router.types import Intent
 from tests.support.stt_server import FakeStt
 
@@ -101,6 +101,9 @@ def test_a_time_line_lets_time_pass() -> None:
     assert parse_later("\u23f3 2h") == timedelta(hours=2)
     assert parse_later("\u23f330m ") == timedelta(minutes=30)
     assert parse_later("\u23f3 soon") is None and parse_later("@dana: \u23f3 3d") is None
+    assert parse_until("\u23f3 10:00") == time(10, 0) and parse_until("\u23f3 9:30") == time(9, 30)
+    assert parse_until("\u23f3 24:00") is None and parse_until("\u23f3 3d") is None
+    assert parse_later("\u23f3 10:00") is None
 
 
 # Slow (CI): two `shopbot chat` processes; voice notes run quick in test_voice.py and the

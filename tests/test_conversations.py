@@ -129,7 +129,9 @@ MALFORMED = [
     ("# t\n@dana: add milk\nmilk please\n", 3, "expected `# …`"),
     ("# t\n@dana: add milk\n# transcription off\n", 3, "before the first message"),
     ("# t\n@dana: add milk\n\u23f3 soon\n", 3, "time passes as"),
-    ("# t\n@dana: add milk\n\u23f3 2h\n> added\n", 4, "must follow the message"),
+    ("# t\n@dana: add milk\n\u23f3 25:00\n", 3, "time passes as"),
+    ("# t\n@dana: add milk\n\u23f3 2h\n= list\n• milk\n> added\n", 6,
+     "must follow the message"),
 ]
 
 

@@ -11,7 +11,9 @@ bot must answer, with checks of the list along the way:
     = list
     (empty)
 
-A line `⏳ 3d` lets three days pass for the bot (`2h`, `30m`: hours, minutes).
+A line `⏳ 3d` lets three days pass for the bot (`2h`, `30m`: hours, minutes; `⏳ 10:00`: until
+the next 10:00 in Israel), and the jobs that fall due meanwhile run (a suggestion from habit,
+a digest): `>` lines under it check what they sent, as under a message.
 `@dana: 🎤 words` is a voice note whose speech is `words` (bot/chat.py); `# transcription off`
 or `# transcription fails` before the first message says how the transcription service
 behaves in this conversation (by default it hears the words).
@@ -32,7 +34,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from bot.chat import DEFAULT_GROUP, PRIVATE, TIME_MARK, ChatSession, parse_later, parse_line
+from bot.chat import (
+    DEFAULT_GROUP,
+    PRIVATE,
+    TIME_MARK,
+    ChatSession,
+    parse_later,
+    parse_line,
+    parse_until,
+)
 from bot.services import Services
 
 __all__ = ["Conversation", "ConversationError", "Later", "ListCheck", "Result", "Step", "parse",
@@ -60,11 +70,15 @@ class Step:
 
 @dataclass
 class Later:
-    """`⏳ 3d`: time passes for the bot (bot/chat.py)."""
+    """`⏳ 3d` or `⏳ 10:00`: time passes for the bot, and the jobs due run (bot/chat.py);
+    what they send is checked as a reply is (`span` None: until a time of day)."""
 
     lineno: int
     line: str
-    span: timedelta
+    span: timedelta | None
+    contains: list[str] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)
+    silent: bool = False
 
 
 @dataclass
@@ -148,14 +162,15 @@ def parse(path: Path) -> Conversation:
             events.append(Step(lineno, line))
         elif line.startswith(TIME_MARK):
             span = parse_later(line)
-            if span is None:
-                raise error(lineno, "time passes as `⏳ 3d`, `⏳ 2h` or `⏳ 30m`")
+            if span is None and parse_until(line) is None:
+                raise error(lineno, "time passes as `⏳ 3d`, `⏳ 2h`, `⏳ 30m` or `⏳ 10:00`")
             events.append(Later(lineno, line, span))
         elif line.startswith("!"):
             raise error(lineno, "a button press needs its speaker: `@name: !N`")
         elif line.startswith(">"):
-            if not events or not isinstance(events[-1], Step):
-                raise error(lineno, "a `>` check must follow the message it checks")
+            if not events or not isinstance(events[-1], Step | Later):
+                raise error(lineno, "a `>` check must follow the message (or `⏳` line) "
+                                    "it checks")
             step = events[-1]
             if line == ">.":
                 step.silent = True
@@ -243,16 +258,14 @@ async def run(conversation: Conversation, services: Services) -> Result:
 async def _play(conversation: Conversation, session: ChatSession, transcript: list[str],
                 fail: Callable[[int, str], None]) -> None:
     for event in conversation.events:
-        if isinstance(event, Later):
-            transcript.append(f"{event.lineno:>4}  {event.line}")
-            session.pass_time(event.span)
-            continue
-        if isinstance(event, Step):
+        if isinstance(event, Step | Later):
             transcript.append(f"{event.lineno:>4}  {event.line}")
             turn = await session.say(event.line)
             assert turn is not None  # the parser refuses blank lines
             output = turn.output
-            transcript.extend(_indent(output) if output else ["      (the bot says nothing)"])
+            if output or isinstance(event, Step):
+                transcript.extend(_indent(output) if output
+                                  else ["      (the bot says nothing)"])
             if turn.error:
                 fail(event.lineno, turn.error)
                 continue
