@@ -4,7 +4,8 @@ When the bot has asked something with buttons ("mark 5 items bought?", "which mi
 ingredients, "did you mean…"), the member it asked may answer in words, in any registered
 language: "yes", "no", "the second one", "the soy one", "add them all".
 `read_answer` says which button such words press, or None when they are a new message.
-`is_undo` knows "cancel that", "bring back what you deleted" as a whole message.
+`is_undo` knows "cancel that", "bring back what you deleted" as a whole message, and
+`items_bought` "bought milk", "I got the eggs and the bread" (tick those lines).
 The words live in each language's `router/data/lang/<code>/dialogue.json`; nothing here knows
 Telegram or the store.
 """
@@ -17,10 +18,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from router.clauses import clauses
+from router.entities import bought_items
 from router.languages import codes, read_json
-from router.normalize import normalize
+from router.normalize import has_letters, normalize
+from router.types import Item
 
-__all__ = ["Choice", "DialogueWords", "dialogue_words", "is_undo", "read_answer"]
+__all__ = ["Choice", "DialogueWords", "dialogue_words", "is_undo", "items_bought", "read_answer"]
 
 DATA = "dialogue.json"
 # Longer than this, a message is something new, not an answer to a question.
@@ -99,6 +103,18 @@ def _strip_edges(text: str, words: tuple[str, ...]) -> str:
             elif text.endswith(" " + word):
                 text, changed = text[: -len(word) - 1], True
     return text
+
+
+def items_bought(text: str) -> tuple[Item, ...] | None:
+    """The items a whole message says were just bought ("bought milk", "I got the eggs and
+    the bread", in every language): `router.entities.bought_items`, when nothing after them
+    opens a request of its own. "Bought milk and add eggs" is None: a message of several
+    requests is the router's to cut, as before."""
+    items = bought_items(text)
+    if items is None:
+        return None
+    worded = [clause for clause in clauses(text) if has_letters(text[clause.start:clause.end])]
+    return None if any(clause.opens for clause in worded[1:]) else items
 
 
 def is_undo(text: str) -> bool:

@@ -19,8 +19,8 @@ from router.lists import asked_list, list_entities, split_target
 from router.normalize import clean_text, normalize, strip_marks
 from router.types import Entities, Intent, Item
 
-__all__ = ["MAX_ITEMS", "extract", "is_bare_item_list", "is_bare_removal", "parse_items",
-           "parse_quantity_unit", "suggestions_switch"]
+__all__ = ["MAX_ITEMS", "bought_items", "extract", "is_bare_item_list", "is_bare_removal",
+           "parse_items", "parse_quantity_unit", "suggestions_switch"]
 
 MAX_ITEMS = 100
 
@@ -868,6 +868,41 @@ def suggestions_switch(text: str) -> str | None:
     if _SUGGEST_ON.search(plain):
         return "on"
     return None
+
+
+# Longer than this, "I got …" is a story, not items ticked off in the shop.
+BOUGHT_MAX_WORDS = 10
+_BOUGHT_VERBS = tuple(sorted({tuple(normalize(phrase).split()) for phrase in
+                              _listed("bought_words")} - {()}, key=len, reverse=True))
+_BOUGHT_LEADS = _normalized("bought_leads")
+_BOUGHT_ALL = _normalized("bought_all")
+
+
+def bought_items(text: str) -> tuple[Item, ...] | None:
+    """The items a short message says were just bought: "bought milk", "I got the eggs and
+    the bread", a first-person "bought/got" verb (words.json `bought_words`, after any
+    `bought_leads` such as "I", "already") and then the items. None for anything else: no
+    such verb first, a question, a link, a long message, no items after the verb, and
+    "bought everything" or "bought all but the milk" (`bought_all`, the except and rest
+    markers), which say what was not bought."""
+    plain = strip_marks(text).strip()
+    tokens = list(re.finditer(r"\S+", plain))
+    if (len(tokens) > BOUGHT_MAX_WORDS or _QUESTION.search(plain) or _URL.search(plain)
+            or _EXCEPT.search(plain) or _EXCEPT_WORDS.search(plain) or _REST.search(plain)
+            or _NOT_CLAUSE.search(plain)):
+        return None
+    said = [normalize(_TRAILING_PUNCT.sub("", _EMOJI.sub("", t.group(0)))) for t in tokens]
+    if _BOUGHT_ALL & set(said):
+        return None
+    start = 0
+    while start < len(said) and (not said[start] or said[start] in _BOUGHT_LEADS):
+        start += 1
+    verb = next((phrase for phrase in _BOUGHT_VERBS
+                 if tuple(said[start:start + len(phrase)]) == phrase), None)
+    if verb is None or start + len(verb) >= len(tokens):
+        return None
+    items = extract(Intent.REMOVE_ITEM, plain[tokens[start + len(verb)].start():]).items
+    return tuple(items) or None
 
 
 @lru_cache(maxsize=1)

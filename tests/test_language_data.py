@@ -94,7 +94,8 @@ def test_every_script_range_holds_its_languages_letters() -> None:
 WORD_LISTS = (
     "fillers", "add_leads", "bare_noise", "conjunctions", "and_words", "join_words",
     "definite_cues", "skip_words", "of_words", "amount_articles", "set_markers", "instead_words",
-    "except_words", "except_weak", "except_tail", "bought_words", "sentence_words", "polite",
+    "except_words", "except_weak", "except_tail", "bought_words", "bought_leads", "bought_all",
+    "sentence_words", "polite",
     "to_prefixes", "dish_leading_words", "lead_words", "prefixes", "loose_articles",
     "plural_suffixes", "singular_endings",
 )
