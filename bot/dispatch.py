@@ -23,17 +23,18 @@ from handlers.buttons import PickIntent, decode, encode
 from handlers.common import resolve
 from handlers.group import ADMIN_STATUSES
 from handlers.i18n import button_text, has_message
+from handlers.items import tick_named
 from handlers.lists import command_entities
 from handlers.presses import ADMIN_CHECKED_PRESSES, PRESS_HANDLERS, Press
 from handlers.recipes import find_in_catalog
 from handlers.reply import Button, EffectKind, Reply, Role
-from router.dialogue import Choice, is_undo, read_answer
+from router.dialogue import Choice, is_undo, items_bought, read_answer
 from router.entities import extract, suggestions_switch
 from router.llm import LlmClient
 from router.normalize import detect_language, has_letters
 from router.recipes import RecipeReader, look_up_recipe
 from router.router import Router
-from router.types import ChatKind, Entities, Incoming, Intent, Routed, Source
+from router.types import ChatKind, Entities, Incoming, Intent, Item, Routed, Source
 
 __all__ = ["TELEGRAM_TEXT_LIMIT", "Dispatcher", "MemberStatus", "Outcome"]
 
@@ -214,7 +215,8 @@ class Dispatcher:
         use_llm = (incoming.chat_kind is ChatKind.PRIVATE or incoming.addressed
                    or self.llm_all_group_messages)
         undo = is_undo(text)
-        if use_llm or undo:
+        bought = None if undo else items_bought(text)
+        if use_llm or undo or bought:
             # No LLM call or undo is spent on words that answer the bot's question: look
             # first. Other messages are checked in their own transaction (`_decide`).
             answered = await self._answered(incoming, text)
@@ -230,6 +232,12 @@ class Dispatcher:
             # notifications, which are another setting).
             said = replace(incoming, text=f"/suggestions {switch}")
             return await self._command(said, "suggestions", switch, text)
+        if bought:
+            # "bought milk", "I got the eggs": those lines ticked, as their tick buttons
+            # would, before the model (it has no label for "these were bought").
+            ticked = await self._tick_in_words(incoming, text, bought)
+            if ticked is not None:
+                return ticked
         if not has_letters(_URLS.sub(" ", text)):
             # A bare link or emoji: answer in the language this user last wrote in.
             incoming = replace(incoming, language_hint=await self._language(incoming, ""))
@@ -239,13 +247,31 @@ class Dispatcher:
         routed = await look_up_recipe(routed, self.recipes,
                                       self.dish_llm if use_llm else None,
                                       find_in_catalog)
-        checked = use_llm or undo
+        checked = use_llm or undo or bool(bought)
         try:
             return await self._run(incoming, lambda uow: self._decide(
                 routed, uow, None if checked else text))
         except _IsAnswer:
             # Rolled back: the words answer the bot's question after all.
             return await self._answered(incoming, text) or Outcome(None)
+
+    async def _tick_in_words(self, incoming: Incoming, text: str,
+                             items: tuple[Item, ...]) -> Outcome | None:
+        """Tick the lines a message says were bought; None (nothing written) when its
+        words meet no line of the list and are no items either: the model reads them."""
+        lang = await self._language(incoming, text)
+        quiet = incoming.chat_kind is ChatKind.GROUP and not incoming.addressed
+
+        async def tick(uow: UnitOfWork) -> tuple[Reply | None, Routed | None]:
+            reply = await tick_named(incoming, uow, lang, items, quiet)
+            if reply is None:
+                raise _NotBought  # rolled back: not even the update is marked seen
+            return reply, None
+
+        try:
+            return await self._run(incoming, tick)
+        except _NotBought:
+            return None
 
     async def _decide(self, routed: Routed, uow: UnitOfWork,
                       unchecked: str | None = None) -> tuple[Reply | None, Routed]:
@@ -378,6 +404,10 @@ def _retyped(reply: Reply, routed: Routed) -> Reply:
 
 class _IsAnswer(Exception):
     """Words taken for a new message turn out to answer the bot's question."""
+
+
+class _NotBought(Exception):
+    """Words read as "bought milk" name nothing on the list and no item at all."""
 
 
 def _answer_to(question: dict[str, Any] | None, text: str) -> int | None:

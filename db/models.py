@@ -103,6 +103,7 @@ class QuestionKind(StrEnum):
     KEEP = "keep"
     UPDATE = "update"
     LIST = "list"
+    BOUGHT = "bought"  # tick as bought ("bought milk" said in words)
 
 
 class Base(DeclarativeBase):

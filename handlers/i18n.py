@@ -159,10 +159,14 @@ def render(reply: Reply) -> str:
     return "\n\n".join([*(render(r) for r in reply.before), body])
 
 
+# Replies that may add the named items they did not find, and how they say so.
+_MISSING = {"removed": "removed_missing", "ticked": "ticked_missing"}
+
+
 def _render_text(key: str, lang: str, params: dict[str, Any], tz: str | None) -> str:
     body = text(key, lang, tz, **params)
-    if key == "removed" and params.get("missing"):
-        body += " " + text("removed_missing", lang, missing=params["missing"])
+    if key in _MISSING and params.get("missing"):
+        body += " " + text(_MISSING[key], lang, missing=params["missing"])
     return body
 
 

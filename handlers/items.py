@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from db.models import ActionKind, GroupKind, ItemStatus, QuestionKind
@@ -74,6 +75,7 @@ __all__ = [
     "label",
     "list_reply",
     "tick_item",
+    "tick_named",
     "undo_action",
 ]
 
@@ -327,14 +329,16 @@ async def handle_grocery_request(msg: Routed, uow: UnitOfWork) -> Reply:
 # ---------------------------------------------------------------------------- questions
 
 
-_ASKS = {"add": "ask_add", "remove": "ask_remove", "keep": "ask_keep", "update": "ask_update"}
+_ASKS = {"add": "ask_add", "remove": "ask_remove", "keep": "ask_keep", "update": "ask_update",
+         "bought": "ask_bought"}
 
 
 async def _ask(ctx: Context, uow: UnitOfWork, kind: QuestionKind, item: Wanted,
                lines: Sequence[ItemRow], user_id: int, lang: str,
                **extra: Any) -> Reply:
     """Ask which line a name means: a button per line, and "new line" (adds) or "all of
-    them" (removing, keeping). The question is stored, so the answer needs nothing else."""
+    them" (removing, keeping, ticking). The question is stored, so the answer needs nothing
+    else."""
     lines = list(lines)[:MAX_CHOICES]
     question = await uow.items.ask(ctx.group.id, user_id, kind, {
         "item": item.to_json(), "lines": [row.id for row in lines],
@@ -349,7 +353,7 @@ async def _ask(ctx: Context, uow: UnitOfWork, kind: QuestionKind, item: Wanted,
         buttons.append((Button("btn_new_line", encode(AnswerWhich(question.id, "new")),
                                {"item": said},
                                role=Role.OPTION),))
-    elif kind in (QuestionKind.REMOVE, QuestionKind.KEEP):
+    elif kind in (QuestionKind.REMOVE, QuestionKind.KEEP, QuestionKind.BOUGHT):
         buttons.append((Button("btn_all_lines", encode(AnswerWhich(question.id, "all")),
                                role=Role.ALL),))
     return Reply(_ASKS[kind], lang, {"item": said,
@@ -397,6 +401,8 @@ async def answer_question(ctx: Context, uow: UnitOfWork, lang: str, user_id: int
             if row.id in chosen]
     if question.kind == QuestionKind.REMOVE:
         return await _remove_rows(ctx, uow, lang, user_id, rows, [], edit=True)
+    if question.kind == QuestionKind.BOUGHT:
+        return await _tick_rows(ctx, uow, lang, user_id, rows, [], edit=True)
     if question.kind == QuestionKind.KEEP:
         keep = {int(i) for i in question.payload.get("keep", [])} | set(chosen)
         newest = int(question.payload.get("newest", 0))
@@ -840,11 +846,76 @@ async def tick_item(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
     if row is None or row.group_id != ctx.group.id:
         return Reply(None, lang, toast="stale")
     ctx = await on_list(ctx, uow, row.list_id)
-    changed = await uow.items.set_status([row.id], ItemStatus.OPEN, ItemStatus.BOUGHT)
-    if changed:
-        text = describe(row.name, row.quantity, row.unit, row.note)
-        await uow.items.record(ctx.group.id, user_id, ActionKind.TICK, [text], [
-            _entry("status", row, text, before=ItemStatus.OPEN, after=ItemStatus.BOUGHT)],
-                                    list_id=list_id_of(ctx))
+    await _mark_bought(ctx, uow, [row], user_id, ActionKind.TICK)
     reply = await list_reply(ctx, uow, lang, edit=True, toast=row.name, private=private)
     return replace(reply, effects=_changed(ctx), edit=True, toast=row.name)
+
+
+@cache
+def _head_words() -> frozenset[str]:
+    """The end words of the lexicon's compound names ("cheese" of "white cheese", Hebrew
+    "cheese" of "cheese white"): groceries, though no line of the lexicon of their own."""
+    return frozenset(words[index] for entry in lexicon().entries
+                     if len(words := normalize(entry.name).split()) > 1 for index in (0, -1))
+
+
+async def _tick_rows(ctx: Context, uow: UnitOfWork, lang: str, user_id: int,
+                     rows: Sequence[ItemRow], missing: list[str], edit: bool = False) -> Reply:
+    """Tick lines named in words: one change, as the tick button records it (one Undo)."""
+    changed, action_id = await _mark_bought(ctx, uow, rows, user_id, ActionKind.TICK)
+    if action_id is None:
+        return replace(Reply("not_on_list", lang, {"items": missing or
+                                                   [row.name for row in rows]}), edit=edit)
+    return Reply("ticked", lang, {"items": [label(row, lang) for row in changed],
+                                  "missing": missing},
+                 buttons=(_undo_button(action_id),), effects=_changed(ctx), edit=edit)
+
+
+async def tick_named(incoming: Incoming, uow: UnitOfWork, lang: str, items: Sequence[Item],
+                     quiet: bool = False) -> Reply | None:
+    """"Bought milk and eggs" in words (router.dialogue.items_bought): tick each named open
+    line as the tick button does. A name that fits several lines is asked about ("milk" with
+    soy milk listed too); a named item not on the list is said so, and nothing is added.
+
+    None when the words meet no line and name no grocery ("got a new phone"), or meet
+    no line at all when `quiet` (family talk in a group the bot was not addressed in):
+    the model reads them as before.
+    """
+    ctx = await on_list(await resolve(incoming, uow), uow)
+    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
+    found: list[ItemRow] = []
+    missing: list[str] = []
+    known = False
+    question: Reply | None = None
+    for parsed in items:
+        item = wanted(parsed)
+        if item is None:
+            continue
+        lines = [row for row in find_lines(rows, item) if row not in found]
+        if not lines:
+            if _is_item_like(parsed.name):
+                missing.append(parsed.name)
+                known = known or item.known or normalize(item.name) in _head_words()
+        elif len(lines) == 1:
+            found.append(lines[0])
+        elif question is None:
+            question = await _ask(ctx, uow, QuestionKind.BOUGHT, item, lines, incoming.user_id,
+                                  lang)
+    if not found and question is None:
+        if quiet or not known:
+            return None
+        return Reply("bought_not_listed", lang, {"items": missing})
+    parts: list[Reply] = []
+    buttons: list[tuple[Button, ...]] = []
+    effects: tuple[Effect, ...] = ()
+    if found:
+        ticked = await _tick_rows(ctx, uow, lang, incoming.user_id, found, missing)
+        parts.append(ticked)
+        buttons.extend(ticked.buttons)
+        effects = ticked.effects
+    elif missing:
+        parts.append(Reply("bought_not_listed", lang, {"items": missing}))
+    if question is not None:
+        parts.append(question)
+        buttons = [*question.buttons, *buttons]
+    return _compose(parts, buttons, effects)
