@@ -887,19 +887,18 @@ def bought_items(text: str) -> tuple[Item, ...] | None:
     markers), which say what was not bought."""
     plain = strip_marks(text).strip()
     tokens = list(re.finditer(r"\S+", plain))
-    if (len(tokens) > BOUGHT_MAX_WORDS or _QUESTION.search(plain) or _URL.search(plain)
-            or _EXCEPT.search(plain) or _EXCEPT_WORDS.search(plain) or _REST.search(plain)
-            or _NOT_CLAUSE.search(plain)):
+    if len(tokens) > BOUGHT_MAX_WORDS:
         return None
     said = [normalize(_TRAILING_PUNCT.sub("", _EMOJI.sub("", t.group(0)))) for t in tokens]
-    if _BOUGHT_ALL & set(said):
-        return None
     start = 0
     while start < len(said) and (not said[start] or said[start] in _BOUGHT_LEADS):
         start += 1
     verb = next((phrase for phrase in _BOUGHT_VERBS
                  if tuple(said[start:start + len(phrase)]) == phrase), None)
-    if verb is None or start + len(verb) >= len(tokens):
+    if (verb is None or start + len(verb) >= len(tokens) or _BOUGHT_ALL & set(said)
+            or _QUESTION.search(plain) or _URL.search(plain) or _EXCEPT.search(plain)
+            or _EXCEPT_WORDS.search(plain) or _REST.search(plain)
+            or _NOT_CLAUSE.search(plain)):
         return None
     items = extract(Intent.REMOVE_ITEM, plain[tokens[start + len(verb)].start():]).items
     return tuple(items) or None
