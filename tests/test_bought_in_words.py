@@ -4,18 +4,26 @@ dispatcher applying it before the model (bot/dispatch.py, handlers.items.tick_na
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import pytest
 
 from bot.dispatch import Dispatcher
 from bot.settings import BUNDLED_MODEL
 from db.history import events
+from db.models import ProcessedUpdate
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
 from router.classifier import Classifier
 from router.dialogue import items_bought
 from router.router import Router
 from router.types import ChatKind, Incoming
+from tests.support.botapi import BotApiEmulator
 from tests.support.direct import DANA, FAMILY_CHAT, open_items
+from tests.support.running import services_on, texts, until
+from tests.test_batch import count, database, polling
+from tests.test_batch import open_items as batch_open_items
 
 
 @pytest.mark.parametrize(("text", "names"), [
@@ -126,3 +134,22 @@ async def test_family_talk_in_a_group_ticks_but_never_answers_about_other_things
     # Not addressed and nothing on the list: no "not on the list" in the family's chat.
     talk = await dispatcher.handle_message(say("קניתי לחם", kind=ChatKind.GROUP))
     assert talk.reply is None or talk.reply.key != "bought_not_listed"
+
+
+async def test_in_a_polled_batch_a_fall_through_leaves_no_trace(emulator: BotApiEmulator,
+                                                                tmp_path: Path) -> None:
+    """Inside a fetched batch (a savepoint per update) the rule's rolled-back savepoint
+    neither marks its update processed nor keeps the next update from running."""
+    dana = emulator.user(11, "Dana", language_code="en")
+    home = emulator.group(-1009000000111, "Home")
+    for text in ("/add milk, bread", "bought milk", "got a question", "/add eggs"):
+        emulator.send_text(home, dana, text)
+    async with database("sqlite", tmp_path) as url, services_on(emulator, url) as services, \
+            polling(services):
+        await until(lambda: len(emulator.sent(home["id"])) >= 3, timeout=30)
+        await until(lambda: not emulator.pending_updates())
+        await asyncio.sleep(0.3)
+        assert await batch_open_items(services) == ["bread", "eggs"]
+        assert await count(services, ProcessedUpdate) == 4
+    said = texts(emulator, home["id"])
+    assert "✓ Bought: milk" in said[1] and "eggs" in said[-1]
