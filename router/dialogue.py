@@ -114,7 +114,17 @@ def items_bought(text: str) -> tuple[Item, ...] | None:
     if items is None:
         return None
     worded = [clause for clause in clauses(text) if has_letters(text[clause.start:clause.end])]
-    return None if any(clause.opens for clause in worded[1:]) else items
+    # After the items, a clause that opens a request ("..., and add eggs") is another
+    # request; "thanks" is none, nor is a leading emoji the splitter cut off (no letters).
+    return None if any(clause.opens and not _fillers_only(text[clause.start:clause.end])
+                       for clause in worded[1:]) else items
+
+
+def _fillers_only(text: str) -> bool:
+    """Whether words say nothing but "thanks", "please" (`dialogue.json` fillers)."""
+    fillers = dialogue_words().fillers
+    said = _clean(text)
+    return said in fillers or _strip_edges(said, fillers) == ""
 
 
 def is_undo(text: str) -> bool:

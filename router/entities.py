@@ -884,7 +884,8 @@ def bought_items(text: str) -> tuple[Item, ...] | None:
     `bought_leads` such as "I", "already") and then the items. None for anything else: no
     such verb first, a question, a link, a long message, no items after the verb, and
     "bought everything" or "bought all but the milk" (`bought_all`, the except and rest
-    markers), which say what was not bought."""
+    markers), which say what was not bought, and a message naming a time ("bought milk
+    yesterday", words.json `history.periods`): a story or a history question, not the shop."""
     plain = strip_marks(text).strip()
     tokens = list(re.finditer(r"\S+", plain))
     if len(tokens) > BOUGHT_MAX_WORDS:
@@ -898,7 +899,7 @@ def bought_items(text: str) -> tuple[Item, ...] | None:
     if (verb is None or start + len(verb) >= len(tokens) or _BOUGHT_ALL & set(said)
             or _QUESTION.search(plain) or _URL.search(plain) or _EXCEPT.search(plain)
             or _EXCEPT_WORDS.search(plain) or _REST.search(plain)
-            or _NOT_CLAUSE.search(plain)):
+            or _NOT_CLAUSE.search(plain) or history_entities(plain)[1] is not None):
         return None
     items = extract(Intent.REMOVE_ITEM, plain[tokens[start + len(verb)].start():]).items
     return tuple(items) or None

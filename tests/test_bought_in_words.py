@@ -45,6 +45,11 @@ from tests.test_batch import open_items as batch_open_items
     ("купил молоко", ["молоко"]),
     ("я уже купила молоко и хлеб", ["молоко", "хлеб"]),
     ("взяли яйца", ["яйца"]),
+    # "thanks" after the items is no request of its own
+    ("קניתי חלב, תודה", ["חלב"]),
+    ("bought milk, thanks", ["milk"]),
+    ("اشتريت الحليب، شكرا", ["حليب"]),
+    ("купил молоко, спасибо", ["молоко"]),
 ])
 def test_a_bought_verb_and_items_names_the_items(text: str, names: list[str]) -> None:
     items = items_bought(text)
@@ -65,6 +70,8 @@ def test_a_bought_verb_and_items_names_the_items(text: str, names: list[str]) ->
     # a request after the items: the router cuts the message as before
     "קניתי חלב ותוסיף ביצים", "bought milk and show me the list", "اشتريت الحليب وزيد بيض",
     "купил молоко и хлеб, добавь яйца",
+    # a time: a story or a history question, not the shop
+    "קניתי חלב אתמול", "bought milk last week", "اشتريت حليب مبارح", "купил молоко вчера",
 ])
 def test_other_messages_are_not_items_bought(text: str) -> None:
     assert items_bought(text) is None
