@@ -52,7 +52,7 @@ from handlers.matching import (
 )
 from handlers.memory import aisle_order, quick_add_buttons
 from handlers.reply import Button, Effect, EffectKind, Reply, Role
-from router.entities import MAX_ITEMS
+from router.entities import MAX_ITEMS, bought_items
 from router.languages import codes, read_json
 from router.lexicon import CATEGORIES, lexicon
 from router.normalize import normalize
@@ -553,7 +553,10 @@ def _needs_confirmation(msg: Routed) -> bool:
     if msg.confirmed:
         return False
     unsure = msg.source is Source.MODEL and msg.confidence < SURE_ENOUGH_TO_CLEAR
-    return msg.incoming.forwarded or unsure
+    # "I got a new phone": one thing bought, named, and no word for "everything"; the model
+    # may still read a clear into it, so the list is not marked bought on that alone
+    one_thing = msg.source is Source.MODEL and bought_items(msg.incoming.text) is not None
+    return msg.incoming.forwarded or unsure or one_thing
 
 
 async def _mark_bought(ctx: Context, uow: UnitOfWork, rows: Sequence[ItemRow], user_id: int,
