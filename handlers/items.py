@@ -505,38 +505,62 @@ async def handle_remove_item(msg: Routed, uow: UnitOfWork) -> Reply:
     ctx = await on_list(await resolve(msg.incoming, uow), uow)
     if not msg.entities.items:
         return Reply("remove_what", msg.lang)
+    named = await _match_named(ctx, uow, msg.entities.items, QuestionKind.REMOVE,
+                               msg.incoming.user_id, msg.lang)
+    if named.question is None and not named.found:
+        return Reply("not_on_list", msg.lang, {"items": named.missing})
+    done = (await _remove_rows(ctx, uow, msg.lang, msg.incoming.user_id, named.found,
+                               named.missing) if named.found else None)
+    return _answer_named(done, Reply("not_on_list", msg.lang, {"items": named.missing}), named)
+
+
+@dataclass
+class _Named:
+    """Names said in a message, met with the open lines of the list."""
+    found: list[ItemRow] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)   # item-like names on no line
+    known: bool = False   # one of `missing` is a grocery the lexicon knows
+    question: Reply | None = None   # the first name that fits several lines, asked about
+
+
+async def _match_named(ctx: Context, uow: UnitOfWork, items: Sequence[Item],
+                       kind: QuestionKind, user_id: int, lang: str) -> _Named:
+    """Each named item's line; a name that fits several lines is asked about ("milk" with
+    soy milk listed too), the first such name only."""
     rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
-    found: list[ItemRow] = []
-    missing: list[str] = []
-    question: Reply | None = None
-    for parsed in msg.entities.items:
+    named = _Named()
+    for parsed in items:
         item = wanted(parsed)
         if item is None:
             continue
-        lines = [row for row in find_lines(rows, item) if row not in found]
+        lines = [row for row in find_lines(rows, item) if row not in named.found]
         if not lines:
             if _is_item_like(parsed.name):
-                missing.append(parsed.name)
+                named.missing.append(parsed.name)
+                named.known = (named.known or item.known
+                               or normalize(item.name) in _head_words())
         elif len(lines) == 1:
-            found.append(lines[0])
-        elif question is None:
-            question = await _ask(ctx, uow, QuestionKind.REMOVE, item, lines, msg.incoming.user_id,
-                                  msg.lang)
-    if question is None and not found:
-        return Reply("not_on_list", msg.lang, {"items": missing})
+            named.found.append(lines[0])
+        elif named.question is None:
+            named.question = await _ask(ctx, uow, kind, item, lines, user_id, lang)
+    return named
+
+
+def _answer_named(done: Reply | None, not_listed: Reply, named: _Named) -> Reply:
+    """What was done to the lines found (or that the rest are not on the list), with the
+    question about an ambiguous name first among the buttons."""
     parts: list[Reply] = []
     buttons: list[tuple[Button, ...]] = []
     effects: tuple[Effect, ...] = ()
-    if found:
-        removed = await _remove_rows(ctx, uow, msg.lang, msg.incoming.user_id, found, missing)
-        parts.append(removed)
-        buttons.extend(removed.buttons)
-        effects = removed.effects
-    elif missing:
-        parts.append(Reply("not_on_list", msg.lang, {"items": missing}))
-    if question is not None:
-        parts.append(question)
-        buttons = [*question.buttons, *buttons]
+    if done is not None:
+        parts.append(done)
+        buttons.extend(done.buttons)
+        effects = done.effects
+    elif named.missing:
+        parts.append(not_listed)
+    if named.question is not None:
+        parts.append(named.question)
+        buttons = [*named.question.buttons, *buttons]
     return _compose(parts, buttons, effects)
 
 
@@ -885,40 +909,12 @@ async def tick_named(incoming: Incoming, uow: UnitOfWork, lang: str, items: Sequ
     the model reads them as before.
     """
     ctx = await on_list(await resolve(incoming, uow), uow)
-    rows = await uow.items.open_items(ctx.group.id, list_id_of(ctx))
-    found: list[ItemRow] = []
-    missing: list[str] = []
-    known = False
-    question: Reply | None = None
-    for parsed in items:
-        item = wanted(parsed)
-        if item is None:
-            continue
-        lines = [row for row in find_lines(rows, item) if row not in found]
-        if not lines:
-            if _is_item_like(parsed.name):
-                missing.append(parsed.name)
-                known = known or item.known or normalize(item.name) in _head_words()
-        elif len(lines) == 1:
-            found.append(lines[0])
-        elif question is None:
-            question = await _ask(ctx, uow, QuestionKind.BOUGHT, item, lines, incoming.user_id,
-                                  lang)
-    if not found and question is None:
-        if quiet or not known:
+    named = await _match_named(ctx, uow, items, QuestionKind.BOUGHT, incoming.user_id, lang)
+    if not named.found and named.question is None:
+        if quiet or not named.known:
             return None
-        return Reply("bought_not_listed", lang, {"items": missing})
-    parts: list[Reply] = []
-    buttons: list[tuple[Button, ...]] = []
-    effects: tuple[Effect, ...] = ()
-    if found:
-        ticked = await _tick_rows(ctx, uow, lang, incoming.user_id, found, missing)
-        parts.append(ticked)
-        buttons.extend(ticked.buttons)
-        effects = ticked.effects
-    elif missing:
-        parts.append(Reply("bought_not_listed", lang, {"items": missing}))
-    if question is not None:
-        parts.append(question)
-        buttons = [*question.buttons, *buttons]
-    return _compose(parts, buttons, effects)
+        return Reply("bought_not_listed", lang, {"items": named.missing})
+    done = (await _tick_rows(ctx, uow, lang, incoming.user_id, named.found, named.missing)
+            if named.found else None)
+    return _answer_named(done, Reply("bought_not_listed", lang, {"items": named.missing}),
+                         named)
