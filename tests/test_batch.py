@@ -8,61 +8,19 @@ SQLite file and on the machine's PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot.app import build_application
-from bot.intake import serve_polling
-from bot.services import Services
-from db.models import InboxUpdate, Item, ItemStatus, ProcessedUpdate, RouteLog
+from db.models import InboxUpdate, ProcessedUpdate, RouteLog
 from handlers import HANDLERS
 from router.types import Intent, Routed
 from tests.support.botapi import BotApiEmulator
-from tests.support.migrated import migrate
-from tests.support.postgres import fresh_database
-from tests.support.running import services_on, texts, until
-
-
-@asynccontextmanager
-async def database(kind: str, folder: Path) -> AsyncIterator[str]:
-    if kind == "postgresql":
-        async with fresh_database() as url:
-            yield url
-        return
-    url = f"sqlite+aiosqlite:///{folder / 'bot.db'}"
-    await migrate(url)
-    yield url
-
-
-@asynccontextmanager
-async def polling(services: Services) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve_polling(build_application(services), services.uow,
-                                             services.settings.database_url, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
-
-
-async def count(services: Services, model: Any) -> int:
-    async with services.uow() as unit:
-        return int((await unit.session.execute(
-            select(func.count()).select_from(model))).scalar_one())
-
-
-async def open_items(services: Services) -> list[str]:
-    async with services.uow() as unit:
-        rows = await unit.session.execute(
-            select(Item.name).where(Item.status == ItemStatus.OPEN).order_by(Item.id))
-        return [str(name) for name in rows.scalars()]
+from tests.support.running import count, database, polling, services_on, texts, until
+from tests.support.running import open_item_names as open_items
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

@@ -21,9 +21,8 @@ from router.router import Router
 from router.types import ChatKind, Incoming
 from tests.support.botapi import BotApiEmulator
 from tests.support.direct import DANA, FAMILY_CHAT, open_items
-from tests.support.running import services_on, texts, until
-from tests.test_batch import count, database, polling
-from tests.test_batch import open_items as batch_open_items
+from tests.support.running import count, database, polling, services_on, texts, until
+from tests.support.running import open_item_names as batch_open_items
 
 
 @pytest.mark.parametrize(("text", "names"), [

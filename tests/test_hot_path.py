@@ -8,8 +8,6 @@ path against the Bot API emulator on loopback.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,28 +15,13 @@ import pytest
 from sqlalchemy import func, inspect, select
 from sqlalchemy import text as sql
 
-from bot.app import build_application
-from bot.intake import serve_polling
-from bot.services import Services
 from db.models import Group, InboxUpdate, ProcessedUpdate, RouteLog
 from db.store import APPLYING, Applying, InboxRow, UnitOfWorkFactory, utcnow
 from tests.support.botapi import BotApiEmulator
 from tests.support.postgres import migrated_store
-from tests.support.running import services_on, until
+from tests.support.running import polling, services_on, until
 
 LEASE = timedelta(minutes=5)
-
-
-@asynccontextmanager
-async def polling(services: Services) -> AsyncIterator[None]:
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve_polling(build_application(services), services.uow,
-                                             services.settings.database_url, stop))
-    try:
-        yield
-    finally:
-        stop.set()
-        await task
 
 
 async def _inbox(uow: UnitOfWorkFactory) -> list[tuple[int, str | None]]:

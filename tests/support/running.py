@@ -10,12 +10,16 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
 from bot.app import build_application
 from bot.intake import serve_polling
 from bot.services import Services, build_services
 from bot.settings import Settings
+from db.models import Item, ItemStatus
 from tests.support.botapi import BotApiEmulator
 from tests.support.migrated import migrate
+from tests.support.postgres import fresh_database
 
 TOKEN = "123456:TEST-TOKEN"
 
@@ -75,3 +79,43 @@ async def services_on(emulator: BotApiEmulator, url: str) -> AsyncIterator[Servi
         yield services
     finally:
         await services.close()
+
+
+@asynccontextmanager
+async def database(kind: str, folder: Path) -> AsyncIterator[str]:
+    """A migrated database of its own: a SQLite file in `folder`, or a fresh PostgreSQL one."""
+    if kind == "postgresql":
+        async with fresh_database() as url:
+            yield url
+        return
+    url = f"sqlite+aiosqlite:///{folder / 'bot.db'}"
+    await migrate(url)
+    yield url
+
+
+@asynccontextmanager
+async def polling(services: Services) -> AsyncIterator[None]:
+    """Long polling (bot/intake.py) over the emulator until the block ends."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve_polling(build_application(services), services.uow,
+                                             services.settings.database_url, stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+
+
+async def count(services: Services, model: Any) -> int:
+    """How many rows a table holds."""
+    async with services.uow() as unit:
+        return int((await unit.session.execute(
+            select(func.count()).select_from(model))).scalar_one())
+
+
+async def open_item_names(services: Services) -> list[str]:
+    """Every open line's name in the database, oldest first."""
+    async with services.uow() as unit:
+        rows = await unit.session.execute(
+            select(Item.name).where(Item.status == ItemStatus.OPEN).order_by(Item.id))
+        return [str(name) for name in rows.scalars()]
