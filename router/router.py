@@ -27,6 +27,8 @@ from router.clauses import (
     handed_on,
     names_an_item,
     needs,
+    opens_with_add,
+    opens_with_remove,
     same_request,
     shared_verb,
     unwrapped,
@@ -63,6 +65,8 @@ def _strip_join(text: str) -> str:
     return text
 
 
+_EDGE_PUNCT = "?!.,;:\u061f\u060c\"'()"
+
 # Requests whose entities are items: a bare list of items after one of these is more of it.
 _TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
                           Intent.PARTIAL_COMPLETION, Intent.UPDATE_QUANTITY})
@@ -70,7 +74,23 @@ _TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
 # How much a part alone must lean to a request for the whole message's reading to settle it.
 _LEANS = 0.25
 
+# Requests that may point back at the item a question before them named ("who added the oat
+# milk?? remove it"): the verb says which, the question says what.
+_POINTS_BACK = {Intent.REMOVE_ITEM: opens_with_remove, Intent.GROCERY_REQUEST: opens_with_add}
+
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+
+def _as_written(text: str, normalized: str) -> str:
+    """The words of `text` that normalize to `normalized` (an entity read from the normalized
+    text), as their author wrote them: a line keeps its author's spelling."""
+    tokens = [token.strip(_EDGE_PUNCT) for token in text.split()]
+    size = len(normalized.split())
+    for start in range(len(tokens) - size + 1):
+        run = " ".join(tokens[start:start + size])
+        if normalize(run) == normalized:
+            return run
+    return normalized
+
 
 LlmProposal = list[tuple[Intent, dict[str, Any]]]
 
@@ -363,32 +383,49 @@ class Router:
                     for span in spans}
 
         @cache
-        def verdict_after(span: tuple[int, int],
-                          previous: Intent | None) -> tuple[Intent, float, bool]:
-            """A part's verdict after the request `previous` (`_part_in_context`)."""
+        def verdict_after(span: tuple[int, int], previous: Intent | None,
+                          named: str | None = None) -> tuple[Intent, float, bool]:
+            """A part's verdict after the request `previous` (`_part_in_context`); after a
+            question that named an item (`named`), a remove or add verb pointing back at it
+            ("…?? remove it") is that request by rule."""
+            if named is not None and found[span[0]].refers_back:
+                for intent, opens in _POINTS_BACK.items():
+                    if opens(pieces[span]):
+                        return intent, 1.0, True
             if verdicts[span][2]:
                 return verdicts[span]
             return self._part_in_context(pieces[span], found[span[0]].joined, previous, whole)
 
+        def named_by(intent: Intent, span: tuple[int, int]) -> str | None:
+            """The item a question about the list's history names, for a part after it."""
+            if intent is not Intent.HISTORY_QUERY:
+                return None
+            item = extract(intent, pieces[span]).item
+            return _as_written(pieces[span], item) if item and names_an_item(item) else None
+
         Best = tuple[int, float, tuple[tuple[int, int], ...]]
 
         @cache
-        def best_from(start: int, previous: Intent | None) -> Best | None:
-            """The best grouping of clauses start.. given the request before them."""
+        def best_from(start: int, previous: Intent | None,
+                      named: str | None = None) -> Best | None:
+            """The best grouping of clauses start.. given the request before them (and the
+            item it named, when it was a question about one)."""
             if start == count:
                 return (0, 0.0, ())
             winner: Best | None = None
             for end in range(start, count):
                 if (start, end) not in verdicts:
                     continue
-                intent, score, confident = verdict_after((start, end), previous)
+                intent, score, confident = verdict_after((start, end), previous, named)
                 if not confident or intent is previous or (previous is not None and same_request(
                         previous, intent, pieces[(start, end)])):
                     continue
                 if intent is not Intent.OTHER and start > 0 and not self._stands_alone(
-                        intent, pieces[(start, end)], found[start], previous):
+                        intent, pieces[(start, end)], found[start], previous,
+                        named is not None):
                     continue
-                rest = best_from(end + 1, previous if intent is Intent.OTHER else intent)
+                rest = (best_from(end + 1, previous, named) if intent is Intent.OTHER
+                        else best_from(end + 1, intent, named_by(intent, (start, end))))
                 if rest is None:
                     continue
                 candidate = (rest[0] + (intent is not Intent.OTHER),
@@ -402,24 +439,28 @@ class Router:
             return None
         chosen = []
         previous: Intent | None = None
+        named: str | None = None
         for span in grouping[2]:
-            intent, score, _confident = verdict_after(span, previous)
+            intent, score, _confident = verdict_after(span, previous, named)
             if intent is not Intent.OTHER:  # each part's words without "oops,", "and then"
-                chosen.append((intent, handed_on(pieces[span].strip(), found[span[0]].joined),
-                               score))
-                previous = intent
+                piece = handed_on(pieces[span].strip(), found[span[0]].joined)
+                entities = extract(intent, piece)
+                if named is not None and intent in _POINTS_BACK and found[span[0]].refers_back:
+                    entities = extract(intent, named)  # "remove it": the item asked about
+                chosen.append((intent, piece, score, entities))
+                previous, named = intent, named_by(intent, span)
         if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
-            intent, piece, score = chosen[0]
-            return Routed(incoming, (intent,), (extract(intent, piece),), score, True,
+            intent, piece, score, entities = chosen[0]
+            return Routed(incoming, (intent,), (entities,), score, True,
                           Source.MODEL, lang, top, reason="one request beside chit-chat",
                           part_texts=(piece,))
         if len(chosen) < 2:
             return None
-        return Routed(incoming, tuple(intent for intent, _t, _s in chosen),
-                      tuple(extract(intent, piece) for intent, piece, _s in chosen),
-                      min(score for _i, _t, score in chosen), True, Source.MODEL, lang, top,
-                      reason=f"{len(chosen)} requests, in the order said",
-                      part_texts=tuple(piece for _i, piece, _s in chosen))
+        return Routed(incoming, tuple(intent for intent, _t, _s, _e in chosen),
+                      tuple(entities for _i, _t, _s, entities in chosen),
+                      min(score for _i, _t, score, _e in chosen), True, Source.MODEL, lang,
+                      top, reason=f"{len(chosen)} requests, in the order said",
+                      part_texts=tuple(piece for _i, piece, _s, _e in chosen))
 
     def _shared_verb(self, incoming: Incoming, lang: str,
                      top: tuple[Scored, ...]) -> Routed | None:
@@ -448,11 +489,14 @@ class Router:
 
     @staticmethod
     def _stands_alone(intent: Intent, piece: str, clause: Clause,
-                      previous: Intent | None) -> bool:
+                      previous: Intent | None, item_named_before: bool = False) -> bool:
         """Whether a clause after the first can be a request of its own after `previous`
-        (None when only chit-chat came before)."""
+        (None when only chit-chat came before); `item_named_before`: that request was a
+        question naming an item, which "remove it" may point at."""
         names = intent in _TAKES_ITEMS and any(
             names_an_item(item.name) for item in extract(intent, piece).items)
+        if item_named_before and clause.refers_back and intent in _POINTS_BACK:
+            return True
         if intent in _TAKES_ITEMS and not names:
             return False  # "scratch that", "remove" with nothing to remove: not on its own
         if not clause.strong and not clause.opens and not clause.joined:
