@@ -502,7 +502,9 @@ class Router:
         if not clause.strong and not clause.opens and not clause.joined:
             return False  # "…, found a bag": more about the clause before, not a request
         if clause.refers_back and not names:
-            return False  # "…, cancel it", "…, pop it on the list": about the clause before
+            # "…, cancel it", "…, pop it on the list": about the clause before; but after
+            # "show me the list", "then clear it" is the list
+            return intent is Intent.CLEAR_LIST and previous is Intent.LIST_QUERY
         if intent is Intent.GROCERY_REQUEST and previous is not None and not clause.cue:
             return clause.strong and previous not in _TAKES_ITEMS
         return True
