@@ -26,7 +26,8 @@ from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "handed_on", "names_an_item", "needs", "opens_with_add", "opens_with_remove",
+           "handed_on", "names_an_item", "needs", "opens_with_add", "opens_with_need",
+           "opens_with_remove",
            "same_request", "shared_verb",
            "unwrapped"]
 
@@ -474,6 +475,11 @@ def opens_with_add(text: str) -> bool:
     """Whether a clause opens with a verb that says "put it on the list" ("add", "buy"),
     after any fillers, a glued "and" and a softening "can you"."""
     return _opens_with(text, clause_words().add_verbs)
+
+
+def opens_with_need(text: str) -> bool:
+    """Whether a clause opens with words that say "we need" ("we're out of", Gulf "I want")."""
+    return _opens_with(text, clause_words().add_leads)
 
 
 def opens_with_remove(text: str) -> bool:

@@ -28,6 +28,7 @@ from router.clauses import (
     names_an_item,
     needs,
     opens_with_add,
+    opens_with_need,
     opens_with_remove,
     same_request,
     shared_verb,
@@ -248,6 +249,15 @@ class Router:
                               reason="confident without the words before the request")
         if self.classifier.multi_label and self.classifier.thresholds is not None:
             return self._decide_multi(incoming, lang, scores, order, top)
+        if not sure and opens_with_need(spoken):
+            # A part's "we need" rule ("we're out of coffee": the words before known
+            # groceries only) holds for a message of one part the model is unsure of.
+            intent, score, confident = self._clause_verdict(spoken, scores)
+            entities = extract(intent, spoken)
+            if confident and intent is Intent.GROCERY_REQUEST and entities.items and all(
+                    lexicon().lookup(item.name) is not None for item in entities.items):
+                return Routed(incoming, (intent,), (entities,), score, True, Source.RULE,
+                              lang, top, reason="a part's rule, model unsure")
         best = top[0]
         second = top[1].score if len(top) > 1 else 0.0
         confident = best.score >= self.threshold and best.score - second >= self.margin

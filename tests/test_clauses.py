@@ -161,7 +161,7 @@ def test_the_threshold_holds_for_every_part(router: Router) -> None:
 
 
 def test_the_margin_holds_for_every_part(router: Router) -> None:
-    narrow = Router(router.classifier, margin=0.999)
+    narrow = Router(router.classifier, margin=1.0)
     routed = narrow.decide(Incoming(chat_id=1, user_id=1, text="remove the milk and show me "
                                                                 "the list"))
     assert len(routed.intents) == 1 and not routed.routed

@@ -93,7 +93,7 @@ def test_words_that_answer_nothing_are_a_new_message(text: str,
 async def test_did_you_mean_answered_in_words_routes_the_original_message(
         classifier: Classifier, uow: UnitOfWorkFactory) -> None:
     dispatcher = Dispatcher(Router(classifier, threshold=NEVER_SURE), uow)
-    text = "צריך מלפפונים בבקשה אחי"
+    text = "אפשר מלפפונים בבקשה אחי"
     asked = await dispatcher.handle_message(say(text, update_id=1))
     assert asked.reply is not None and asked.reply.key == "did_you_mean"
     stored = await question(uow)
