@@ -298,6 +298,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--members", type=int, default=1, metavar="N",
                        help="average N networks from consecutive seeds in one model "
                             "(steadier answers; N times the training time)")
+    train.add_argument("--teacher", type=Path, default=None, metavar="DIR",
+                       help="learn half from this model's answers (distil an ensemble into "
+                            "one network)")
     train.add_argument("--multi-label", action="store_true",
                        help="one sigmoid per intent, trained with compound messages too")
     train.add_argument("--force", action="store_true",
@@ -515,7 +518,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return train_command(out=args.out or settings.model_dir, seed=args.seed,
                                  arch=args.arch, compare=args.compare, extra=args.extra,
                                  epochs=args.epochs, force=args.force,
-                                 multi_label=args.multi_label, members=args.members)
+                                 multi_label=args.multi_label, members=args.members,
+                                 teacher=args.teacher)
         if args.command == "model":
             return _model_command(args)
         if args.command == "eval":

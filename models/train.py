@@ -50,6 +50,9 @@ class TrainConfig:
     # Networks trained from consecutive seeds whose logits are averaged in one ONNX graph:
     # a single 1 MB CNN moves single phrases by ±0.2 between retrains, an average far less.
     members: int = 1
+    # A model directory whose answers (probabilities) are half of each training target:
+    # one network learns what an ensemble of several says, at one network's cost.
+    teacher: str | None = None
 
 
 def _require_torch() -> Any:
@@ -250,6 +253,7 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
     tokenizer = build_tokenizer(texts)
     rows = _encode(tokenizer, texts)
     gold = [LABELS.index(e.intent) for e in train]
+    soft = _teacher_targets(config.teacher, train, gold) if config.teacher else None
     multi_gold = _multi_hot(train)
     val_rows = _encode(tokenizer, [normalize(e.text) for e in validation])
     val_gold = np.array([LABELS.index(e.intent) for e in validation])
@@ -280,6 +284,7 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
             picked = order[start:start + config.batch_size]
             ids, mask = _batch(torch, [rows[i] for i in picked])
             target = (torch.tensor(multi_gold[picked]) if config.multi_label
+                      else torch.tensor(soft[picked]) if soft is not None
                       else torch.tensor([gold[i] for i in picked]))
             optimizer.zero_grad()
             loss = loss_fn(model(ids, mask), target)
@@ -310,6 +315,20 @@ def train_model(split: Split, config: TrainConfig, progress: bool = True,
     return {"tokenizer": tokenizer, "model": model, "temperature": temperature,
             "val_macro_f1": best[0], "best_epoch": best[2], "config": config,
             "thresholds": thresholds}
+
+
+def _teacher_targets(teacher: str, examples: list[Any], gold: list[int]) -> np.ndarray:
+    """Half the teacher's probabilities, half the gold label, for every training example."""
+    from router.classifier import Classifier
+
+    classifier = Classifier.from_dir(teacher, threads=2)
+    assert list(classifier.labels) == LABELS, "the teacher must know the same labels"
+    probabilities = np.concatenate([
+        classifier.scores([e.text for e in examples[start:start + 256]])
+        for start in range(0, len(examples), 256)]).astype(np.float32)
+    targets = 0.5 * probabilities
+    targets[np.arange(len(gold)), gold] += 0.5
+    return targets
 
 
 def _train_ensemble(split: Split, config: TrainConfig, progress: bool,
@@ -391,6 +410,7 @@ def export(result: dict[str, Any], out: Path) -> None:
                      "best_epoch": result["best_epoch"], "dim": config.dim,
                      "hidden": config.hidden, "buckets": BUCKETS, "max_order": MAX_ORDER,
                      "members": config.members,
+                     **({"teacher": config.teacher} if config.teacher else {}),
                      "validation_macro_f1": round(result["val_macro_f1"], 4)},
     }
     (out / "config.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n",
@@ -409,7 +429,8 @@ def _load_extra(path: Path) -> list[Example]:
 
 def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: bool = False,
                   extra: Path | None = None, epochs: int | None = None,
-                  force: bool = False, multi_label: bool = False, members: int = 1) -> int:
+                  force: bool = False, multi_label: bool = False, members: int = 1,
+                  teacher: Path | None = None) -> int:
     """Build the corpus, train (comparing architectures if asked), calibrate and export."""
     started = time.perf_counter()
     split = build_splits(seed=seed)
@@ -421,6 +442,7 @@ def train_command(out: Path, seed: int = 42, arch: str | None = None, compare: b
     for name in archs:
         config = TrainConfig(arch=name, seed=seed, multi_label=multi_label,
                              members=1 if multi_label else members,
+                             teacher=str(teacher) if teacher and not multi_label else None,
                              **({"epochs": epochs} if epochs else {}))
         result = train_model(split, config, extra=extra_examples)
         print(f"{name}: validation macro-F1 {result['val_macro_f1']:.4f} "

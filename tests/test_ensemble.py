@@ -71,3 +71,21 @@ def test_a_message_reads_the_same_alone_and_padded_in_a_batch(tmp_path: Path) ->
         padded = ensemble(*_batch(torch, batched)).numpy()[0]
     assert len(batched[1]) > len(batched[0])  # the short one really is padded
     assert np.allclose(alone, padded, atol=1e-5)
+
+
+def test_a_teacher_gives_half_of_each_target() -> None:
+    from bot.settings import BUNDLED_MODEL
+    from models.corpus.generate import Example
+    from models.train import _teacher_targets
+    from router.types import Intent
+
+    examples = [Example("תוסיף חלב", Intent.GROCERY_REQUEST, "he", "t"),
+                Example("what's the invite code?", Intent.GET_INVITE_CODE, "en", "t")]
+    gold = [LABELS.index(e.intent) for e in examples]
+    targets = _teacher_targets(str(BUNDLED_MODEL), examples, gold)
+    assert np.allclose(targets.sum(axis=1), 1.0, atol=1e-5)
+    # The gold label's half, plus what the teacher gives it: the teacher is sure of both.
+    assert all(targets[i, g] > 0.9 for i, g in enumerate(gold))
+    assert np.allclose(targets - 0.5 * np.eye(len(LABELS))[gold],
+                       0.5 * Classifier.from_dir(BUNDLED_MODEL).scores(
+                           [e.text for e in examples]), atol=1e-5)
