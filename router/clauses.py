@@ -395,7 +395,8 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
     # "rename it to Home" says more than that and stands on its own.
     refers = len([w for w in said if w not in words.fillers]) <= 3 and any(
         tuple(said[1:1 + len(ref)]) == ref for ref in words.back_references)
-    if len(said) == 1:
+    if len([w for w in said if w not in words.fillers]) == 1:
+        # "remove-it", also with a word of no meaning after it ("cancel-it quickly")
         refers = any(first.endswith(suffix) and first[:-len(suffix)] in words.starters
                      for suffix in words.pronoun_suffixes if len(first) > len(suffix) + 1)
     # A verb alone with its object glued on ("cancel it") points back; it opens nothing.
