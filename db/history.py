@@ -19,17 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Action, ActionKind, Chat, Group, Item, ItemStatus, Suggestion
 from db.store import _insert, as_utc
 
-__all__ = ["ADDS", "BUYS", "Event", "already_suggested", "claim_due_suggestions", "events",
-           "open_concepts", "private_chats", "record_suggestion", "suggestion"]
+__all__ = ["ADDS", "BUYS", "REMOVES", "Event", "already_suggested", "claim_due_suggestions",
+           "events", "open_concepts", "private_chats", "record_suggestion", "suggestion"]
 
-# The kinds of change that bought lines, and the one that adds them.
+# The kinds of change that bought lines, the one that adds them, the one that removes them.
 BUYS = (ActionKind.TICK, ActionKind.CLEAR, ActionKind.PARTIAL)
 ADDS = (ActionKind.ADD,)
+REMOVES = (ActionKind.REMOVE,)
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One line's part in one change: `added` or `bought`, by whom, when."""
+    """One line's part in one change: `added`, `bought` or `removed`, by whom, when."""
 
     kind: str
     action_id: int
@@ -52,6 +53,8 @@ def _events_of(action: Action) -> list[Event]:
             kind = "added"
         elif action.kind in BUYS and op == "status" and entry.get("after") == "bought":
             kind = "bought"
+        elif action.kind in REMOVES and op == "status" and entry.get("after") == "removed":
+            kind = "removed"
         else:
             continue
         out.append(Event(kind, action.id, int(entry["id"]), str(entry.get("concept", "")),

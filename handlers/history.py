@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from db.history import events
+from db.history import ADDS, BUYS, REMOVES, events
 from db.store import UnitOfWork, utcnow
 from handlers.common import resolve
 from handlers.i18n import plain
@@ -85,7 +85,8 @@ async def handle_history_query(msg: Routed, uow: UnitOfWork) -> Reply:
         asked = wanted(Item(item))
         if asked is None:
             return Reply("history_nothing", lang, {"item": item})
-        found = await events(uow.session, ctx.group.id, since, until, concepts=[asked.concept])
+        found = await events(uow.session, ctx.group.id, since, until,
+                             kinds=(*ADDS, *BUYS, *REMOVES), concepts=[asked.concept])
         shown = _shown(asked.concept, found[-1].name if found else item, lang)
         added = [event for event in found if event.kind == "added"]
         bought = [event for event in found if event.kind == "bought"]
@@ -102,6 +103,12 @@ async def handle_history_query(msg: Routed, uow: UnitOfWork) -> Reply:
                 "when": when(bought[-1].at, now, tz, lang), "count": len(bought)}))
         else:
             lines.append(Reply("history_not_bought", lang, {"item": shown}))
+        removed = [event for event in found if event.kind == "removed"]
+        if removed and (not added or removed[-1].at >= added[-1].at):
+            # "who deleted the sugar?": the last removal, when nothing was added after it
+            lines.append(Reply("history_removed", lang, {
+                "item": shown, "user": await _name(uow, removed[-1].user_id),
+                "when": when(removed[-1].at, now, tz, lang)}))
         last = lines[-1]
         return last.preceded_by(*lines[:-1])
     period = period or DEFAULT_PERIOD

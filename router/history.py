@@ -15,7 +15,7 @@ from router.languages import codes, read_json
 from router.lexicon import lexicon
 from router.normalize import normalize
 
-__all__ = ["PERIODS", "history_entities"]
+__all__ = ["PERIODS", "asks_who", "history_entities"]
 
 # The periods a question can name; `week` is the last 7 days and `month` the last 30, since a
 # family asking "what did we buy last week" means the shopping of about a week back.
@@ -42,6 +42,21 @@ def _periods() -> list[tuple[str, re.Pattern[str]]]:
 def _noise() -> frozenset[str]:
     return frozenset(normalize(word) for code in codes()
                      for word in read_json(code, "words.json").get("history", {}).get("noise", []))
+
+
+@cache
+def _who() -> frozenset[str]:
+    return frozenset(normalize(word) for code in codes()
+                     for word in read_json(code, "words.json").get("history", {}).get("who", []))
+
+
+def asks_who(text: str) -> bool:
+    """Whether a message opens by asking who did something ("who deleted the sugar?",
+    "oh and who…", a Hebrew "and-who" glued or after a dash): one of its first three
+    words, or two of them, is a `who` word."""
+    words = normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:3]
+    return any(" ".join(words[i:i + size]) in _who()
+               for size in (1, 2) for i in range(len(words) - size + 1))
 
 
 def _item(words: list[str], loose: bool) -> str | None:

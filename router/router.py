@@ -35,7 +35,7 @@ from router.clauses import (
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
-from router.history import PERIODS
+from router.history import PERIODS, asks_who
 from router.languages import codes, read_json
 from router.layout import retype
 from router.lexicon import lexicon
@@ -72,6 +72,9 @@ _EDGE_PUNCT = "?!.,;:\u061f\u060c\"'()"
 _TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
                           Intent.PARTIAL_COMPLETION, Intent.UPDATE_QUANTITY})
 
+# Requests that change the list's lines: a question asking who did one is about history.
+_CHANGES_ITEMS = _TAKES_ITEMS | {Intent.CLEAR_LIST}
+
 # How much a part alone must lean to a request for the whole message's reading to settle it.
 _LEANS = 0.25
 
@@ -80,6 +83,21 @@ _LEANS = 0.25
 _POINTS_BACK = {Intent.REMOVE_ITEM: opens_with_remove, Intent.GROCERY_REQUEST: opens_with_add}
 
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+
+def _asks_who_changed(likeliest: Intent, text: str) -> bool:
+    """A question opening with "who" that the model reads as a change to the list ("who
+    deleted the sugar?"), or as a question about the group or history naming a grocery
+    (Arabic "who wiped the sugar?", which it may hear as "who is in the group"): it asks
+    about the list's history and changes nothing."""
+    if not asks_who(text):
+        return False
+    if likeliest in _CHANGES_ITEMS:
+        return True
+    if likeliest not in (Intent.HISTORY_QUERY, Intent.GROUP_INFO):
+        return False
+    item = extract(Intent.HISTORY_QUERY, text).item
+    return item is not None and lexicon().lookup(item) is not None
+
 
 def _as_written(text: str, normalized: str) -> str:
     """The words of `text` that normalize to `normalized` (an entity read from the normalized
@@ -259,6 +277,10 @@ class Router:
                 return Routed(incoming, (intent,), (entities,), score, True, Source.RULE,
                               lang, top, reason="a part's rule, model unsure")
         best = top[0]
+        if _asks_who_changed(best.label, spoken):
+            intent = Intent.HISTORY_QUERY
+            return Routed(incoming, (intent,), (extract(intent, spoken),), 1.0, True,
+                          Source.RULE, lang, top, reason="asks who changed the list")
         second = top[1].score if len(top) > 1 else 0.0
         confident = best.score >= self.threshold and best.score - second >= self.margin
         reason = ("confident" if confident else
@@ -323,6 +345,8 @@ class Router:
             sibling = None
         best, second = float(row[order[0]]), float(row[order[1]]) if len(order) > 1 else 0.0
         confident = best >= self.threshold and best - second >= self.margin
+        if _asks_who_changed(labels[int(order[0])], text):
+            return Intent.HISTORY_QUERY, 1.0, True  # "who deleted the sugar?" changes nothing
         ruled = clause_rule(text, self.classifier.labels[int(order[0])], confident)
         if ruled is not None:
             return ruled, 1.0, True
