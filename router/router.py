@@ -431,11 +431,16 @@ class Router:
             return self._part_in_context(pieces[span], found[span[0]].joined, previous, whole)
 
         def named_by(intent: Intent, span: tuple[int, int]) -> str | None:
-            """The item a question about the list's history names, for a part after it."""
-            if intent is not Intent.HISTORY_QUERY:
+            """The item a question about the list's history names, or the grocery a bug
+            report is about ("the bot added cucumbers I never asked for"), for a part after
+            it to point at."""
+            if intent not in (Intent.HISTORY_QUERY, Intent.BUG_REPORT):
                 return None
-            item = extract(intent, pieces[span]).item
-            return _as_written(pieces[span], item) if item and names_an_item(item) else None
+            item = extract(Intent.HISTORY_QUERY, pieces[span]).item
+            if not item or not names_an_item(item) or (
+                    intent is Intent.BUG_REPORT and lexicon().lookup(item) is None):
+                return None
+            return _as_written(pieces[span], item)
 
         Best = tuple[int, float, tuple[tuple[int, int], ...]]
 
