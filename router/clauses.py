@@ -37,6 +37,9 @@ _TOKEN = re.compile(r"\S+")
 # mark are U+060C, U+061B, U+061F).
 _SENTENCE_END = re.compile("[.!?\u061f;\u061b\u2026]+[\"')\\]]*$")
 _COMMA_END = re.compile("[,\u060c]+$")
+# A pasted link ends what was said before it, as a sentence end does ("here's the recipe
+# https://… show me what's missing after").
+_LINK = re.compile(r"(?:https?://|www\.)\S+$", re.IGNORECASE)
 _EDGE_PUNCT = re.compile("^[\"'(\\[\u00ab\u201c]+"
                          "|[\"')\\]\u00bb\u201d.,\u060c!?\u061f;\u061b:\u2026]+$")
 _EDGE_SPACE = " \t\n,\u060c"
@@ -282,7 +285,8 @@ def clauses(text: str) -> list[Clause]:
             if skip and _unglued(normal[index], words) is not None:
                 start += 1  # ", and then" followed by a verb with its own glued "and"
         raw = tokens[index].group(0)
-        after = ("strong" if _SENTENCE_END.search(raw) and not _is_number(raw)
+        after = ("strong" if (_SENTENCE_END.search(raw) and not _is_number(raw))
+                 or _LINK.match(raw)
                  else "weak" if _COMMA_END.search(raw) or _EMOJI_END.search(raw) else "")
         index += 1
     if text[start:].strip():
