@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import cache
@@ -67,6 +68,10 @@ def _strip_join(text: str) -> str:
 
 
 _EDGE_PUNCT = "?!.,;:\u061f\u060c\"'()"
+
+# At most this many texts' scores are kept for one message (a message of the most clauses
+# has 55 runs of neighbouring clauses), a few rows of 19 floats each.
+_SCORES_KEPT = 128
 
 # Requests whose entities are items: a bare list of items after one of these is more of it.
 _TAKES_ITEMS = frozenset({Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM,
@@ -189,15 +194,26 @@ class Router:
         self.threshold = threshold
         self.margin = margin
         self.llm = llm
+        self._scored: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _scores(self, text: str) -> np.ndarray:
-        """One text's scores, alone: padding in a batch changes what the bundled model says."""
-        row: np.ndarray = self.classifier.scores([text])[0]
+        """One text's scores, alone (as the router always reads a text). A message and its
+        parts are read several times while it is decided: their scores are kept (read-only)
+        until the next message is decided."""
+        row = self._scored.get(text)
+        if row is not None:
+            self._scored.move_to_end(text)
+            return row
+        row = np.asarray(self.classifier.scores([text])[0])
+        row.flags.writeable = False
+        self._scored[text] = row
+        if len(self._scored) > _SCORES_KEPT:
+            self._scored.popitem(last=False)
         return row
 
     def top(self, text: str, k: int = 3) -> tuple[Scored, ...]:
         """The model's k best labels for a text."""
-        scores = self.classifier.scores([text])[0]
+        scores = self._scores(text)
         order = scores.argsort()[::-1][:k]
         return tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order)
 
@@ -205,6 +221,7 @@ class Router:
         """Rules and the model only: what the bot would do without asking anyone. Hebrew
         typed on the English layout is decided as the Hebrew meant (router/layout.py); the
         typed text is kept in `typed`."""
+        self._scored.clear()  # what was kept is the last message's
         meant = retype(incoming.text, self._sure)
         if meant is None:
             return self._decide(incoming)
@@ -222,7 +239,7 @@ class Router:
         if _BUG_COMMAND.match(text):
             return Routed(incoming, (Intent.BUG_REPORT,), (Entities(),), 1.0, True,
                           Source.RULE, lang, reason="/bug command")
-        scores = self.classifier.scores([text])[0]
+        scores = self._scores(text)
         order = list(scores.argsort()[::-1])
         top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
         sure = (top[0].score >= self.threshold
