@@ -224,3 +224,19 @@ def test_fresh_compound_dev_sets_hold_with_the_bundled_model() -> None:
     assert set(rates) == {"he", "en", "ar"}
     assert all(rate >= 0.85 for rate in rates.values()), rates
     assert cut == 0
+
+
+@pytest.mark.parametrize("text", ["who deleted the sugar from the list?",
+                                  "מי מחק את הסוכר מהרשימה?", "مين مسح السكر من القائمة؟",
+                                  "кто удалил сахар из списка?"])
+def test_asking_who_removed_an_item_changes_nothing(router: Router, text: str) -> None:
+    routed = decide(router, text)
+    assert routed.routed and routed.intents == (Intent.HISTORY_QUERY,), routed.reason
+
+
+def test_asking_who_is_in_the_group_beside_a_request_is_no_history_question(
+        router: Router) -> None:
+    # Two clauses: "who" asks about the group in one; only a one-clause "who …" message the
+    # model reads as a change is a question about the list's history.
+    routed = decide(router, "who's in this chat now? also batteries (AA)")
+    assert Intent.HISTORY_QUERY not in routed.intents
