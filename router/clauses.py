@@ -27,9 +27,7 @@ from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
            "handed_on", "names_an_item", "needs", "opens_with_add", "opens_with_need",
-           "opens_with_remove",
-           "same_request", "shared_verb",
-           "unwrapped"]
+           "opens_with_remove", "same_request", "shared_verb", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")

@@ -67,6 +67,7 @@ def _strip_join(text: str) -> str:
     return text
 
 
+# Punctuation around a word, left out when a word is matched as written.
 _EDGE_PUNCT = "?!.,;:\u061f\u060c\"'()"
 
 # At most this many texts' scores are kept for one message (a message of the most clauses
@@ -88,6 +89,7 @@ _LEANS = 0.25
 _POINTS_BACK = {Intent.REMOVE_ITEM: opens_with_remove, Intent.GROCERY_REQUEST: opens_with_add}
 
 _BUG_COMMAND = re.compile(r"^\s*/bug(?:@\w+)?(?:\s|$)", re.IGNORECASE)
+
 
 def _asks_who_changed(likeliest: Intent, text: str) -> bool:
     """A question opening with "who" that the model reads as a change to the list ("who
