@@ -296,7 +296,7 @@ class Router:
                 return Routed(incoming, (intent,), (entities,), score, True, Source.RULE,
                               lang, top, reason="a part's rule, model unsure")
         best = top[0]
-        if len(clauses(spoken)) == 1 and _asks_who_changed(best.label, spoken):
+        if _asks_who_changed(best.label, spoken) and len(clauses(spoken)) == 1:
             # one clause: "who's in the group? also tampons" asks who in one and adds in another
             intent = Intent.HISTORY_QUERY
             return Routed(incoming, (intent,), (extract(intent, spoken),), 1.0, True,
