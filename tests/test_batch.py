@@ -7,7 +7,6 @@ SQLite file and on the machine's PostgreSQL.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from db.models import InboxUpdate, ProcessedUpdate, RouteLog
 from handlers import HANDLERS
 from router.types import Intent, Routed
 from tests.support.botapi import BotApiEmulator
-from tests.support.running import count, database, polling, services_on, texts, until
+from tests.support.running import count, polled, settled, texts
 from tests.support.running import open_item_names as open_items
 
 
@@ -42,12 +41,9 @@ async def test_a_fetched_batch_commits_once_and_answers_in_each_chats_order(
 
     event.listen(Engine, "before_cursor_execute", noted)
     try:
-        async with database(kind, tmp_path) as url, services_on(emulator, url) as services, \
-                polling(services):
-            await until(lambda: len(emulator.sent(home["id"])) >= 3
-                        and len(emulator.sent(work["id"])) >= 2, timeout=30)
-            await until(lambda: not emulator.pending_updates())
-            await asyncio.sleep(0.3)  # a reply given twice would show now
+        async with polled(emulator, kind, tmp_path) as services:
+            await settled(emulator, lambda: len(emulator.sent(home["id"])) >= 3
+                          and len(emulator.sent(work["id"])) >= 2)
             assert await count(services, ProcessedUpdate) == len(said)
             assert await count(services, InboxUpdate) == 0
             assert await count(services, RouteLog) == 5  # the answered ones
@@ -80,11 +76,8 @@ async def test_an_update_that_fails_rolls_back_alone(
     home = emulator.group(-1009000000103, "Home")
     for text in ("/add milk", "/add poison", "/add bread", "good morning"):
         emulator.send_text(home, dana, text)
-    async with database("sqlite", tmp_path) as url, services_on(emulator, url) as services, \
-            polling(services):
-        await until(lambda: len(emulator.sent(home["id"])) >= 3, timeout=30)
-        await until(lambda: not emulator.pending_updates())
-        await asyncio.sleep(0.3)
+    async with polled(emulator, "sqlite", tmp_path) as services:
+        await settled(emulator, lambda: len(emulator.sent(home["id"])) >= 3)
         # The failed update's line is gone with its savepoint; the others committed.
         assert await open_items(services) == ["milk", "bread"]
         assert await count(services, ProcessedUpdate) == 3
@@ -106,11 +99,9 @@ async def test_a_message_that_may_wait_is_applied_alone_and_its_chat_waits_behin
             (home, "/add bread"), (home, "what's on the list?"), (work, "/add rice")]
     for chat, text in said:
         emulator.send_text(chat, dana, text)
-    async with database("sqlite", tmp_path) as url, services_on(emulator, url) as services, \
-            polling(services):
-        await until(lambda: len(emulator.sent(home["id"])) >= 4
-                    and len(emulator.sent(work["id"])) >= 2, timeout=30)
-        await asyncio.sleep(0.3)
+    async with polled(emulator, "sqlite", tmp_path) as services:
+        await settled(emulator, lambda: len(emulator.sent(home["id"])) >= 4
+                      and len(emulator.sent(work["id"])) >= 2)
         assert await count(services, ProcessedUpdate) == len(said)
         assert await count(services, InboxUpdate) == 0
     home_said = texts(emulator, home["id"])

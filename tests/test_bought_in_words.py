@@ -4,24 +4,20 @@ dispatcher applying it before the model (bot/dispatch.py, handlers.items.tick_na
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from bot.dispatch import Dispatcher
-from bot.settings import BUNDLED_MODEL
 from db.history import events
 from db.models import ProcessedUpdate
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
-from router.classifier import Classifier
 from router.dialogue import items_bought
-from router.router import Router
 from router.types import ChatKind, Incoming
 from tests.support.botapi import BotApiEmulator
 from tests.support.direct import DANA, FAMILY_CHAT, open_items
-from tests.support.running import count, database, polling, services_on, texts, until
+from tests.support.running import count, polled, settled, texts
 from tests.support.running import open_item_names as batch_open_items
 
 
@@ -74,16 +70,6 @@ def test_a_bought_verb_and_items_names_the_items(text: str, names: list[str]) ->
 ])
 def test_other_messages_are_not_items_bought(text: str) -> None:
     assert items_bought(text) is None
-
-
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_dir(BUNDLED_MODEL)
-
-
-@pytest.fixture
-def dispatcher(classifier: Classifier, uow: UnitOfWorkFactory) -> Dispatcher:
-    return Dispatcher(Router(classifier), uow)
 
 
 def say(text: str, kind: ChatKind = ChatKind.PRIVATE, addressed: bool = False,
@@ -150,11 +136,8 @@ async def test_in_a_polled_batch_a_fall_through_leaves_no_trace(emulator: BotApi
     home = emulator.group(-1009000000111, "Home")
     for text in ("/add milk, bread", "bought milk", "got a question", "/add eggs"):
         emulator.send_text(home, dana, text)
-    async with database("sqlite", tmp_path) as url, services_on(emulator, url) as services, \
-            polling(services):
-        await until(lambda: len(emulator.sent(home["id"])) >= 3, timeout=30)
-        await until(lambda: not emulator.pending_updates())
-        await asyncio.sleep(0.3)
+    async with polled(emulator, "sqlite", tmp_path) as services:
+        await settled(emulator, lambda: len(emulator.sent(home["id"])) >= 3)
         assert await batch_open_items(services) == ["bread", "eggs"]
         assert await count(services, ProcessedUpdate) == 4
     said = texts(emulator, home["id"])

@@ -19,8 +19,8 @@ DEV = Path(__file__).with_name("data")
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(Classifier.from_dir(BUNDLED_MODEL))
+def router(classifier: Classifier) -> Router:
+    return Router(classifier)
 
 
 def decide(router: Router, text: str) -> Routed:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import BUNDLED_MODEL
 from router.classifier import Classifier
 from router.clauses import bare, clauses, handed_on, needs, same_request, shared_verb
 from router.router import Router
@@ -18,8 +17,8 @@ G, R, L = Intent.GROCERY_REQUEST, Intent.REMOVE_ITEM, Intent.LIST_QUERY
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(Classifier.from_dir(BUNDLED_MODEL))
+def router(classifier: Classifier) -> Router:
+    return Router(classifier)
 
 
 def decide(router: Router, text: str) -> Routed:

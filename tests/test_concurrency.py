@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.dispatch import Dispatcher, Outcome
-from bot.settings import BUNDLED_MODEL
 from db.models import Group, Item, JoinAttempt, Member, User
 from db.store import UnitOfWorkFactory
 from router.classifier import Classifier
@@ -25,11 +24,6 @@ from router.types import ChatKind, Incoming
 from tests.support.postgres import migrated_store
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_dir(BUNDLED_MODEL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

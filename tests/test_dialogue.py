@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 from bot.dispatch import QUESTION_TTL, Dispatcher
-from bot.settings import BUNDLED_MODEL
 from db.store import UnitOfWorkFactory, utcnow
 from router.classifier import Classifier
 from router.dialogue import Choice, is_undo, read_answer
@@ -22,11 +21,6 @@ from tests.support.direct import DANA, FAMILY_CHAT, YOSSI, open_items
 DATA = Path(__file__).with_name("data")
 # Every model decision counts as unsure, so "did you mean" is asked whatever the model says.
 NEVER_SURE = 1.0
-
-
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_dir(BUNDLED_MODEL)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from dataclasses import replace
 import pytest
 
 from bot.dispatch import Dispatcher
-from bot.settings import BUNDLED_MODEL
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
 from router.classifier import Classifier
@@ -23,16 +22,6 @@ UNSURE = "hmm the thing for tomorrow with grandma?"
 # Tests of the unsure path pin the threshold at 1.0, so every model decision counts as unsure
 # whatever the bundled model's confidence in a particular sentence is after retraining.
 NEVER_SURE = 1.0
-
-
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_dir(BUNDLED_MODEL)
-
-
-@pytest.fixture
-def dispatcher(classifier: Classifier, uow: UnitOfWorkFactory) -> Dispatcher:
-    return Dispatcher(Router(classifier), uow)
 
 
 @pytest.fixture

@@ -63,8 +63,8 @@ class NoLlm:
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(Classifier.from_dir(BUNDLED_MODEL), llm=NoLlm())
+def router(classifier: Classifier) -> Router:
+    return Router(classifier, llm=NoLlm())
 
 
 def test_every_language_has_about_thirty_lines_over_all_intents(router: Router) -> None:

@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.dispatch import Dispatcher
-from bot.settings import BUNDLED_MODEL
 from db.models import BugReport, Group, Item, User
 from db.store import UnitOfWorkFactory
 from handlers.i18n import render
@@ -122,11 +121,6 @@ def test_public_ipv6_and_public_6to4_stay_allowed() -> None:
 
 
 # --- the Dispatcher, on both databases ----------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_dir(BUNDLED_MODEL)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -51,8 +51,8 @@ MISTYPED = [
 
 
 @pytest.fixture(scope="module")
-def router() -> Router:
-    return Router(Classifier.from_dir(BUNDLED_MODEL))
+def router(classifier: Classifier) -> Router:
+    return Router(classifier)
 
 
 @pytest.mark.parametrize("text", ENGLISH)

@@ -106,6 +106,24 @@ async def polling(services: Services) -> AsyncIterator[None]:
         await task
 
 
+@asynccontextmanager
+async def polled(emulator: BotApiEmulator, kind: str, folder: Path) -> AsyncIterator[Services]:
+    """A migrated database of `kind`, the bot's services on it, and long polling over the
+    emulator until the block ends."""
+    async with database(kind, folder) as url, services_on(emulator, url) as services, \
+            polling(services):
+        yield services
+
+
+async def settled(emulator: BotApiEmulator, check: Callable[[], Any],
+                  timeout: float = 30.0) -> None:
+    """Until `check` holds and every queued update was fetched, then a moment in which a
+    reply given twice would show."""
+    await until(check, timeout=timeout)
+    await until(lambda: not emulator.pending_updates())
+    await asyncio.sleep(0.3)
+
+
 async def count(services: Services, model: Any) -> int:
     """How many rows a table holds."""
     async with services.uow() as unit:
