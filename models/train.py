@@ -322,7 +322,9 @@ def _teacher_targets(teacher: str, examples: list[Any], gold: list[int]) -> np.n
     from router.classifier import Classifier
 
     classifier = Classifier.from_dir(teacher, threads=2)
-    assert list(classifier.labels) == LABELS, "the teacher must know the same labels"
+    if list(classifier.labels) != LABELS:
+        sys.exit(f"shopbot train --teacher {teacher}: the teacher's labels are not this "
+                 "model's (config.json id2label)")
     probabilities = np.concatenate([
         classifier.scores([e.text for e in examples[start:start + 256]])
         for start in range(0, len(examples), 256)]).astype(np.float32)
