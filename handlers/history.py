@@ -16,7 +16,7 @@ from db.history import ADDS, BUYS, REMOVES, events
 from db.store import UnitOfWork, utcnow
 from handlers.common import resolve
 from handlers.i18n import plain
-from handlers.matching import wanted
+from handlers.matching import fuzzy_concept, wanted
 from handlers.reply import Reply
 from router.history import history_entities
 from router.lexicon import lexicon
@@ -85,8 +85,14 @@ async def handle_history_query(msg: Routed, uow: UnitOfWork) -> Reply:
         asked = wanted(Item(item))
         if asked is None:
             return Reply("history_nothing", lang, {"item": item})
-        found = await events(uow.session, ctx.group.id, since, until,
-                             kinds=(*ADDS, *BUYS, *REMOVES), concepts=[asked.concept])
+        kinds = (*ADDS, *BUYS, *REMOVES)
+        found = await events(uow.session, ctx.group.id, since, until, kinds=kinds,
+                             concepts=[asked.concept])
+        if not found and not asked.known:
+            # "who deleted the suger?": a misspelt name finds the line it is close to
+            every = await events(uow.session, ctx.group.id, since, until, kinds=kinds)
+            close = fuzzy_concept(asked, [(event.name, event.concept) for event in every])
+            found = [event for event in every if close is not None and event.concept == close]
         shown = _shown(asked.concept, found[-1].name if found else item, lang)
         added = [event for event in found if event.kind == "added"]
         bought = [event for event in found if event.kind == "bought"]

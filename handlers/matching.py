@@ -26,6 +26,7 @@ __all__ = [
     "MAX_NAME",
     "Wanted",
     "find_lines",
+    "fuzzy_concept",
     "fuzzy_lines",
     "reader_word",
     "same_note",
@@ -119,17 +120,21 @@ def _head_last(line: str) -> bool:
     return lang is not None and lang.head == "last"
 
 
-def _names(row: ItemRow) -> set[str]:
-    names = {normalize(row.name), loose_key(row.name)}
-    names |= set(lexicon().forms(row.concept))
+def _names(name: str, concept: str) -> set[str]:
+    names = {normalize(name), loose_key(name)}
+    names |= set(lexicon().forms(concept))
     return {name for name in names if name}
 
 
 def _score(item: Wanted, row: ItemRow) -> float:
+    return _name_score(item, row.name, row.concept)
+
+
+def _name_score(item: Wanted, name: str, concept: str) -> float:
     mine = {normalize(item.name), loose_key(item.name)}
     best = 0.0
     for a in mine:
-        for b in _names(row):
+        for b in _names(name, concept):
             # A misspelling keeps its first letter: "goat milk" is no typo of "oat milk".
             if a and b and a[0] == b[0] and min(len(a), len(b)) >= 4:
                 best = max(best, fuzz.ratio(a, b))
@@ -146,6 +151,19 @@ def fuzzy_lines(rows: Sequence[ItemRow], item: Wanted) -> list[ItemRow]:
         return []
     best = scored[0][0]
     return [row for score, _id, row in scored if score >= best - CLOSE]
+
+
+def fuzzy_concept(item: Wanted, named: Sequence[tuple[str, str]]) -> str | None:
+    """The one concept among (name, concept) pairs whose name is close to the item's by
+    rapidfuzz's ratio ("suger" for the sugar once on the list); None when none is, or when
+    two concepts are nearly as close (the caller cannot tell which was meant)."""
+    scored = sorted({(_name_score(item, name, concept), concept) for name, concept in named},
+                    reverse=True)
+    scored = [entry for entry in scored if entry[0] >= FUZZY]
+    if not scored or any(concept != scored[0][1] and score >= scored[0][0] - CLOSE
+                         for score, concept in scored):
+        return None
+    return scored[0][1]
 
 
 def find_lines(rows: Sequence[ItemRow], item: Wanted) -> list[ItemRow]:

@@ -26,8 +26,8 @@ from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "handed_on", "names_an_item", "needs", "opens_with_add", "opens_with_need",
-           "opens_with_remove", "same_request", "shared_verb", "unwrapped"]
+           "handed_on", "in_place_of", "names_an_item", "needs", "opens_with_add",
+           "opens_with_need", "opens_with_remove", "same_request", "shared_verb", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -77,6 +77,7 @@ class ClauseWords:
     verb_endings: tuple[str, ...]
     question_wrappers: Phrases
     question_words: frozenset[str]
+    instead: Phrases
     max_clauses: int
 
 
@@ -129,6 +130,7 @@ def clause_words() -> ClauseWords:
         verb_endings=suffixes("verb_endings"),
         question_wrappers=_phrases(every("question_wrappers")),
         question_words=words("question_words"),
+        instead=_phrases(every("instead")),
         max_clauses=int(raw["max_clauses"]),
     )
 
@@ -283,7 +285,9 @@ def clauses(text: str) -> list[Clause]:
             if skip and _unglued(normal[index], words) is not None:
                 start += 1  # ", and then" followed by a verb with its own glued "and"
         raw = tokens[index].group(0)
-        after = ("strong" if (_SENTENCE_END.search(raw) and not _is_number(raw))
+        listed = _is_number(raw) and (index == 0 or "\n" in text[
+            tokens[index - 1].end():token.start()])
+        after = ("strong" if (_SENTENCE_END.search(raw) and not listed)
                  or _LINK.match(raw)
                  else "weak" if _COMMA_END.search(raw) or _EMOJI_END.search(raw) else "")
         index += 1
@@ -380,7 +384,8 @@ def _trimmed(clause: Clause, text: str) -> Clause:
 
 
 def _is_number(token: str) -> bool:
-    """"2." in a numbered list is not the end of a sentence; nor is "1.5"."""
+    """"2." opening a line of a numbered list is not the end of a sentence; nor is "1.5"
+    (but "make it 3, not 2. and bananas" ends one)."""
     return bool(re.fullmatch(r"\d+[.)]?", token))
 
 
@@ -472,6 +477,33 @@ def names_an_item(name: str) -> bool:
 def _opens_with(text: str, verbs: Phrases) -> bool:
     said = _opening(_said(text), clause_words())
     return any(tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in verbs)
+
+
+def in_place_of(text: str) -> str | None:
+    """The words of a clause that name what goes on the list in place of something removed
+    ("zucchini instead", Hebrew "instead-of-it write tahini", Arabic "put instead-of-it
+    labneh"), without the word saying so; None when the clause says no such thing, or what is
+    left neither opens with an add verb nor names known groceries only. The word
+    counts at the clause's start or end, or right after its first word (the verb); a bare
+    "instead" that takes an object ("instead of the milk …") only at the end."""
+    tokens = text.split()
+    said = [_word(token) for token in tokens]
+    phrases = clause_words().instead
+    for phrase in phrases:
+        takes_object = len(phrase) == 1 and any(
+            len(longer) > 1 and longer[0] == phrase[0] for longer in phrases)
+        size = len(phrase)
+        ends = [len(said) - size] + ([] if takes_object else [0, 1])
+        for at in ends:
+            if at < 0 or tuple(said[at:at + size]) != phrase:
+                continue
+            rest = " ".join(tokens[:at] + tokens[at + size:]).strip(" ,\u060c")
+            items = extract(Intent.GROCERY_REQUEST, rest).items if rest else ()
+            # what is left says "add", or names groceries only ("we have it instead" does not)
+            if items and (opens_with_add(rest) or all(_known(normalize(item.name))
+                                                     for item in items)):
+                return rest
+    return None
 
 
 def opens_with_add(text: str) -> bool:

@@ -15,7 +15,7 @@ from router.languages import codes, read_json
 from router.lexicon import lexicon
 from router.normalize import normalize
 
-__all__ = ["PERIODS", "asks_who", "history_entities"]
+__all__ = ["PERIODS", "asks_who", "asks_who_changed", "history_entities"]
 
 # The periods a question can name; `week` is the last 7 days and `month` the last 30, since a
 # family asking "what did we buy last week" means the shopping of about a week back.
@@ -57,6 +57,23 @@ def asks_who(text: str) -> bool:
     words = normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:3]
     return any(" ".join(words[i:i + size]) in _who()
                for size in (1, 2) for i in range(len(words) - size + 1))
+
+
+@cache
+def _changes() -> frozenset[str]:
+    return frozenset(normalize(word) for code in codes() for word in
+                     read_json(code, "words.json").get("history", {}).get("changes", []))
+
+
+def asks_who_changed(text: str) -> bool:
+    """Whether a message asks who changed the list: it opens asking who (`asks_who`) and a
+    past-tense verb of changing the list (`history.changes`) follows within its first five
+    words ("who deleted the avocados??", "lol who added 5 lbs of potatoes?"). Only a change
+    already made is asked about: "who can add milk?" has no such verb."""
+    if not asks_who(text):
+        return False
+    words = normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:5]
+    return any(word in _changes() for word in words)
 
 
 def _item(words: list[str], loose: bool) -> str | None:

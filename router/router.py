@@ -26,6 +26,7 @@ from router.clauses import (
     clause_words,
     clauses,
     handed_on,
+    in_place_of,
     names_an_item,
     needs,
     opens_with_add,
@@ -36,7 +37,7 @@ from router.clauses import (
     unwrapped,
 )
 from router.entities import extract, is_bare_item_list, is_bare_removal
-from router.history import PERIODS, asks_who
+from router.history import PERIODS, asks_who, asks_who_changed
 from router.languages import codes, read_json
 from router.layout import retype
 from router.lexicon import lexicon
@@ -98,12 +99,29 @@ def _asks_who_changed(likeliest: Intent, text: str) -> bool:
     about the list's history and changes nothing."""
     if not asks_who(text):
         return False
+    if asks_who_changed(text) and not _names_someone(text):
+        return True  # "who deleted the avocados??", whatever the model makes of a typo
     if likeliest in _CHANGES_ITEMS:
         return True
     if likeliest not in (Intent.HISTORY_QUERY, Intent.GROUP_INFO):
         return False
     item = extract(Intent.HISTORY_QUERY, text).item
     return item is not None and lexicon().lookup(item) is not None
+
+
+def _replaces(previous: Intent | None, piece: str) -> bool:
+    """Whether a part after a removal names what goes on the list in its place ("scratch the
+    cucumbers, zucchini instead"): an add, whatever the model reads (it hears "put whole
+    wheat instead" as a new amount)."""
+    if previous is not Intent.REMOVE_ITEM:
+        return False
+    return in_place_of(piece) is not None
+
+
+def _names_someone(text: str) -> bool:
+    """Whether a message names a person or the group ("who added me to the group?"): a
+    question about members, not about the list's items."""
+    return bool(set(normalize(text).split()) & clause_words().invitees)
 
 
 def _as_written(text: str, normalized: str) -> str:
@@ -257,7 +275,9 @@ class Router:
             intent = Intent.GROCERY_REQUEST
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="only known grocery items")
-        if is_bare_removal(text):
+        if is_bare_removal(text) and not any(
+                in_place_of(text[c.start:c.end]) for c in clauses(text)[1:]):
+            # (not "remove the eggs, we have some. put labneh instead")
             intent = Intent.REMOVE_ITEM
             return Routed(incoming, (intent,), (extract(intent, text),), 1.0, True,
                           Source.RULE, lang, top, reason="known items not needed")
@@ -446,6 +466,8 @@ class Router:
                 for intent, opens in _POINTS_BACK.items():
                     if opens(pieces[span]):
                         return intent, 1.0, True
+            if _replaces(previous, pieces[span]):
+                return Intent.GROCERY_REQUEST, 1.0, True  # "…, zucchini instead"
             if verdicts[span][2]:
                 return verdicts[span]
             return self._part_in_context(pieces[span], found[span[0]].joined, previous, whole)
@@ -506,6 +528,10 @@ class Router:
                 entities = extract(intent, piece)
                 if named is not None and intent in _POINTS_BACK and found[span[0]].refers_back:
                     entities = extract(intent, named)  # "remove it": the item asked about
+                elif _replaces(previous, piece):
+                    # its last clause names what goes in ("we have plenty. put labneh instead")
+                    last = text[found[span[1]].start:found[span[1]].end]
+                    entities = extract(intent, in_place_of(last) or in_place_of(piece) or piece)
                 chosen.append((intent, piece, score, entities))
                 previous, named = intent, named_by(intent, span)
         if len(chosen) == 1 and not whole_is_sure and len(grouping[2]) > 1:
@@ -555,6 +581,8 @@ class Router:
         names = intent in _TAKES_ITEMS and any(
             names_an_item(item.name) for item in extract(intent, piece).items)
         if item_named_before and clause.refers_back and intent in _POINTS_BACK:
+            return True
+        if intent is Intent.GROCERY_REQUEST and _replaces(previous, piece):
             return True
         if intent in _TAKES_ITEMS and not names:
             return False  # "scratch that", "remove" with nothing to remove: not on its own
