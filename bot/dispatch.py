@@ -358,6 +358,13 @@ class Dispatcher:
         intent = COMMAND_INTENTS.get(name)
         if intent is None:
             return Outcome(Reply("help", lang))
+        if intent is Intent.BUG_REPORT and args:
+            # "/bug the bot deleted my cheese. add cheese again": requests said after the
+            # report are carried out after it (router.Router._after_report)
+            reported = replace(self.router.decide(incoming), lang=lang)
+            if len(reported.intents) > 1:
+                return await self._run(incoming,
+                                       lambda uow: self._with_routed(reported, uow))
         if intent is Intent.NOTIFICATION_SETTINGS:
             state = args.lower() if args.lower() in ("on", "off") else None
             entities = Entities(state=state) if state else (

@@ -19,15 +19,16 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from router.entities import extract
+from router.entities import corrects_amount, extract
 from router.languages import LANG_DIR, codes, read_json
 from router.lexicon import lexicon
 from router.normalize import normalize
 from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
-           "handed_on", "in_place_of", "names_an_item", "needs", "opens_with_add",
-           "opens_with_need", "opens_with_remove", "same_request", "shared_verb", "unwrapped"]
+           "follow_up_lean", "follows_up", "handed_on", "in_place_of", "names_an_item", "needs",
+           "opens_with_add", "opens_with_need", "opens_with_remove", "same_request",
+           "shared_verb", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
 _TOKEN = re.compile(r"\S+")
@@ -48,6 +49,9 @@ _EMOJI_END = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff]"
 Phrases = tuple[tuple[str, ...], ...]
 # Questions about the list or a dish: "what do we need" is no add, whatever it names.
 _ASKS = frozenset({Intent.LIST_QUERY, Intent.RECIPE_SEARCH, Intent.RECIPE_URL})
+# Requests about items, one of which a correction of an amount may be heard as.
+_ITEM_REQUESTS = frozenset({Intent.GROCERY_REQUEST, Intent.UPDATE_QUANTITY, Intent.REMOVE_ITEM,
+                            Intent.PARTIAL_COMPLETION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,6 +427,24 @@ def _needs() -> dict[Intent, tuple[str, Intent]]:
             for label, need in raw.items()}
 
 
+@cache
+def _follow_ups() -> tuple[frozenset[tuple[Intent, Intent]], float]:
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    pairs = frozenset((Intent(first), Intent(second)) for first, second in raw["follow_ups"])
+    return pairs, float(raw["follow_up_lean"])
+
+
+def follows_up(previous: Intent | None, intent: Intent) -> bool:
+    """Whether `intent` often comes right after `previous`, pointing back at it ("cancel it
+    and make another", "switch to the pharmacy list and show it"; data/clauses.json)."""
+    return (previous, intent) in _follow_ups()[0] if previous is not None else False
+
+
+def follow_up_lean() -> float:
+    """How much a part must lean to a follow-up request for it to count (data/clauses.json)."""
+    return _follow_ups()[1]
+
+
 def needs(intent: Intent, said: str) -> Intent | None:
     """The sibling request a part read as `intent` is when it names none of the entity
     that request carries (router/data/clauses.json `needs`): "show list" with no list's name
@@ -540,13 +562,17 @@ def clause_rule(text: str, likeliest: Intent, sure: bool = True) -> Intent | Non
     or a dish: "add the ingredients") as something other than an add or an invitation and no
     item holds a known grocery, or it names a person or an invitation ("add my wife"). Words
     that say "we need" ("we're out of", Gulf "I want") before known groceries only are an add
-    too, unless the model hears a question about the list or a dish. A remove
+    too, unless the model hears a question about the list or a dish. An item's amount, then
+    "not" and another amount, corrects the amount when the model hears a request about items.
+    A remove
     verb followed only by known groceries is a removal when the model leans to a removal or
     to one of the requests a remove verb is confused with (revoking, clearing); followed by
     other named things (no person) when the model leans to a removal without being sure.
     """
     words = clause_words()
     said = set(_said(text))
+    if likeliest in _ITEM_REQUESTS and corrects_amount(text):
+        return Intent.UPDATE_QUANTITY  # "1.5 kilo chicken, not a kilo"
     if opens_with_add(text):
         items = [i for i in extract(Intent.GROCERY_REQUEST, text).items
                  if names_an_item(i.name)]

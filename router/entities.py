@@ -19,8 +19,8 @@ from router.lists import asked_list, list_entities, split_target
 from router.normalize import clean_text, normalize, strip_marks
 from router.types import Entities, Intent, Item
 
-__all__ = ["MAX_ITEMS", "bought_items", "extract", "is_bare_item_list", "is_bare_removal",
-           "parse_items", "parse_quantity_unit", "suggestions_switch"]
+__all__ = ["MAX_ITEMS", "bought_items", "corrects_amount", "extract", "is_bare_item_list",
+           "is_bare_removal", "parse_items", "parse_quantity_unit", "suggestions_switch"]
 
 MAX_ITEMS = 100
 
@@ -134,6 +134,8 @@ _EXCEPT_WORDS = _except_words("except_words", glued=True)
 _EXCEPT_WEAK = _except_words("except_weak", glued=False)
 _REST = re.compile(r"(?:,|\.|\s)\s*(?:" + _patterns("rest") + ")", re.IGNORECASE)
 _NOT_CLAUSE = re.compile(r"(?:,|\s)\s*(?:" + _patterns("not_clause") + r")\b.*$",
+                         re.IGNORECASE)
+_NOT_AMOUNT = re.compile(r"(?:,|\s)\s*(?:" + _patterns("not_clause") + r")\s+(?P<said>.+?)[.!?]*$",
                          re.IGNORECASE)
 _TO_AMOUNT = re.compile(
     r"^(?P<name>.+?)\s+(?:" + _patterns("to_amount")
@@ -262,6 +264,23 @@ def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
             if lex.knows(rest_stripped):
                 return rest_stripped
     return word
+
+
+def corrects_amount(text: str) -> bool:
+    """Whether a part corrects an amount: an item with an amount, then "not" (a language's
+    `not_clause` words) and another amount alone ("actually 1.5 kilo chicken, not a kilo",
+    the same in every language), as intents.md's example of UPDATE_QUANTITY "actually 3
+    milk, not 2"."""
+    match = _NOT_AMOUNT.search(text)
+    if match is None:
+        return False
+    said = _clean_segment(match.group("said"))
+    quantity, unit, rest = parse_quantity_unit(said)
+    if not ((quantity is not None or unit is not None) and not rest) and not (
+            len(said) == 1 and _unit(said[0]) is not None):  # "… not a kilo"
+        return False
+    before = extract(Intent.UPDATE_QUANTITY, text[:match.start()]).items
+    return any(item.quantity is not None for item in before)
 
 
 def parse_quantity_unit(words: list[str]) -> tuple[float | None, str | None, list[str]]:

@@ -7,6 +7,7 @@ ordinary `Routed` with a logged reason, so nothing downstream special-cases it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import re
@@ -25,6 +26,8 @@ from router.clauses import (
     clause_rule,
     clause_words,
     clauses,
+    follow_up_lean,
+    follows_up,
     handed_on,
     in_place_of,
     names_an_item,
@@ -257,8 +260,9 @@ class Router:
         text = incoming.text
         lang = detect_language(text, incoming.language_hint)
         if _BUG_COMMAND.match(text):
-            return Routed(incoming, (Intent.BUG_REPORT,), (Entities(),), 1.0, True,
-                          Source.RULE, lang, reason="/bug command")
+            return self._after_report(incoming, lang) or Routed(
+                incoming, (Intent.BUG_REPORT,), (Entities(),), 1.0, True, Source.RULE, lang,
+                reason="/bug command")
         scores = self._scores(text)
         order = list(scores.argsort()[::-1])
         top = tuple(Scored(self.classifier.labels[i], float(scores[i])) for i in order[:3])
@@ -470,7 +474,12 @@ class Router:
                 return Intent.GROCERY_REQUEST, 1.0, True  # "…, zucchini instead"
             if verdicts[span][2]:
                 return verdicts[span]
-            return self._part_in_context(pieces[span], found[span[0]].joined, previous, whole)
+            verdict = self._part_in_context(pieces[span], found[span[0]].joined, previous,
+                                            whole)
+            if not verdict[2] and follows_up(previous, verdict[0]) \
+                    and verdict[1] >= follow_up_lean():
+                return verdict[0], verdict[1], True  # "cancel it and make another"
+            return verdict
 
         def named_by(intent: Intent, span: tuple[int, int]) -> str | None:
             """The item a question about the list's history names, or the grocery a bug
@@ -547,6 +556,28 @@ class Router:
                       top, reason=f"{len(chosen)} requests, in the order said",
                       part_texts=tuple(piece for _i, piece, _s, _e in chosen))
 
+    def _after_report(self, incoming: Incoming, lang: str) -> Routed | None:
+        """A `/bug` report followed, after a sentence end or a new line, by requests ("/bug
+        the bot deleted my cheese. add cheese again"): the report is the words before, the
+        requests are carried out after it. They count only when the sentence opens with a
+        verb and every request in it is one the bot would act on by itself, so a report that
+        goes on telling ("… it happened twice.") stays all report."""
+        text = incoming.text
+        found = clauses(text)
+        for before, clause in itertools.pairwise(found):
+            if not (clause.strong and clause.opens):
+                continue
+            rest = self._decide(replace(incoming, text=text[clause.start:]))
+            if not rest.routed or any(intent in (Intent.OTHER, Intent.BUG_REPORT)
+                                      for intent in rest.intents):
+                continue
+            report = text[:before.end].strip()
+            return Routed(incoming, (Intent.BUG_REPORT, *rest.intents),
+                          (Entities(), *rest.entities_list), rest.confidence, True,
+                          rest.source, lang, rest.top, part_texts=(report, *rest.texts),
+                          reason=f"/bug command, then {rest.reason}")
+        return None
+
     def _shared_verb(self, incoming: Incoming, lang: str,
                      top: tuple[Scored, ...]) -> Routed | None:
         """Two requests sharing one verb ("show me the list and the invite code"): each half
@@ -590,8 +621,8 @@ class Router:
             return False  # "…, found a bag": more about the clause before, not a request
         if clause.refers_back and not names:
             # "…, cancel it", "…, pop it on the list": about the clause before; but after
-            # "show me the list", "then clear it" is the list
-            return intent is Intent.CLEAR_LIST and previous is Intent.LIST_QUERY
+            # "show me the list", "then clear it" is the list (`follows_up`)
+            return follows_up(previous, intent)
         if intent is Intent.GROCERY_REQUEST and previous is not None and not clause.cue:
             return clause.strong and previous not in _TAKES_ITEMS
         return True
