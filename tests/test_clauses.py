@@ -10,7 +10,7 @@ import pytest
 
 from bot.settings import BUNDLED_MODEL
 from router.classifier import Classifier
-from router.clauses import clauses, names_an_item, same_request
+from router.clauses import clauses, in_place_of, names_an_item, same_request
 from router.router import Router
 from router.types import Incoming, Intent, Routed
 
@@ -49,6 +49,28 @@ def test_joining_words_of_every_dialect_are_places_to_cut() -> None:
     # An emoji closes a thought like a comma: a verb after it opens a new request.
     assert pieces("got everything but eggs 👍 show me the list") == [
         "got everything but eggs 👍", "show me the list"]
+
+
+def test_an_amount_ending_a_sentence_ends_it_but_a_numbered_line_does_not() -> None:
+    assert pieces("make the milk 4 instead of 2. anything left to get?") == [
+        "make the milk 4 instead of 2.", "anything left to get?"]
+    assert pieces("1. milk\n2. eggs") == ["1. milk", "2. eggs"]
+    assert pieces("add 1.5 kg tomatoes") == ["add 1.5 kg tomatoes"]
+
+
+@pytest.mark.parametrize(("text", "rest"), [
+    ("zucchini instead", "zucchini"),
+    ("put whole wheat bread instead", "put whole wheat bread"),
+    ("במקום זה תרשמי טחינה", "תרשמי טחינה"),
+    ("כרוב לבן במקום", "כרוב לבן"),
+    ("وحط بداله لبنة", "وحط لبنة"),
+    ("лучше йогурт", "йогурт"),
+    ("we have it instead", None),          # names no grocery, says no "add"
+    ("instead of the milk, soy", None),    # a bare "instead" takes an object: only at the end
+    ("add milk", None),
+])
+def test_what_goes_in_place_of_a_removed_item(text: str, rest: str | None) -> None:
+    assert in_place_of(text) == rest
 
 
 def test_an_and_between_items_is_no_place_to_cut() -> None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from router.entities import extract, is_bare_item_list, is_bare_removal, suggestions_switch
+from router.entities import (
+    corrects_amount,
+    extract,
+    is_bare_item_list,
+    is_bare_removal,
+    suggestions_switch,
+)
 from router.types import Intent
 
 Parsed = list[tuple[str, float | None, str | None, str | None]]
@@ -161,3 +167,16 @@ def test_suggestions_are_switched_off_and_on_in_words(text: str, switch: str | N
 def test_a_verb_said_another_way_is_not_part_of_the_item(intent: Intent, text: str,
                                                          name: str) -> None:
     assert [i.name for i in extract(intent, text).items] == [name]
+
+
+@pytest.mark.parametrize(("text", "corrects"), [
+    ("actually make it 3 milk not 2.", True),
+    ("בעצם צריך קילו וחצי עוף ולא קילו.", True),
+    ("لا بدنا كيلو ونص جاج مش كيلو.", True),
+    ("яблок полтора кило а не кило", True),
+    ("add 2 milk not soy milk", False),    # "not" before an item, not an amount
+    ("remove the milk not the eggs", False),
+    ("add milk not a kilo", False),        # no amount before "not"
+])
+def test_an_amount_then_not_and_another_amount_corrects_it(text: str, corrects: bool) -> None:
+    assert corrects_amount(text) is corrects
