@@ -414,8 +414,8 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
     opens = first in words.add_cues or first in words.starters or bool(
         _unglued(first, words)) or (_is_starter(first, words) and not refers) or (
         _verb_like(first, words) and not refers)
-    cue = first in words.add_cues or any(
-        tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in words.add_verbs)
+    cue = (first in words.add_cues or _opening_verb(said, words.add_verbs) > 0) \
+        and not _removes_first(said, words)
     return Clause(clause.start, clause.end, clause.strong, cue=cue, opens=opens or cue,
                   refers_back=refers, joined=clause.joined)
 
@@ -498,7 +498,19 @@ def names_an_item(name: str) -> bool:
 
 def _opens_with(text: str, verbs: Phrases) -> bool:
     said = _opening(_said(text), clause_words())
-    return any(tuple(said[:len(verb)]) == verb and len(said) > len(verb) for verb in verbs)
+    return _opening_verb(said, verbs) > 0
+
+
+def _opening_verb(said: list[str], verbs: Phrases) -> int:
+    """How many words the longest of `verbs` that opens `said` has, with words after it."""
+    return max((len(verb) for verb in verbs
+                if tuple(said[:len(verb)]) == verb and len(said) > len(verb)), default=0)
+
+
+def _removes_first(said: list[str], words: ClauseWords) -> bool:
+    """Whether a remove verb opens the words that is longer than any add verb opening them:
+    "get rid of the cream cheese" removes though "get" adds."""
+    return _opening_verb(said, words.remove_verbs) > _opening_verb(said, words.add_verbs)
 
 
 def in_place_of(text: str) -> str | None:
@@ -530,8 +542,10 @@ def in_place_of(text: str) -> str | None:
 
 def opens_with_add(text: str) -> bool:
     """Whether a clause opens with a verb that says "put it on the list" ("add", "buy"),
-    after any fillers, a glued "and" and a softening "can you"."""
-    return _opens_with(text, clause_words().add_verbs)
+    after any fillers, a glued "and" and a softening "can you" (not "get rid of")."""
+    words = clause_words()
+    said = _opening(_said(text), words)
+    return _opening_verb(said, words.add_verbs) > 0 and not _removes_first(said, words)
 
 
 def opens_with_need(text: str) -> bool:

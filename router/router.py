@@ -121,6 +121,15 @@ def _replaces(previous: Intent | None, piece: str) -> bool:
     return in_place_of(piece) is not None
 
 
+def _renames_a_list(likeliest: Intent, text: str) -> bool:
+    """A rename the model hears as the group's that names a list and its new name ("rename
+    the 'home' list to weekly shop"): it renames that list (LIST_MANAGE)."""
+    if likeliest is not Intent.RENAME_GROUP:
+        return False
+    named = extract(Intent.LIST_MANAGE, text)
+    return named.action == "rename" and bool(named.list_name) and bool(named.new_name)
+
+
 def _names_someone(text: str) -> bool:
     """Whether a message names a person or the group ("who added me to the group?"): a
     question about members, not about the list's items."""
@@ -320,6 +329,10 @@ class Router:
                 return Routed(incoming, (intent,), (entities,), score, True, Source.RULE,
                               lang, top, reason="a part's rule, model unsure")
         best = top[0]
+        if _renames_a_list(best.label, spoken):
+            intent = Intent.LIST_MANAGE
+            return Routed(incoming, (intent,), (extract(intent, spoken),), 1.0, True,
+                          Source.RULE, lang, top, reason="renames a named list")
         if _asks_who_changed(best.label, spoken) and len(clauses(spoken)) == 1:
             # one clause: "who's in the group? also tampons" asks who in one and adds in another
             intent = Intent.HISTORY_QUERY
@@ -391,6 +404,8 @@ class Router:
         confident = best >= self.threshold and best - second >= self.margin
         if _asks_who_changed(labels[int(order[0])], text):
             return Intent.HISTORY_QUERY, 1.0, True  # "who deleted the sugar?" changes nothing
+        if _renames_a_list(labels[int(order[0])], text):
+            return Intent.LIST_MANAGE, 1.0, True  # "rename the 'home' list to weekly shop"
         ruled = clause_rule(text, self.classifier.labels[int(order[0])], confident)
         if ruled is not None:
             return ruled, 1.0, True
