@@ -27,7 +27,7 @@ from router.types import Intent
 
 __all__ = ["Clause", "ClauseWords", "bare", "clause_rule", "clause_words", "clauses",
            "follow_up_lean", "follows_up", "handed_on", "in_place_of", "names_an_item", "needs",
-           "opens_with_add", "opens_with_need", "opens_with_remove", "same_request",
+           "opens_with_add", "opens_with_need", "opens_with_remove", "same_request", "says_list",
            "shared_verb", "unwrapped"]
 
 DATA = Path(__file__).with_name("data") / "clauses.json"
@@ -155,6 +155,8 @@ class Clause:
         joined: after a comma, an "and" (free, glued, or a language's contrasting "and")
             introduces it ("…, and the pasta we don't need"): it may be a request of its own
             even when it opens with its object, not a verb.
+        also: the joining word before it says "add" as well ("also", "plus", Hebrew "and
+            also"): "who's in the group? also tampons" adds them.
     """
 
     start: int
@@ -164,6 +166,7 @@ class Clause:
     opens: bool = False
     refers_back: bool = False
     joined: bool = False
+    also: bool = False
 
 
 def _word(token: str) -> str:
@@ -238,7 +241,7 @@ def clauses(text: str) -> list[Clause]:
         return [Clause(0, len(text))]
     normal = [_word(t.group(0)) for t in tokens]
     out: list[Clause] = []
-    start, strong, joined = tokens[0].start(), False, False
+    start, strong, joined, also = tokens[0].start(), False, False, False
     opened = 0  # the token the current clause starts at
     after = ""  # what the previous token ended with: "", "weak" (a comma), "strong"
     index = 0
@@ -280,9 +283,11 @@ def clauses(text: str) -> list[Clause]:
             linked = True  # ", and-the-pasta …" with the "and" glued on
         if cut:
             if text[start:tokens[index - 1].end()].strip():
-                out.append(Clause(start, tokens[index - 1].end(), strong, joined=joined))
+                out.append(Clause(start, tokens[index - 1].end(), strong, joined=joined,
+                                  also=also))
             strong = cut == "strong"
             joined = linked and cut == "weak"
+            also = join is not None and skip == len(join) and _says_add(join[-1], words)
             index += skip
             opened = index
             start = tokens[index].start() + glued
@@ -296,9 +301,15 @@ def clauses(text: str) -> list[Clause]:
                  else "weak" if _COMMA_END.search(raw) or _EMOJI_END.search(raw) else "")
         index += 1
     if text[start:].strip():
-        out.append(Clause(start, len(text), strong, joined=joined))
+        out.append(Clause(start, len(text), strong, joined=joined, also=also))
     found = [_with_cue(_trimmed(clause, text), text, words) for clause in _merged(out, text)]
     return found or [Clause(0, len(text))]
+
+
+def _says_add(word: str, words: ClauseWords) -> bool:
+    """Whether a joining word says "add" too ("also"; Hebrew, Arabic with "and" glued on)."""
+    return word in words.add_cues or (len(word) > 2 and word[0] in words.glued
+                                      and word[1:] in words.add_cues)
 
 
 def _points_back(said: list[str], words: ClauseWords) -> bool:
@@ -362,7 +373,8 @@ def _merged(found: list[Clause], text: str) -> list[Clause]:
     waiting: Clause | None = None
     for clause in found:
         if waiting is not None:
-            clause = Clause(waiting.start, clause.end, waiting.strong, joined=waiting.joined)
+            clause = Clause(waiting.start, clause.end, waiting.strong, joined=waiting.joined,
+                            also=waiting.also)
             waiting = None
         said = _said(text[clause.start:clause.end])
         if said and all(word in fillers for word in said):
@@ -372,7 +384,8 @@ def _merged(found: list[Clause], text: str) -> list[Clause]:
     if waiting is not None:
         if out:
             last = out.pop()
-            out.append(Clause(last.start, waiting.end, last.strong, joined=last.joined))
+            out.append(Clause(last.start, waiting.end, last.strong, joined=last.joined,
+                              also=last.also))
         else:
             out.append(waiting)
     return out
@@ -384,7 +397,7 @@ def _trimmed(clause: Clause, text: str) -> Clause:
     left = len(piece) - len(piece.lstrip(_EDGE_SPACE))
     right = len(piece.rstrip(_EDGE_SPACE))
     return Clause(clause.start + left, clause.start + max(right, left), clause.strong,
-                  joined=clause.joined)
+                  joined=clause.joined, also=clause.also)
 
 
 def _is_number(token: str) -> bool:
@@ -414,10 +427,10 @@ def _with_cue(clause: Clause, text: str, words: ClauseWords) -> Clause:
     opens = first in words.add_cues or first in words.starters or bool(
         _unglued(first, words)) or (_is_starter(first, words) and not refers) or (
         _verb_like(first, words) and not refers)
-    cue = (first in words.add_cues or _opening_verb(said, words.add_verbs) > 0) \
-        and not _removes_first(said, words)
+    cue = (first in words.add_cues or _opening_verb(said, words.add_verbs) > 0
+           or clause.also) and not _removes_first(said, words)
     return Clause(clause.start, clause.end, clause.strong, cue=cue, opens=opens or cue,
-                  refers_back=refers, joined=clause.joined)
+                  refers_back=refers, joined=clause.joined, also=clause.also)
 
 
 @cache
@@ -474,6 +487,11 @@ def _list_words() -> frozenset[str]:
     """The word "list" in its forms, every language (words.json `lists.words`)."""
     return frozenset(normalize(word) for code in codes()
                      for word in read_json(code, "words.json").get("lists", {}).get("words", []))
+
+
+def says_list(text: str) -> bool:
+    """Whether a text has the word "list" in one of its forms, in any language."""
+    return bool(set(_said(text)) & _list_words())
 
 
 def _names_its_own(intent: Intent, said: str) -> bool:

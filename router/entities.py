@@ -19,8 +19,9 @@ from router.lists import asked_list, list_entities, split_target
 from router.normalize import clean_text, normalize, strip_marks
 from router.types import Entities, Intent, Item
 
-__all__ = ["MAX_ITEMS", "bought_items", "corrects_amount", "extract", "is_bare_item_list",
-           "is_bare_removal", "parse_items", "parse_quantity_unit", "suggestions_switch"]
+__all__ = ["MAX_ITEMS", "amount_in", "bought_items", "corrects_amount", "extract",
+           "is_bare_item_list", "is_bare_removal", "parse_items", "parse_quantity_unit",
+           "suggestions_switch"]
 
 MAX_ITEMS = 100
 
@@ -264,6 +265,18 @@ def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
             if lex.knows(rest_stripped):
                 return rest_stripped
     return word
+
+
+def amount_in(text: str) -> tuple[float | None, str | None]:
+    """The first amount a text says, with its unit ("change it to 2", "make it 2 kg", Arabic
+    "keep it two kilos"); (None, None) when it says none."""
+    words = _clean_segment(text)
+    for start in range(len(words)):
+        # A placeholder name after the words: an amount is read only beside a name.
+        quantity, unit, rest = parse_quantity_unit([*words[start:], "_"])
+        if (quantity is not None or unit is not None) and rest == ["_"]:
+            return quantity, unit
+    return None, None
 
 
 def corrects_amount(text: str) -> bool:

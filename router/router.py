@@ -36,10 +36,11 @@ from router.clauses import (
     opens_with_need,
     opens_with_remove,
     same_request,
+    says_list,
     shared_verb,
     unwrapped,
 )
-from router.entities import extract, is_bare_item_list, is_bare_removal
+from router.entities import amount_in, extract, is_bare_item_list, is_bare_removal
 from router.history import PERIODS, asks_who, asks_who_changed
 from router.languages import codes, read_json
 from router.layout import retype
@@ -112,6 +113,13 @@ def _asks_who_changed(likeliest: Intent, text: str) -> bool:
     return item is not None and lexicon().lookup(item) is not None
 
 
+def _sets_amount(intent: Intent, piece: str) -> bool:
+    """A new amount that names no item ("change it to 2"): after a question that named one
+    ("who added 5 lbs of potatoes?"), it is that item's new amount."""
+    return intent is Intent.UPDATE_QUANTITY and amount_in(piece)[0] is not None and not any(
+        names_an_item(item.name) for item in extract(intent, piece).items)
+
+
 def _replaces(previous: Intent | None, piece: str) -> bool:
     """Whether a part after a removal names what goes on the list in its place ("scratch the
     cucumbers, zucchini instead"): an add, whatever the model reads (it hears "put whole
@@ -124,7 +132,7 @@ def _replaces(previous: Intent | None, piece: str) -> bool:
 def _renames_a_list(likeliest: Intent, text: str) -> bool:
     """A rename the model hears as the group's that names a list and its new name ("rename
     the 'home' list to weekly shop"): it renames that list (LIST_MANAGE)."""
-    if likeliest is not Intent.RENAME_GROUP:
+    if likeliest is not Intent.RENAME_GROUP or not says_list(text):
         return False
     named = extract(Intent.LIST_MANAGE, text)
     return named.action == "rename" and bool(named.list_name) and bool(named.new_name)
@@ -491,9 +499,10 @@ class Router:
                 return verdicts[span]
             verdict = self._part_in_context(pieces[span], found[span[0]].joined, previous,
                                             whole)
-            if not verdict[2] and follows_up(previous, verdict[0]) \
-                    and verdict[1] >= follow_up_lean():
-                return verdict[0], verdict[1], True  # "cancel it and make another"
+            if not verdict[2] and verdict[1] >= follow_up_lean() and (
+                    follows_up(previous, verdict[0])  # "cancel it and make another"
+                    or (found[span[0]].also and verdict[0] is Intent.GROCERY_REQUEST)):
+                return verdict[0], verdict[1], True  # "…? also tampons (super)"
             return verdict
 
         def named_by(intent: Intent, span: tuple[int, int]) -> str | None:
@@ -552,6 +561,9 @@ class Router:
                 entities = extract(intent, piece)
                 if named is not None and intent in _POINTS_BACK and found[span[0]].refers_back:
                     entities = extract(intent, named)  # "remove it": the item asked about
+                elif named is not None and _sets_amount(intent, piece):
+                    quantity, unit = amount_in(piece)  # "change it to 2": the item asked about
+                    entities = replace(entities, items=(Item(named, quantity, unit),))
                 elif _replaces(previous, piece):
                     # its last clause names what goes in ("we have plenty. put labneh instead")
                     last = text[found[span[1]].start:found[span[1]].end]
@@ -626,7 +638,8 @@ class Router:
         question naming an item, which "remove it" may point at."""
         names = intent in _TAKES_ITEMS and any(
             names_an_item(item.name) for item in extract(intent, piece).items)
-        if item_named_before and clause.refers_back and intent in _POINTS_BACK:
+        if item_named_before and ((clause.refers_back and intent in _POINTS_BACK)
+                                  or _sets_amount(intent, piece)):
             return True
         if intent is Intent.GROCERY_REQUEST and _replaces(previous, piece):
             return True
