@@ -499,10 +499,12 @@ class Router:
                 return verdicts[span]
             verdict = self._part_in_context(pieces[span], found[span[0]].joined, previous,
                                             whole)
-            if not verdict[2] and verdict[1] >= follow_up_lean() and (
-                    follows_up(previous, verdict[0])  # "cancel it and make another"
-                    or (found[span[0]].also and verdict[0] is Intent.GROCERY_REQUEST)):
-                return verdict[0], verdict[1], True  # "…? also tampons (super)"
+            if not verdict[2] and verdict[1] >= follow_up_lean() and follows_up(
+                    previous, verdict[0]):
+                return verdict[0], verdict[1], True  # "cancel it and make another"
+            if not verdict[2] and found[span[0]].also and self._adds_also(
+                    pieces[span], found[span[0]].joined):
+                return Intent.GROCERY_REQUEST, verdict[1], True  # "…? also tampons (super)"
             return verdict
 
         def named_by(intent: Intent, span: tuple[int, int]) -> str | None:
@@ -582,6 +584,18 @@ class Router:
                       min(score for _i, _t, score, _e in chosen), True, Source.MODEL, lang,
                       top, reason=f"{len(chosen)} requests, in the order said",
                       part_texts=tuple(piece for _i, piece, _s, _e in chosen))
+
+    def _adds_also(self, piece: str, joined: bool) -> bool:
+        """A part after "also"/"plus" that names items and that the model, leaving talk aside,
+        reads likeliest as an add (at least `_LEANS`): "…? also tampons (super)" adds them,
+        though the note in brackets makes the model unsure of it alone."""
+        row = self._scores(unwrapped(bare(piece, joined)))
+        labels = self.classifier.labels
+        requests = [i for i in row.argsort()[::-1] if labels[int(i)] is not Intent.OTHER]
+        add = labels.index(Intent.GROCERY_REQUEST)
+        return bool(requests) and int(requests[0]) == add and float(row[add]) >= _LEANS \
+            and any(names_an_item(item.name)
+                    for item in extract(Intent.GROCERY_REQUEST, piece).items)
 
     def _after_report(self, incoming: Incoming, lang: str) -> Routed | None:
         """A `/bug` report followed, after a sentence end or a new line, by requests ("/bug
