@@ -267,15 +267,23 @@ def _strip_article(word: str, lex: Lexicon, definite: bool) -> str:
     return word
 
 
+def _amount_alone(words: list[str]) -> tuple[float | None, str | None] | None:
+    """The amount and unit that all of `words` say ("2", "a kilo", Arabic "two kilos");
+    None when they say more or no amount."""
+    # A placeholder name after the words: an amount is read only beside a name.
+    quantity, unit, rest = parse_quantity_unit([*words, "_"])
+    return (quantity, unit) if (quantity is not None or unit is not None) \
+        and rest == ["_"] else None
+
+
 def amount_in(text: str) -> tuple[float | None, str | None]:
     """The first amount a text says, with its unit ("change it to 2", "make it 2 kg", Arabic
     "keep it two kilos"); (None, None) when it says none."""
     words = _clean_segment(text)
     for start in range(len(words)):
-        # A placeholder name after the words: an amount is read only beside a name.
-        quantity, unit, rest = parse_quantity_unit([*words[start:], "_"])
-        if (quantity is not None or unit is not None) and rest == ["_"]:
-            return quantity, unit
+        amount = _amount_alone(words[start:])
+        if amount is not None:
+            return amount
     return None, None
 
 
@@ -287,10 +295,7 @@ def corrects_amount(text: str) -> bool:
     match = _NOT_AMOUNT.search(text)
     if match is None:
         return False
-    said = _clean_segment(match.group("said"))
-    quantity, unit, rest = parse_quantity_unit(said)
-    if not ((quantity is not None or unit is not None) and not rest) and not (
-            len(said) == 1 and _unit(said[0]) is not None):  # "… not a kilo"
+    if _amount_alone(_clean_segment(match.group("said"))) is None:
         return False
     before = extract(Intent.UPDATE_QUANTITY, text[:match.start()]).items
     return any(item.quantity is not None for item in before)

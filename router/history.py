@@ -39,30 +39,24 @@ def _periods() -> list[tuple[str, re.Pattern[str]]]:
 
 
 @cache
-def _noise() -> frozenset[str]:
+def _words(key: str) -> frozenset[str]:
+    """One list of every language's `words.json` → `history` (`noise`, `who`, `changes`)."""
     return frozenset(normalize(word) for code in codes()
-                     for word in read_json(code, "words.json").get("history", {}).get("noise", []))
+                     for word in read_json(code, "words.json").get("history", {}).get(key, []))
 
 
-@cache
-def _who() -> frozenset[str]:
-    return frozenset(normalize(word) for code in codes()
-                     for word in read_json(code, "words.json").get("history", {}).get("who", []))
+def _opening(text: str, count: int) -> list[str]:
+    """A message's first words, without punctuation (a dash splits words: "ו-מי")."""
+    return normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:count]
 
 
 def asks_who(text: str) -> bool:
     """Whether a message opens by asking who did something ("who deleted the sugar?",
     "oh and who…", a Hebrew "and-who" glued or after a dash): one of its first three
     words, or two of them, is a `who` word."""
-    words = normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:3]
-    return any(" ".join(words[i:i + size]) in _who()
+    words = _opening(text, 3)
+    return any(" ".join(words[i:i + size]) in _words("who")
                for size in (1, 2) for i in range(len(words) - size + 1))
-
-
-@cache
-def _changes() -> frozenset[str]:
-    return frozenset(normalize(word) for code in codes() for word in
-                     read_json(code, "words.json").get("history", {}).get("changes", []))
 
 
 def asks_who_changed(text: str) -> bool:
@@ -70,10 +64,7 @@ def asks_who_changed(text: str) -> bool:
     past-tense verb of changing the list (`history.changes`) follows within its first five
     words ("who deleted the avocados??", "lol who added 5 lbs of potatoes?"). Only a change
     already made is asked about: "who can add milk?" has no such verb."""
-    if not asks_who(text):
-        return False
-    words = normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:5]
-    return any(word in _changes() for word in words)
+    return asks_who(text) and bool(set(_opening(text, 5)) & _words("changes"))
 
 
 def _item(words: list[str], loose: bool) -> str | None:
@@ -96,7 +87,8 @@ def history_entities(text: str) -> tuple[str | None, str | None]:
         if pattern.search(rest):
             period = period or name
             rest = pattern.sub(" ", rest)
-    words = [word for word in rest.split() if word not in _noise() and not word.startswith("/")]
+    noise = _words("noise")
+    words = [word for word in rest.split() if word not in noise and not word.startswith("/")]
     # Beside a period, words outside the lexicon are rather a name or a verb ("what did Dana
     # buy yesterday?") than an item.
     return _item(words, loose=period is None), period
