@@ -46,7 +46,7 @@ def _words(key: str) -> frozenset[str]:
 
 
 def _opening(text: str, count: int) -> list[str]:
-    """A message's first words, without punctuation (a dash splits words: "ו-מי")."""
+    """A message's first words, without punctuation (a dash splits words: Hebrew "and-who")."""
     return normalize(_PUNCT.sub(" ", text.replace("-", " "))).split()[:count]
 
 
